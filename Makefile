@@ -1,0 +1,83 @@
+# boardpin: pins container images to the exact digest a board can run.
+# CC, PKG_CONFIG, INSTALL, CFLAGS, CPPFLAGS, LDFLAGS, PREFIX and DESTDIR are the caller's (debhelper, cross
+# builds); the project's own flags sit in BP_CFLAGS, ahead of theirs.
+
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+INSTALL ?= install
+CFLAGS ?= -O2 -g
+BUILDDIR ?= build
+
+DEPS := inih json-c libcurl libsystemd libcrypto
+BP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -MMD -MP \
+	-Iplatform -I$(BUILDDIR)/gen
+DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DEPS))
+DEPS_LIBS = $(shell $(PKG_CONFIG) --libs $(DEPS))
+
+PLATFORM_SRC := $(wildcard platform/*.c)
+AGENT_SRC := $(wildcard agent/*.c)
+PLATFORM_OBJ := $(PLATFORM_SRC:%.c=$(BUILDDIR)/%.o)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILDDIR)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/%)
+
+.PHONY: all check unit install clean deps fuzz format cross
+all: $(BUILDDIR)/boardpin
+
+$(BUILDDIR)/gen/revision-codes.inc: platform/revision-codes.tsv platform/revision-codes.awk
+	@mkdir -p $(@D)
+	awk -f platform/revision-codes.awk $< > $@.tmp && mv $@.tmp $@
+
+$(BUILDDIR)/platform/board.o: $(BUILDDIR)/gen/revision-codes.inc
+
+# platform/ is built with libc flags only: it must not reach for HTTP, INI or JSON.
+$(BUILDDIR)/platform/%.o: platform/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILDDIR)/agent/%.o: agent/%.c
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) -DBOARDPIN_VERSION='"$(VERSION)"' $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILDDIR)/libplatform.a: $(PLATFORM_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILDDIR)/boardpin: $(AGENT_OBJ) $(BUILDDIR)/libplatform.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
+
+$(BUILDDIR)/tests/test-%: tests/unit/test-%.c $(BUILDDIR)/libplatform.a
+	@mkdir -p $(@D)
+	$(CC) $(BP_CFLAGS) -DFIXTURES='"$(CURDIR)/tests/fixtures"' $(shell $(PKG_CONFIG) --cflags cmocka) \
+		$(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILDDIR)/libplatform.a $(shell $(PKG_CONFIG) --libs cmocka)
+
+unit: $(UNIT_BIN)
+
+# Everything the build and the tests need, on Debian 12, as root; does nothing when all is there.
+deps:
+	@tests/deps.sh
+
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+check: deps
+	$(MAKE) BUILDDIR=build/san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" build/san/boardpin unit
+	tests/run-suites.sh build/san
+
+cross: deps
+	tests/cross/run.sh
+
+fuzz: deps
+	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),30)
+
+install: $(BUILDDIR)/boardpin
+	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 0755 $(BUILDDIR)/boardpin $(DESTDIR)$(BINDIR)/boardpin
+
+format:
+	clang-format -i platform/*.[ch] agent/*.[ch] tests/unit/*.c tests/fuzz/*.c
+
+clean:
+	rm -rf build
+
+-include $(PLATFORM_OBJ:.o=.d) $(AGENT_OBJ:.o=.d)

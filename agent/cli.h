@@ -1,0 +1,21 @@
+/* agent/cli.h: what main.c hands each command: the global options, and the exit codes of the contract. */
+#pragma once
+
+#include <stdbool.h>
+
+enum {
+        EXIT_OK = 0,            /* all good */
+        EXIT_PARTIAL = 1,       /* at least one service failed (its previous env kept), or no platform */
+        EXIT_USAGE = 2,         /* usage or config error: nothing written */
+};
+
+struct bp_args {
+        const char *config;     /* -c */
+        const char *root;       /* --root, "/" by default */
+        const char *machine;    /* --machine, or NULL */
+        const char *platform;   /* --platform, or NULL */
+        bool json;
+};
+
+/* Each returns an exit code. argv[0] is the command name, the rest its operands. */
+int cmd_detect(const struct bp_args *args, int argc, char **argv);

@@ -1,0 +1,58 @@
+/* agent/log.c: see log.h. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+static enum log_level level = LOG_LEVEL_NORMAL;
+
+void log_set_level(enum log_level l)
+{
+        level = l;
+}
+
+/* $JOURNAL_STREAM is "device:inode" of the stream systemd connected; it only counts while stderr is it. */
+static bool stderr_is_journal(void)
+{
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
+static bool wanted(int priority)
+{
+        if (priority <= LOG_ERR)
+                return true;
+        if (priority == LOG_DEBUG)
+                return level >= LOG_LEVEL_VERBOSE;
+        return level >= LOG_LEVEL_NORMAL;
+}
+
+void log_full(int priority, const char *service, const char *digest, const char *platform, const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+
+        if (!wanted(priority))
+                return;
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (stderr_is_journal()) {
+                (void) sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority, "SYSLOG_IDENTIFIER=boardpin",
+                                       "BOARDPIN_SERVICE=%s", service ? service : "", "BOARDPIN_DIGEST=%s",
+                                       digest ? digest : "", "BOARDPIN_PLATFORM=%s", platform ? platform : "",
+                                       NULL);
+                return;
+        }
+        (void) fprintf(stderr, "boardpin: %s\n", msg);
+}

@@ -1,0 +1,100 @@
+/* agent/main.c: argv -> one function per command -> exit code. Options may stand before or after the
+ * command (getopt permutes); what remains are the command and its operands. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+#ifndef BOARDPIN_VERSION
+#define BOARDPIN_VERSION "unknown"
+#endif
+
+static const struct {
+        const char *name;
+        int (*run)(const struct bp_args *args, int argc, char **argv);
+        const char *help;
+} commands[] = {
+        { "detect", cmd_detect, "board, CPU, kernel, userspace, chosen platform, fallback order" },
+};
+
+static void help(void)
+{
+        printf("Usage: boardpin [OPTIONS] COMMAND\n\n"
+               "Pins container images to the exact digest this board can run.\n\n"
+               "Options:\n"
+               "  -c, --config FILE   configuration (default /etc/boardpin/boardpin.ini)\n"
+               "      --root DIR      read board facts (proc/, sys/, the runtime's ELF) under DIR\n"
+               "      --machine M     assume this kernel machine (uname -m)\n"
+               "      --platform P    target this platform (os/arch[/variant]) instead of detecting\n"
+               "      --json          machine-readable output on stdout (one JSON document)\n"
+               "  -q, --quiet         errors only\n"
+               "  -v, --verbose       more detail on stderr\n"
+               "      --version       print the version\n"
+               "  -h, --help          this text\n\n"
+               "Commands:\n");
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                printf("  %-18s  %s\n", commands[i].name, commands[i].help);
+        printf("\nExit status: 0 all good; 1 a service failed or no platform could be determined;\n"
+               "2 usage or configuration error.\n");
+}
+
+int main(int argc, char **argv)
+{
+        enum { OPT_ROOT = 256, OPT_MACHINE, OPT_PLATFORM, OPT_JSON, OPT_VERSION };
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },    { "root", required_argument, NULL, OPT_ROOT },
+                { "machine", required_argument, NULL, OPT_MACHINE },
+                { "platform", required_argument, NULL, OPT_PLATFORM },
+                { "json", no_argument, NULL, OPT_JSON },       { "quiet", no_argument, NULL, 'q' },
+                { "verbose", no_argument, NULL, 'v' },         { "version", no_argument, NULL, OPT_VERSION },
+                { "help", no_argument, NULL, 'h' },            {},
+        };
+        struct bp_args args = { .config = "/etc/boardpin/boardpin.ini", .root = "/" };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "c:qvh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        args.config = optarg;
+                        break;
+                case OPT_ROOT:
+                        args.root = optarg;
+                        break;
+                case OPT_MACHINE:
+                        args.machine = optarg;
+                        break;
+                case OPT_PLATFORM:
+                        args.platform = optarg;
+                        break;
+                case OPT_JSON:
+                        args.json = true;
+                        break;
+                case 'q':
+                        log_set_level(LOG_LEVEL_QUIET);
+                        break;
+                case 'v':
+                        log_set_level(LOG_LEVEL_VERBOSE);
+                        break;
+                case OPT_VERSION:
+                        printf("boardpin %s\n", BOARDPIN_VERSION);
+                        return EXIT_OK;
+                case 'h':
+                        help();
+                        return EXIT_OK;
+                default:
+                        return EXIT_USAGE;      /* getopt said what was wrong */
+                }
+        }
+        if (optind >= argc) {
+                log_error("no command given (try 'boardpin --help')");
+                return EXIT_USAGE;
+        }
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+                if (strcmp(argv[optind], commands[i].name) == 0) {
+                        return commands[i].run(&args, argc - optind, argv + optind);
+                }
+        log_error("unknown command '%s' (try 'boardpin --help')", argv[optind]);
+        return EXIT_USAGE;
+}

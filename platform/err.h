@@ -1,0 +1,13 @@
+/* platform/err.h: the error shape every module uses: a negative errno for code and one line for people.
+ * A fixed buffer, so even running out of memory can be reported. */
+#pragma once
+
+struct bp_err {
+        char msg[256];
+};
+
+/* Fill err (may be NULL) with one formatted line and return r, which must be a negative errno. */
+int bp_fail(struct bp_err *err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Put context in front of the line already in err, keeping its text; returns r. */
+int bp_err_prefix(struct bp_err *err, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -1,0 +1,61 @@
+#!/bin/bash
+# run-suites.sh BUILDDIR: every test suite of `make check`, against the sanitizer build in BUILDDIR.
+# Each suite prints its own summary (cmocka's, or 'N passed, N failed'); this adds them up and ends with
+# one 'N passed, N failed' line. A suite that exits non-zero counts as failed even if it counted nothing.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build=$1
+export BP_FIXTURE_ROOTS=$PWD/$build/roots
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+total_pass=0 total_fail=0 failed_suites=()
+
+run() {
+        local name=$1 log p f
+        shift
+        log=$(mktemp)
+        echo "=== $name"
+        "$@" 2>&1 | tee "$log"
+        local rc=${PIPESTATUS[0]}
+        p=0 f=0
+        if grep -q '^\[==========\]' "$log"; then      # cmocka
+                p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+                f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n1)
+        else
+                read -r p f < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tail -n1)
+        fi
+        p=${p:-0} f=${f:-0}
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+                f=1
+        fi
+        if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then      # ran nothing: that is a failure too
+                f=1
+        fi
+        [ "$f" -gt 0 ] && failed_suites+=("$name")
+        total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
+        rm -f "$log"
+}
+
+if ! tests/fixtures/mkroots.sh "$build/roots"; then
+        echo "fixture roots could not be built"
+        echo "0 passed, 1 failed"
+        exit 1
+fi
+for t in "$build"/tests/test-*; do
+        [[ $t == *.d ]] && continue
+        run "unit $(basename "$t")" "$t"
+done
+run "fixtures: detect --json on every board" tests/fixtures/check.py "$build/boardpin" "$build/roots"
+run "detect: bad input" tests/detect-bad-input.sh "$build/boardpin"
+if [ -x ../shared/tools/contract-smoke ]; then
+        run "contract-smoke" ../shared/tools/contract-smoke "$build/boardpin"
+else
+        echo "=== contract-smoke: ../shared/tools/contract-smoke is not beside this tree, not run"
+fi
+run "valgrind: detect" tests/valgrind.sh
+run "cross: qemu-user" tests/cross/run.sh
+run "fuzz: 10 s per parser" tests/fuzz/run.sh 10
+
+echo
+[ ${#failed_suites[@]} -gt 0 ] && printf 'failed suites: %s\n' "${failed_suites[*]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
