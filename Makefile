@@ -48,10 +48,15 @@ $(BUILDDIR)/libplatform.a: $(PLATFORM_OBJ)
 $(BUILDDIR)/boardpin: $(AGENT_OBJ) $(BUILDDIR)/libplatform.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(DEPS_LIBS)
 
-$(BUILDDIR)/tests/test-%: tests/unit/test-%.c $(BUILDDIR)/libplatform.a
+# Everything but main(): the unit tests link what they test from here.
+$(BUILDDIR)/libagent.a: $(filter-out $(BUILDDIR)/agent/main.o,$(AGENT_OBJ))
+	$(AR) rcs $@ $^
+
+$(BUILDDIR)/tests/test-%: tests/unit/test-%.c $(BUILDDIR)/libagent.a $(BUILDDIR)/libplatform.a
 	@mkdir -p $(@D)
-	$(CC) $(BP_CFLAGS) -DFIXTURES='"$(CURDIR)/tests/fixtures"' $(shell $(PKG_CONFIG) --cflags cmocka) \
-		$(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILDDIR)/libplatform.a $(shell $(PKG_CONFIG) --libs cmocka)
+	$(CC) $(BP_CFLAGS) -Iagent -DFIXTURES='"$(CURDIR)/tests/fixtures"' $(shell $(PKG_CONFIG) --cflags cmocka) \
+		$(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILDDIR)/libagent.a \
+		$(BUILDDIR)/libplatform.a $(shell $(PKG_CONFIG) --libs cmocka) $(DEPS_LIBS)
 
 unit: $(UNIT_BIN)
 

@@ -15,7 +15,12 @@ struct bp_args {
         const char *machine;    /* --machine, or NULL */
         const char *platform;   /* --platform, or NULL */
         bool json;
+        bool insecure;          /* inspect: plain HTTP to the reference's registry */
+        const char *auth_file;  /* inspect: credentials */
+        const char *ca_file;    /* inspect: extra CA bundle for the registry */
+        long timeout_s;         /* inspect: connect and low-speed limit of one request, 0: default */
 };
 
 /* Each returns an exit code. argv[0] is the command name, the rest its operands. */
 int cmd_detect(const struct bp_args *args, int argc, char **argv);
+int cmd_inspect(const struct bp_args *args, int argc, char **argv);

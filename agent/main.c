@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "text.h"
 
 #ifndef BOARDPIN_VERSION
 #define BOARDPIN_VERSION "unknown"
@@ -17,6 +18,7 @@ static const struct {
         const char *help;
 } commands[] = {
         { "detect", cmd_detect, "board, CPU, kernel, userspace, chosen platform, fallback order" },
+        { "inspect", cmd_inspect, "REFERENCE: the digest this board would run, and why" },
 };
 
 static void help(void)
@@ -29,6 +31,10 @@ static void help(void)
                "      --machine M     assume this kernel machine (uname -m)\n"
                "      --platform P    target this platform (os/arch[/variant]) instead of detecting\n"
                "      --json          machine-readable output on stdout (one JSON document)\n"
+               "      --insecure      inspect: plain HTTP to the image's registry\n"
+               "      --auth-file F   inspect: credentials (docker config.json / containers auth.json)\n"
+               "      --ca-file F     inspect: CA certificates for the image's registry\n"
+               "      --timeout S     inspect: seconds to connect, and of silence before a request fails\n"
                "  -q, --quiet         errors only\n"
                "  -v, --verbose       more detail on stderr\n"
                "      --version       print the version\n"
@@ -42,14 +48,17 @@ static void help(void)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_ROOT = 256, OPT_MACHINE, OPT_PLATFORM, OPT_JSON, OPT_VERSION };
+        enum { OPT_ROOT = 256, OPT_MACHINE, OPT_PLATFORM, OPT_JSON, OPT_VERSION, OPT_INSECURE, OPT_AUTH_FILE, OPT_CA_FILE, OPT_TIMEOUT };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },    { "root", required_argument, NULL, OPT_ROOT },
                 { "machine", required_argument, NULL, OPT_MACHINE },
                 { "platform", required_argument, NULL, OPT_PLATFORM },
                 { "json", no_argument, NULL, OPT_JSON },       { "quiet", no_argument, NULL, 'q' },
                 { "verbose", no_argument, NULL, 'v' },         { "version", no_argument, NULL, OPT_VERSION },
-                { "help", no_argument, NULL, 'h' },            {},
+                { "help", no_argument, NULL, 'h' },            { "insecure", no_argument, NULL, OPT_INSECURE },
+                { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
+                { "ca-file", required_argument, NULL, OPT_CA_FILE },
+                { "timeout", required_argument, NULL, OPT_TIMEOUT }, {},
         };
         struct bp_args args = { .config = "/etc/boardpin/boardpin.ini", .root = "/" };
         int c;
@@ -77,6 +86,24 @@ int main(int argc, char **argv)
                 case 'v':
                         log_set_level(LOG_LEVEL_VERBOSE);
                         break;
+                case OPT_INSECURE:
+                        args.insecure = true;
+                        break;
+                case OPT_AUTH_FILE:
+                        args.auth_file = optarg;
+                        break;
+                case OPT_CA_FILE:
+                        args.ca_file = optarg;
+                        break;
+                case OPT_TIMEOUT: {
+                        unsigned long long v;
+                        if (text_parse_u64(optarg, 10, 3600, &v) < 0 || v == 0) {
+                                log_error("--timeout: '%s' is not a number of seconds from 1 to 3600", optarg);
+                                return EXIT_USAGE;
+                        }
+                        args.timeout_s = (long) v;
+                        break;
+                }
                 case OPT_VERSION:
                         printf("boardpin %s\n", BOARDPIN_VERSION);
                         return EXIT_OK;

@@ -52,6 +52,7 @@ else
         echo "=== contract-smoke: ../shared/tools/contract-smoke is not beside this tree, not run"
 fi
 run "valgrind: detect" tests/valgrind.sh
+run "integration: real registries, inspect, resolve, boot" tests/integration/run.sh "$build/boardpin" "$build/roots"
 run "cross: qemu-user" tests/cross/run.sh
 run "fuzz: 10 s per parser" tests/fuzz/run.sh 10
 

@@ -8,8 +8,17 @@ secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out"
 pass=0 fail=0
+seed() {        # seed DIR TEXT...: one corpus file per text
+        local dir=$1 i=0
+        shift
+        for t in "$@"; do
+                printf '%s' "$t" >"$dir/seed-$i"
+                i=$((i + 1))
+        done
+}
 flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iplatform -I$out/gen"
 make -s BUILDDIR="$out" "$out/gen/revision-codes.inc"
+libs=$(${PKG_CONFIG:-pkg-config} --cflags --libs inih json-c libcurl libsystemd libcrypto)
 for src in tests/fuzz/fuzz-*.c; do
         name=$(basename "$src" .c)
         corpus=$out/$name-corpus
@@ -17,9 +26,21 @@ for src in tests/fuzz/fuzz-*.c; do
         case $name in
         fuzz-cpuinfo) for f in tests/fixtures/boards/*/cpuinfo; do cp "$f" "$corpus/$(basename "$(dirname "$f")")"; done ;;
         fuzz-elf) [ -d build/roots/.elf ] && for f in build/roots/.elf/*; do head -c 65536 "$f" >"$corpus/$(basename "$f")"; done ;;
+        fuzz-ref)
+                seed "$corpus" nginx vaultwarden/server:1.30 "127.0.0.1:5000/x/y:tag" "[fc00::1]:5000/a/b" \
+                        "ghcr.io/o/r:t@sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c" ;;
+        fuzz-auth)
+                seed "$corpus" \
+                        'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"' \
+                        'Basic realm="Registry \"Realm\"", Negotiate a8Z==' \
+                        '{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz","identitytoken":"t"},"127.0.0.1:5000":{"username":"u","password":"p"}},"credsStore":"x"}' ;;
+        fuzz-version) seed "$corpus" $'^1.30\n1.30.1\nv1.31.0\n1.31.0-alpine\n2.0.0-rc.1' $'~1.29.4-alpine\n1.29.10-alpine\nlatest' ;;
+        fuzz-config) cp etc/boardpin.ini "$corpus/example.ini" ;;
         esac
+        # Every target links the agent's modules but main(), and every library they use.
         # shellcheck disable=SC2086
-        if ! clang $flags -o "$out/$name" "$src" platform/*.c; then
+        if ! clang $flags -Iagent -o "$out/$name" "$src" $(ls agent/*.c | grep -v '^agent/main.c$') platform/*.c \
+                $libs; then
                 fail=$((fail + 1)); echo "FAIL $name: build"; continue
         fi
         if (cd "$out" && "./$name" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 "$name-corpus" \

@@ -1,0 +1,292 @@
+/* agent/manifest.c: see manifest.h. */
+#include "manifest.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "text.h"
+
+static void json_putp(json_object **o)
+{
+        json_object_put(*o);
+}
+
+bool manifest_type_is_index(const char *t)
+{
+        return strcmp(t, MT_OCI_INDEX) == 0 || strcmp(t, MT_DOCKER_LIST) == 0;
+}
+
+static bool type_is_image(const char *t)
+{
+        return strcmp(t, MT_OCI_MANIFEST) == 0 || strcmp(t, MT_DOCKER_MANIFEST) == 0;
+}
+
+static bool type_is_schema1(const char *t)
+{
+        return text_has_prefix(t, "application/vnd.docker.distribution.manifest.v1");
+}
+
+/* Parse with a depth limit: hostile registries send deep nesting to exhaust the stack. */
+static int parse_json(const char *body, size_t len, const char *what, json_object **ret, struct bp_err *err)
+{
+        json_tokener *tok;
+        json_object *o;
+        enum json_tokener_error e;
+
+        if (len > MANIFEST_MAX_BYTES)
+                return bp_fail(err, -EFBIG, "%s larger than %d bytes", what, MANIFEST_MAX_BYTES);
+        if (memchr(body, '\0', len))
+                return bp_fail(err, -EINVAL, "%s: NUL byte in JSON", what);
+        tok = json_tokener_new_ex(MANIFEST_JSON_DEPTH);
+        if (!tok)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        o = json_tokener_parse_ex(tok, body, (int) len);
+        e = json_tokener_get_error(tok);
+        if (e == json_tokener_success && json_tokener_get_parse_end(tok) < len) {
+                size_t rest = json_tokener_get_parse_end(tok);
+                while (rest < len && strchr(" \t\r\n", body[rest]))
+                        rest++;
+                if (rest < len)
+                        e = json_tokener_error_parse_unexpected;
+        }
+        json_tokener_free(tok);
+        if (!o || e != json_tokener_success) {
+                json_object_put(o);
+                return bp_fail(err, -EINVAL, "%s: malformed JSON (%s)", what,
+                               e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
+        }
+        if (!json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return bp_fail(err, -EINVAL, "%s: JSON is not an object", what);
+        }
+        *ret = o;
+        return 0;
+}
+
+/* A string member, or NULL when absent; -EINVAL when present with another type or too long. */
+static int get_string(json_object *o, const char *key, size_t max, const char **ret, const char *what,
+                      struct bp_err *err)
+{
+        json_object *v;
+
+        *ret = NULL;
+        if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_string))
+                return bp_fail(err, -EINVAL, "%s: '%s' is not a string", what, key);
+        if ((size_t) json_object_get_string_len(v) >= max)
+                return bp_fail(err, -EINVAL, "%s: '%s' longer than %zu bytes", what, key, max - 1);
+        *ret = json_object_get_string(v);
+        return 0;
+}
+
+static bool is_attestation(json_object *entry)
+{
+        json_object *ann, *v;
+
+        if (!json_object_object_get_ex(entry, "annotations", &ann) || !json_object_is_type(ann, json_type_object))
+                return false;
+        return json_object_object_get_ex(ann, "vnd.docker.reference.type", &v) &&
+               json_object_is_type(v, json_type_string) &&
+               strcmp(json_object_get_string(v), "attestation-manifest") == 0;
+}
+
+static int parse_entry(json_object *e, size_t i, struct bp_index_entry *ret, struct bp_err *err)
+{
+        const char *digest, *mt, *os = NULL, *arch = NULL, *variant = NULL;
+        json_object *plat;
+        char what[48];
+        int r;
+
+        (void) snprintf(what, sizeof(what), "index entry %zu", i + 1);
+        if (!json_object_is_type(e, json_type_object))
+                return bp_fail(err, -EINVAL, "%s is not an object", what);
+        if ((r = get_string(e, "digest", REF_DIGEST_MAX + 64, &digest, what, err)) < 0 ||
+            (r = get_string(e, "mediaType", sizeof(ret->media_type), &mt, what, err)) < 0)
+                return r;
+        if (!digest || !ref_digest_ok(digest))
+                return bp_fail(err, -EINVAL, "%s: missing or bad digest", what);
+        text_copy(ret->digest, sizeof(ret->digest), digest);
+        text_copy(ret->media_type, sizeof(ret->media_type), mt ? mt : "");
+        ret->nested_index = mt && manifest_type_is_index(mt);
+        ret->attestation = is_attestation(e);
+        if (!json_object_object_get_ex(e, "platform", &plat) || json_object_is_type(plat, json_type_null))
+                return 0;
+        if (!json_object_is_type(plat, json_type_object))
+                return bp_fail(err, -EINVAL, "%s: 'platform' is not an object", what);
+        if ((r = get_string(plat, "os", 64, &os, what, err)) < 0 ||
+            (r = get_string(plat, "architecture", 64, &arch, what, err)) < 0 ||
+            (r = get_string(plat, "variant", 64, &variant, what, err)) < 0)
+                return r;
+        if (!os || !arch)
+                return bp_fail(err, -EINVAL, "%s: platform without os or architecture", what);
+        if (rules_from_fields(os, arch, variant, &ret->platform, err) < 0)
+                return bp_err_prefix(err, -EINVAL, "%s: ", what);
+        ret->has_platform = true;
+        if (strcmp(ret->platform.os, "unknown") == 0 && strcmp(ret->platform.arch, "unknown") == 0)
+                ret->attestation = true;
+        return 0;
+}
+
+static int parse_index(json_object *o, struct bp_manifest *m, struct bp_err *err)
+{
+        json_object *list;
+        size_t n;
+
+        if (!json_object_object_get_ex(o, "manifests", &list) || !json_object_is_type(list, json_type_array))
+                return bp_fail(err, -EINVAL, "index: 'manifests' is not an array");
+        n = json_object_array_length(list);
+        if (n > MANIFEST_ENTRIES_MAX)
+                return bp_fail(err, -EINVAL, "index: more than %d entries", MANIFEST_ENTRIES_MAX);
+        m->entries = calloc(n ? n : 1, sizeof(*m->entries));
+        if (!m->entries)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++) {
+                int r = parse_entry(json_object_array_get_idx(list, i), i, &m->entries[i], err);
+                if (r < 0)
+                        return r;
+                m->n_entries++;
+        }
+        return 0;
+}
+
+static int parse_image(json_object *o, struct bp_manifest *m, struct bp_err *err)
+{
+        json_object *config, *size;
+        const char *digest;
+        int r;
+
+        if (!json_object_object_get_ex(o, "config", &config) || !json_object_is_type(config, json_type_object))
+                return bp_fail(err, -EINVAL, "manifest: 'config' is not an object");
+        if ((r = get_string(config, "digest", REF_DIGEST_MAX + 64, &digest, "manifest config", err)) < 0)
+                return r;
+        if (!digest || !ref_digest_ok(digest))
+                return bp_fail(err, -EINVAL, "manifest: missing or bad config digest");
+        text_copy(m->config_digest, sizeof(m->config_digest), digest);
+        if (json_object_object_get_ex(config, "size", &size)) {
+                int64_t v;
+                if (!json_object_is_type(size, json_type_int))
+                        return bp_fail(err, -EINVAL, "manifest: config 'size' is not an integer");
+                errno = 0;
+                v = json_object_get_int64(size);
+                if (errno != 0 || v < 0 || v > MANIFEST_MAX_BYTES)
+                        return bp_fail(err, -EINVAL, "manifest: config 'size' out of range");
+                m->config_size = (uint64_t) v;
+        }
+        return 0;
+}
+
+/* The media type: the server's Content-Type when it names a manifest type, else the document's own. */
+static int pick_type(json_object *o, const char *content_type, char ret[static 96], struct bp_err *err)
+{
+        const char *doc = NULL;
+        json_object *v;
+        int r;
+
+        if ((r = get_string(o, "mediaType", 96, &doc, "manifest", err)) < 0)
+                return r;
+        if (content_type && (manifest_type_is_index(content_type) || type_is_image(content_type) ||
+                             type_is_schema1(content_type)))
+                text_copy(ret, 96, content_type);
+        else if (doc)
+                text_copy(ret, 96, doc);
+        else if (json_object_object_get_ex(o, "manifests", &v))
+                text_copy(ret, 96, MT_OCI_INDEX);               /* OCI lets mediaType be absent */
+        else
+                text_copy(ret, 96, MT_OCI_MANIFEST);
+        if (json_object_object_get_ex(o, "schemaVersion", &v) && json_object_is_type(v, json_type_int) &&
+            json_object_get_int(v) == 1)
+                text_copy(ret, 96, "application/vnd.docker.distribution.manifest.v1+json");
+        return 0;
+}
+
+int manifest_parse(const char *body, size_t len, const char *content_type, struct bp_manifest **ret,
+                   struct bp_err *err)
+{
+        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(manifest_freep) struct bp_manifest *m = NULL;
+        int r;
+
+        r = parse_json(body, len, "manifest", &o, err);
+        if (r < 0)
+                return r;
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        r = pick_type(o, content_type, m->media_type, err);
+        if (r < 0)
+                return r;
+        if (type_is_schema1(m->media_type))
+                return bp_fail(err, -ENOTSUP, "schema 1 manifest (deprecated, unsigned platform data): not supported");
+        if (manifest_type_is_index(m->media_type)) {
+                m->kind = BP_MANIFEST_INDEX;
+                r = parse_index(o, m, err);
+        } else if (type_is_image(m->media_type)) {
+                m->kind = BP_MANIFEST_IMAGE;
+                r = parse_image(o, m, err);
+        } else {
+                r = bp_fail(err, -EINVAL, "unknown manifest media type '%s'", m->media_type);
+        }
+        if (r < 0)
+                return r;
+        *ret = steal_ptr(&m);
+        return 0;
+}
+
+void manifest_free(struct bp_manifest *m)
+{
+        if (!m)
+                return;
+        free(m->entries);
+        free(m);
+}
+
+void manifest_freep(struct bp_manifest **m)
+{
+        manifest_free(*m);
+}
+
+int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, bool *ret_has_variant,
+                             struct bp_err *err)
+{
+        _cleanup_(json_putp) json_object *o = NULL;
+        const char *os, *arch, *variant;
+        int r;
+
+        r = parse_json(body, len, "image config", &o, err);
+        if (r < 0)
+                return r;
+        if ((r = get_string(o, "os", 64, &os, "image config", err)) < 0 ||
+            (r = get_string(o, "architecture", 64, &arch, "image config", err)) < 0 ||
+            (r = get_string(o, "variant", 64, &variant, "image config", err)) < 0)
+                return r;
+        if (!os || !arch)
+                return bp_fail(err, -EINVAL, "image config: no os or architecture");
+        r = rules_from_fields(os, arch, variant, ret, err);
+        if (r < 0)
+                return bp_err_prefix(err, r, "image config: ");
+        *ret_has_variant = variant && variant[0];
+        return 0;
+}
+
+int manifest_select(const struct bp_manifest *m, const struct bp_oci *target)
+{
+        int best = -ENOENT, best_rank = RULES_COMPAT_MAX;
+
+        for (size_t i = 0; i < m->n_entries; i++) {
+                const struct bp_index_entry *e = &m->entries[i];
+                int rank;
+
+                if (!e->has_platform || e->attestation)
+                        continue;
+                rank = rules_rank(target, &e->platform);
+                if (rank >= 0 && rank < best_rank) {
+                        best_rank = rank;
+                        best = (int) i;
+                }
+        }
+        return best;
+}
