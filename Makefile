@@ -24,7 +24,7 @@ AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILDDIR)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/%)
 
-.PHONY: all check unit install clean deps fuzz format cross
+.PHONY: all check unit install clean deps fuzz format cross demo bench
 all: $(BUILDDIR)/boardpin
 
 $(BUILDDIR)/gen/revision-codes.inc: platform/revision-codes.tsv platform/revision-codes.awk
@@ -69,6 +69,16 @@ check: deps
 	$(MAKE) BUILDDIR=build/san CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" build/san/boardpin unit
 	tests/run-suites.sh build/san
 
+# The main job on an embedded default: a throwaway registry, real boards' fixture roots, real resolve.
+demo: deps all
+	tests/fixtures/mkroots.sh $(BUILDDIR)/roots >/dev/null
+	tests/demo.sh $(BUILDDIR)/boardpin $(BUILDDIR)/roots
+
+# Figures side by side in one run, no assertions: registry client, boot, range selection.
+bench: deps all
+	tests/fixtures/mkroots.sh $(BUILDDIR)/roots >/dev/null
+	/usr/bin/python3 tests/bench/bench.py $(BUILDDIR)/boardpin $(BUILDDIR)/roots $(BUILDDIR)
+
 cross: deps
 	tests/cross/run.sh
 
@@ -76,8 +86,10 @@ fuzz: deps
 	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),30)
 
 install: $(BUILDDIR)/boardpin
-	$(INSTALL) -d $(DESTDIR)$(BINDIR)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(BUILDDIR)/boardpin $(DESTDIR)$(BINDIR)/boardpin
+	$(INSTALL) -m 0644 packaging/boardpin.ini.5 $(DESTDIR)$(MANDIR)/man5/boardpin.ini.5
+	$(INSTALL) -m 0644 packaging/boardpin.8 $(DESTDIR)$(MANDIR)/man8/boardpin.8
 
 format:
 	clang-format -i platform/*.[ch] agent/*.[ch] tests/unit/*.c tests/fuzz/*.c

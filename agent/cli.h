@@ -19,8 +19,13 @@ struct bp_args {
         const char *auth_file;  /* inspect: credentials */
         const char *ca_file;    /* inspect: extra CA bundle for the registry */
         long timeout_s;         /* inspect: connect and low-speed limit of one request, 0: default */
+        bool dry_run;           /* resolve: write nothing */
 };
 
 /* Each returns an exit code. argv[0] is the command name, the rest its operands. */
 int cmd_detect(const struct bp_args *args, int argc, char **argv);
 int cmd_inspect(const struct bp_args *args, int argc, char **argv);
+int cmd_resolve(const struct bp_args *args, int argc, char **argv);
+int cmd_boot(const struct bp_args *args, int argc, char **argv);
+int cmd_status(const struct bp_args *args, int argc, char **argv);
+int cmd_report(const struct bp_args *args, int argc, char **argv);

@@ -28,26 +28,29 @@ static bool stderr_is_journal(void)
         return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
 }
 
-static bool wanted(int priority)
+/* On a terminal stdout carries the results, so stderr gets warnings and errors (info with -v); the
+ * journal gets info too, with its structured fields. */
+static bool wanted(int priority, bool journal)
 {
-        if (priority <= LOG_ERR)
-                return true;
-        if (priority == LOG_DEBUG)
-                return level >= LOG_LEVEL_VERBOSE;
-        return level >= LOG_LEVEL_NORMAL;
+        if (priority <= LOG_WARNING)
+                return priority <= LOG_ERR || level >= LOG_LEVEL_NORMAL;
+        if (priority == LOG_INFO)
+                return journal ? level >= LOG_LEVEL_NORMAL : level >= LOG_LEVEL_VERBOSE;
+        return level >= LOG_LEVEL_VERBOSE;
 }
 
 void log_full(int priority, const char *service, const char *digest, const char *platform, const char *fmt, ...)
 {
+        bool journal = stderr_is_journal();
         char msg[1024];
         va_list ap;
 
-        if (!wanted(priority))
+        if (!wanted(priority, journal))
                 return;
         va_start(ap, fmt);
         (void) vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        if (stderr_is_journal()) {
+        if (journal) {
                 (void) sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority, "SYSLOG_IDENTIFIER=boardpin",
                                        "BOARDPIN_SERVICE=%s", service ? service : "", "BOARDPIN_DIGEST=%s",
                                        digest ? digest : "", "BOARDPIN_PLATFORM=%s", platform ? platform : "",

@@ -18,6 +18,10 @@ static const struct {
         const char *help;
 } commands[] = {
         { "detect", cmd_detect, "board, CPU, kernel, userspace, chosen platform, fallback order" },
+        { "resolve", cmd_resolve, "[SERVICE...]: resolve to digests; write lock and env files (--dry-run: write nothing)" },
+        { "boot", cmd_boot, "env files right for this board from the lock, offline if possible" },
+        { "status", cmd_status, "lock vs config vs this board" },
+        { "report", cmd_report, "[SERVICE]: one markdown row for a compatibility table" },
         { "inspect", cmd_inspect, "REFERENCE: the digest this board would run, and why" },
 };
 
@@ -31,6 +35,7 @@ static void help(void)
                "      --machine M     assume this kernel machine (uname -m)\n"
                "      --platform P    target this platform (os/arch[/variant]) instead of detecting\n"
                "      --json          machine-readable output on stdout (one JSON document)\n"
+               "      --dry-run       resolve: show what would be pinned, write nothing\n"
                "      --insecure      inspect: plain HTTP to the image's registry\n"
                "      --auth-file F   inspect: credentials (docker config.json / containers auth.json)\n"
                "      --ca-file F     inspect: CA certificates for the image's registry\n"
@@ -48,7 +53,7 @@ static void help(void)
 
 int main(int argc, char **argv)
 {
-        enum { OPT_ROOT = 256, OPT_MACHINE, OPT_PLATFORM, OPT_JSON, OPT_VERSION, OPT_INSECURE, OPT_AUTH_FILE, OPT_CA_FILE, OPT_TIMEOUT };
+        enum { OPT_ROOT = 256, OPT_MACHINE, OPT_PLATFORM, OPT_JSON, OPT_VERSION, OPT_INSECURE, OPT_AUTH_FILE, OPT_CA_FILE, OPT_TIMEOUT, OPT_DRY_RUN };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },    { "root", required_argument, NULL, OPT_ROOT },
                 { "machine", required_argument, NULL, OPT_MACHINE },
@@ -58,7 +63,8 @@ int main(int argc, char **argv)
                 { "help", no_argument, NULL, 'h' },            { "insecure", no_argument, NULL, OPT_INSECURE },
                 { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
                 { "ca-file", required_argument, NULL, OPT_CA_FILE },
-                { "timeout", required_argument, NULL, OPT_TIMEOUT }, {},
+                { "timeout", required_argument, NULL, OPT_TIMEOUT },
+                { "dry-run", no_argument, NULL, OPT_DRY_RUN }, {},
         };
         struct bp_args args = { .config = "/etc/boardpin/boardpin.ini", .root = "/" };
         int c;
@@ -85,6 +91,9 @@ int main(int argc, char **argv)
                         break;
                 case 'v':
                         log_set_level(LOG_LEVEL_VERBOSE);
+                        break;
+                case OPT_DRY_RUN:
+                        args.dry_run = true;
                         break;
                 case OPT_INSECURE:
                         args.insecure = true;

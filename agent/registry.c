@@ -47,6 +47,8 @@ struct bp_registry {
         struct bp_challenge challenge;          /* the last one the registry sent; scheme NONE before */
         struct token tokens[TOKENS_MAX];
         size_t n_tokens;
+        char wanted[TOKENS_MAX][REF_PATH_MAX + 32];     /* scopes the run will need: one token for all */
+        size_t n_wanted;
         struct bp_registry_stats stats;
 };
 
@@ -379,22 +381,63 @@ out:
         return r;
 }
 
+static void token_store(struct bp_registry *reg, const char *scope, const char *value, long expires)
+{
+        struct token *t = token_find(reg, scope);
+        char *copy = strdup(value);
+
+        if (!copy)
+                return;         /* not cached: the next request asks again */
+        if (!t) {
+                if (reg->n_tokens == TOKENS_MAX)
+                        token_clear(&reg->tokens[--reg->n_tokens]);
+                t = &reg->tokens[reg->n_tokens++];
+                text_copy(t->scope, sizeof(t->scope), scope);
+        }
+        free(t->value);
+        t->value = copy;
+        (void) clock_gettime(CLOCK_MONOTONIC, &t->expires);
+        t->expires.tv_sec += expires - 5;       /* renew a little early: requests take time */
+}
+
+/* "&scope=…" for scope and every announced scope without a fresh token, so one token request serves
+ * all the images of a run on this registry. */
+static char *scope_query(struct bp_registry *reg, const char *scope)
+{
+        char *q = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&q, &len);
+
+        if (!f)
+                return NULL;
+        for (size_t i = 0; i <= reg->n_wanted; i++) {
+                const char *s = i == reg->n_wanted ? scope : reg->wanted[i];
+                const struct token *t = token_find(reg, s);
+                char *esc;
+
+                if (i < reg->n_wanted && (strcmp(s, scope) == 0 || (t && token_fresh(t))))
+                        continue;
+                esc = curl_easy_escape(reg->curl, s, 0);
+                if (esc)
+                        fprintf(f, "&scope=%s", esc);
+                curl_free(esc);
+        }
+        return fclose(f) == 0 ? q : NULL;
+}
+
 static int fetch_token(struct bp_registry *reg, const char *scope, struct bp_err *err)
 {
         const struct bp_challenge *ch = &reg->challenge;
-        _cleanup_free_ char *url = NULL, *value = NULL;
+        _cleanup_free_ char *url = NULL, *value = NULL, *scopes = scope_query(reg, scope);
         char *esc_service = curl_easy_escape(reg->curl, ch->service, 0);
-        char *esc_scope = curl_easy_escape(reg->curl, scope, 0);
         char basic[1100], hdr[1200];
         struct response resp = { 0 };
-        struct token *t;
         long expires = 60;
         int r;
 
-        r = asprintf(&url, "%s%sservice=%s%s%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?",
-                     esc_service ? esc_service : "", scope[0] ? "&scope=" : "", scope[0] && esc_scope ? esc_scope : "");
+        r = scopes ? asprintf(&url, "%s%sservice=%s%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?",
+                              esc_service ? esc_service : "", scopes) : -1;
         curl_free(esc_service);
-        curl_free(esc_scope);
         if (r < 0)
                 return bp_fail(err, -ENOMEM, "out of memory");
         /* Credentials go to the realm the registry named: that is the token flow. */
@@ -411,18 +454,24 @@ static int fetch_token(struct bp_registry *reg, const char *scope, struct bp_err
         response_done(&resp);
         if (r < 0)
                 return r;
-        t = token_find(reg, scope);
-        if (!t) {
-                if (reg->n_tokens == TOKENS_MAX)
-                        token_clear(&reg->tokens[--reg->n_tokens]);
-                t = &reg->tokens[reg->n_tokens++];
-                text_copy(t->scope, sizeof(t->scope), scope);
-        }
-        free(t->value);
-        t->value = steal_ptr(&value);
-        (void) clock_gettime(CLOCK_MONOTONIC, &t->expires);
-        t->expires.tv_sec += expires - 5;       /* renew a little early: requests take time */
-        return 0;
+        token_store(reg, scope, value, expires);
+        for (size_t i = 0; i < reg->n_wanted; i++)
+                if (!token_find(reg, reg->wanted[i]) || !token_fresh(token_find(reg, reg->wanted[i])))
+                        token_store(reg, reg->wanted[i], value, expires);
+        return token_find(reg, scope) ? 0 : bp_fail(err, -ENOMEM, "out of memory");
+}
+
+void registry_announce(struct bp_registry *reg, const char *repo)
+{
+        char scope[sizeof(reg->wanted[0])];
+
+        if (reg->n_wanted == TOKENS_MAX ||
+            snprintf(scope, sizeof(scope), "repository:%s:pull", repo) >= (int) sizeof(scope))
+                return;
+        for (size_t i = 0; i < reg->n_wanted; i++)
+                if (strcmp(reg->wanted[i], scope) == 0)
+                        return;
+        text_copy(reg->wanted[reg->n_wanted++], sizeof(reg->wanted[0]), scope);
 }
 
 /* The Authorization value for scope under the last challenge: NULL while the registry asked for none. */

@@ -60,6 +60,10 @@ int registry_blob(struct bp_registry *r, const char *repo, const char *digest, s
  * array owned by the caller (free each, then the array). */
 int registry_tags(struct bp_registry *r, const char *repo, char ***ret, size_t *ret_n, struct bp_err *err);
 
+/* Say that repo will be asked for in this run: the first token request then carries its scope too
+ * (a token request may name several), so a run costs one token per registry, not one per image. */
+void registry_announce(struct bp_registry *r, const char *repo);
+
 const struct bp_registry_stats *registry_stats(const struct bp_registry *r);
 
 void blob_done(struct bp_blob *b);

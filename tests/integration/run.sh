@@ -18,7 +18,7 @@ if ! "$here/registry.sh" start "$work" || ! "$here/seed.sh" "$work"; then
         exit 1
 fi
 pass=0 fail=0
-for t in test-inspect.py; do
+for t in test-inspect.py test-pin.py; do
         args=("$bp" "$work")
         [ "$t" = test-pin.py ] && args+=("$roots")
         out=$(/usr/bin/python3 "$here/$t" "${args[@]}" 2>&1)

@@ -1,0 +1,913 @@
+/* agent/config.c: see config.h.
+ *
+ * inih splits lines into [sections] and name = value pairs. What inih would do without a word is refused
+ * first, in the line reader, which also counts the lines the handler is not told about. Debian 12's
+ * libinih 55 is built with INI_MAX_LINE 200, INI_ALLOW_MULTILINE, INI_ALLOW_BOM, inline ';' comments and
+ * char section[MAX_SECTION = 50] (ini.c); measured with it:
+ *   - a line over 198 bytes is cut, and its tail is read as a line of its own;
+ *   - a section name over 48 bytes is cut to 49, so "[service a…a]" and "[service a…ab]" would merge;
+ *   - an indented line continues the value of the key above it;
+ *   - "key: value" is a key, and anything after "[section]" on its line is dropped;
+ *   - the handler is not called for a section without keys, and gets no line number.
+ * So the reader passes inih only clean lines: no BOM, no indentation, no '\r', no comment, no ':' form,
+ * and it handles section headers itself. The file then reads the same whatever INI_* options inih was
+ * built with: a ';' after a blank starts a comment even where inline comments are off. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "rootfs.h"
+#include "text.h"
+#include "version.h"
+
+/* Debian's inih reads lines into char[INI_MAX_LINE = 200]: 198 bytes, '\n' and NUL. The limit stays 198
+ * with an inih built with longer lines, so that a file valid on one board is valid on all. */
+#define LINE_MAX_BYTES 198
+/* inih keeps a section name in char[50] (MAX_SECTION in ini.c) and cuts a longer one silently. */
+#define SECTION_NAME_MAX_BYTES 48
+/* Enough of a user string to recognise it, and short enough to leave room in a 256-byte message. */
+#define SHOW_MAX_BYTES 80
+/* systemd's UNIT_NAME_MAX (src/basic/unit-name.h) */
+#define UNIT_NAME_MAX_BYTES 255
+/* A version a range could choose, to check that a template gives a valid tag before any tag is listed. */
+#define TEMPLATE_PROBE_VERSION "1.0.0"
+
+#define Q(s) show((char[SHOW_MAX_BYTES]){ 0 }, (s))
+
+enum sect {
+        SECT_NONE,
+        SECT_BOARDPIN,
+        SECT_REGISTRY,
+        SECT_SERVICE,
+};
+
+enum key {
+        K_PLATFORM,
+        K_PREFER,
+        K_STATE_DIR,
+        K_ENV_DIR,
+        K_AUTH_FILE,
+        K_TIMEOUT,
+        K_BOOT_WAIT,
+        K_PULL,
+        K_ROLLOUT,
+        K_INSECURE,
+        K_CA_FILE,
+        K_MIRROR,
+        K_IMAGE,
+        K_VERSION,
+        K_ENV_VAR,
+        K_UNITS,
+        K_HEALTH,
+        K_UPGRADE,
+        K_COUNT,
+};
+
+static const struct {
+        const char *name;
+        enum sect sect;
+} keys[K_COUNT] = {
+        [K_PLATFORM] = { "platform", SECT_BOARDPIN },   [K_PREFER] = { "prefer", SECT_BOARDPIN },
+        [K_STATE_DIR] = { "state_dir", SECT_BOARDPIN }, [K_ENV_DIR] = { "env_dir", SECT_BOARDPIN },
+        [K_AUTH_FILE] = { "auth_file", SECT_BOARDPIN }, [K_TIMEOUT] = { "timeout", SECT_BOARDPIN },
+        [K_BOOT_WAIT] = { "boot_wait", SECT_BOARDPIN }, [K_PULL] = { "pull", SECT_BOARDPIN },
+        [K_ROLLOUT] = { "rollout", SECT_BOARDPIN },     [K_INSECURE] = { "insecure", SECT_REGISTRY },
+        [K_CA_FILE] = { "ca_file", SECT_REGISTRY },     [K_MIRROR] = { "mirror", SECT_REGISTRY },
+        [K_IMAGE] = { "image", SECT_SERVICE },          [K_VERSION] = { "version", SECT_SERVICE },
+        [K_ENV_VAR] = { "env_var", SECT_SERVICE },      [K_UNITS] = { "units", SECT_SERVICE },
+        [K_HEALTH] = { "health", SECT_SERVICE },        [K_UPGRADE] = { "upgrade", SECT_SERVICE },
+};
+
+struct ini_src {
+        const char *path;
+        const char *p, *end;
+        unsigned line;
+        int r;                                          /* the errno of err, once set */
+        struct bp_err err;                              /* set: the reader stops, which inih takes as EOF */
+        struct bp_config *c;
+        size_t services_cap, registries_cap;
+        unsigned *registry_line;                        /* of each [registry …] header */
+        enum sect sect;                                 /* of the section being read */
+        char section[SECTION_NAME_MAX_BYTES + 1];       /* its name as inih keeps it: untrimmed */
+        unsigned boardpin_line;                         /* of [boardpin], 0 before it */
+        unsigned key_line[K_COUNT];                     /* where this section set each key, 0 if not */
+        unsigned tag_line[CONFIG_TAGS_MAX];
+        bool version_is_range;
+};
+
+static const char *show(char buf[static SHOW_MAX_BYTES], const char *s)
+{
+        text_copy_clean(buf, SHOW_MAX_BYTES, s);
+        return buf;
+}
+
+static int src_fail(struct ini_src *s, int r, unsigned line, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int src_fail(struct ini_src *s, int r, unsigned line, const char *fmt, ...)
+{
+        char msg[sizeof(s->err.msg)];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        s->r = r;
+        return bp_fail(&s->err, r, "%s:%u: %s", s->path, line, msg);
+}
+
+/* The message another module left in s->err gets the file and line in front. */
+static int src_prefix(struct ini_src *s, int r)
+{
+        s->r = r;
+        return bp_err_prefix(&s->err, r, "%s:%u: ", s->path, s->line);
+}
+
+static int src_oom(struct ini_src *s)
+{
+        s->r = -ENOMEM;
+        return bp_fail(&s->err, -ENOMEM, "out of memory");
+}
+
+static bool is_blank(char ch)
+{
+        return ch == ' ' || ch == '\t';
+}
+
+static bool is_lower_or_digit(char ch)
+{
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+static bool has_blank(const char *v)
+{
+        return v[strcspn(v, " \t")] != '\0';
+}
+
+/* ---- values ---- */
+
+static bool service_name_ok(const char *n)
+{
+        size_t len = strlen(n);
+
+        if (len == 0 || len >= SERVICE_NAME_MAX || !is_lower_or_digit(n[0]))
+                return false;
+        for (size_t i = 1; i < len; i++)
+                if (!is_lower_or_digit(n[i]) && !strchr("_.-", n[i]))
+                        return false;
+        return true;
+}
+
+static bool env_var_ok(const char *v)
+{
+        size_t len = strlen(v);
+
+        if (len == 0 || len >= ENV_VAR_MAX || (v[0] >= '0' && v[0] <= '9'))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9') || v[i] == '_'))
+                        return false;
+        return true;
+}
+
+/* "foo.service", "getty@tty1.service": systemd's unit name characters and suffixes
+ * (src/basic/unit-name.c, unit-def.c). A template without an instance cannot be restarted. */
+static bool unit_name_ok(const char *w)
+{
+        static const char *const suffixes[] = { "service", "socket", "device", "mount", "automount", "swap",
+                                                "target",  "path",   "timer",  "slice", "scope" };
+        const char *dot = strrchr(w, '.'), *at = strchr(w, '@');
+        bool suffix_ok = false;
+
+        if (!dot || dot == w || strlen(w) > UNIT_NAME_MAX_BYTES)
+                return false;
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+                suffix_ok |= strcmp(dot + 1, suffixes[i]) == 0;
+        if (!suffix_ok)
+                return false;
+        for (const char *p = w; p < dot; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr(":-_.\\@", *p)))
+                        return false;
+        if (at && (at == w || at + 1 == dot || strchr(at + 1, '@')))
+                return false;
+        return true;
+}
+
+static bool http_url_ok(const char *v)
+{
+        const char *rest = text_has_prefix(v, "http://")    ? v + strlen("http://")
+                           : text_has_prefix(v, "https://") ? v + strlen("https://")
+                                                            : NULL;
+
+        return rest && rest[0] != '\0' && rest[0] != '/' && !has_blank(v);
+}
+
+/* docker.io is reached under three names; a [registry] section for any of them is for all three. */
+static const char *registry_canon(const char *h)
+{
+        if (strcmp(h, "index.docker.io") == 0 || strcmp(h, "registry-1.docker.io") == 0)
+                return "docker.io";
+        return h;
+}
+
+/* host[:port] exactly as the domain of an image reference would be written. */
+static bool registry_host_ok(const char *h)
+{
+        char probe[REF_DOMAIN_MAX + 4];
+        struct bp_ref r;
+
+        if (h[0] == '\0' || strlen(h) >= REF_DOMAIN_MAX || strchr(h, '/'))
+                return false;
+        (void) snprintf(probe, sizeof(probe), "%s/x", h);
+        if (ref_parse(probe, &r, /* err= */ NULL) < 0)
+                return false;
+        return strcmp(registry_canon(r.domain), registry_canon(h)) == 0;
+}
+
+/* The index of v in words (NULL-terminated), or an error naming the choices. */
+static int pick(struct ini_src *s, const char *key, const char *v, const char *const *words, const char *choices)
+{
+        for (int i = 0; words[i]; i++)
+                if (strcmp(v, words[i]) == 0)
+                        return i;
+        return src_fail(s, -EINVAL, s->line, "%s: '%s' is not %s", key, Q(v), choices);
+}
+
+static int boolean(struct ini_src *s, const char *key, const char *v, bool *ret)
+{
+        static const char *const words[] = { "yes", "true", "no", "false", NULL };
+        int i = pick(s, key, v, words, "yes, no, true or false");
+
+        if (i < 0)
+                return i;
+        *ret = i < 2;
+        return 0;
+}
+
+static int number(struct ini_src *s, const char *key, const char *v, unsigned long long min,
+                  unsigned long long max, unsigned long long *ret)
+{
+        unsigned long long n;
+        int r = text_parse_u64(v, 10, max, &n);
+
+        if (r == -EINVAL)
+                return src_fail(s, r, s->line, "%s: '%s' is not a number", key, Q(v));
+        if (r < 0 || n < min)
+                return src_fail(s, -ERANGE, s->line, "%s: '%s' is out of range %llu..%llu", key, Q(v), min, max);
+        *ret = n;
+        return 0;
+}
+
+static int abs_path(struct ini_src *s, const char *key, const char *v, char *dst, size_t size)
+{
+        if (v[0] != '/')
+                return src_fail(s, -EINVAL, s->line, "%s: '%s' is not an absolute path", key, Q(v));
+        if (strlen(v) >= size)
+                return src_fail(s, -ENAMETOOLONG, s->line, "%s: '%s' is too long", key, Q(v));
+        text_copy(dst, size, v);
+        return 0;
+}
+
+/* ---- [boardpin] ---- */
+
+static int boardpin_set(struct ini_src *s, enum key k, const char *v)
+{
+        static const char *const prefer[] = { "userspace", "kernel", NULL };
+        static const char *const pull[] = { "none", "docker", "podman", NULL };
+        struct bp_config *c = s->c;
+        unsigned long long n;
+        struct bp_oci p;
+        int r;
+
+        switch (k) {
+        case K_PLATFORM:
+                if (strcmp(v, "auto") == 0) {
+                        text_copy(c->platform, sizeof(c->platform), "auto");
+                        return 0;
+                }
+                r = rules_parse(v, &p, &s->err);
+                if (r < 0)
+                        return src_prefix(s, r);
+                (void) rules_format(&p, c->platform);
+                return 0;
+        case K_PREFER:
+                r = pick(s, "prefer", v, prefer, "userspace or kernel");
+                if (r < 0)
+                        return r;
+                c->prefer_kernel = r == 1;
+                return 0;
+        case K_STATE_DIR:
+                return abs_path(s, "state_dir", v, c->state_dir, sizeof(c->state_dir));
+        case K_ENV_DIR:
+                return abs_path(s, "env_dir", v, c->env_dir, sizeof(c->env_dir));
+        case K_AUTH_FILE:
+                return abs_path(s, "auth_file", v, c->auth_file, sizeof(c->auth_file));
+        case K_TIMEOUT:
+                r = number(s, "timeout", v, 1, 3600, &n);
+                if (r < 0)
+                        return r;
+                c->timeout_s = (long) n;
+                return 0;
+        case K_BOOT_WAIT:
+                r = number(s, "boot_wait", v, 0, 3600, &n);
+                if (r < 0)
+                        return r;
+                c->boot_wait_s = (long) n;
+                return 0;
+        case K_PULL:
+                r = pick(s, "pull", v, pull, "none, docker or podman");
+                if (r < 0)
+                        return r;
+                c->pull = r == 0 ? BP_PULL_NONE : r == 1 ? BP_PULL_DOCKER : BP_PULL_PODMAN;
+                return 0;
+        case K_ROLLOUT:
+                r = number(s, "rollout", v, 0, 100, &n);
+                if (r < 0)
+                        return r;
+                c->rollout = (int) n;
+                return 0;
+        default:
+                return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[boardpin]'", keys[k].name);
+        }
+}
+
+/* ---- [registry HOST] ---- */
+
+static int registry_begin(struct ini_src *s, const char *host)
+{
+        struct bp_config *c = s->c;
+        struct bp_registry_conf *g;
+
+        if (!registry_host_ok(host))
+                return src_fail(s, -EINVAL, s->line,
+                                "bad registry '%s': write host[:port] as an image name does "
+                                "(a host needs a '.' or ':', or is localhost)",
+                                Q(host));
+        for (size_t i = 0; i < c->n_registries; i++)
+                if (strcmp(registry_canon(c->registries[i].host), registry_canon(host)) == 0)
+                        return src_fail(s, -EINVAL, s->line, "duplicate section '[registry %s]' (first on line %u)",
+                                        Q(host), s->registry_line[i]);
+        if (c->n_registries == s->registries_cap) {
+                size_t cap = s->registries_cap ? s->registries_cap * 2 : 4;
+                struct bp_registry_conf *q = realloc(c->registries, cap * sizeof(*q));
+                unsigned *l;
+
+                if (!q)
+                        return src_oom(s);
+                c->registries = q;
+                l = realloc(s->registry_line, cap * sizeof(*l));
+                if (!l)
+                        return src_oom(s);
+                s->registry_line = l;
+                s->registries_cap = cap;
+        }
+        g = &c->registries[c->n_registries];
+        memset(g, 0, sizeof(*g));
+        text_copy(g->host, sizeof(g->host), host);
+        s->registry_line[c->n_registries++] = s->line;
+        s->sect = SECT_REGISTRY;
+        return 0;
+}
+
+static int registry_set(struct ini_src *s, enum key k, const char *v)
+{
+        struct bp_registry_conf *g = &s->c->registries[s->c->n_registries - 1];
+
+        switch (k) {
+        case K_INSECURE:
+                return boolean(s, "insecure", v, &g->insecure);
+        case K_CA_FILE:
+                return abs_path(s, "ca_file", v, g->ca_file, sizeof(g->ca_file));
+        case K_MIRROR:
+                if (!http_url_ok(v))
+                        return src_fail(s, -EINVAL, s->line, "mirror: '%s' is not an http:// or https:// URL",
+                                        Q(v));
+                if (strlen(v) >= sizeof(g->mirror))
+                        return src_fail(s, -EINVAL, s->line, "mirror: '%s' is too long", Q(v));
+                text_copy(g->mirror, sizeof(g->mirror), v);
+                return 0;
+        default:
+                return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[%s]'", keys[k].name, Q(s->section));
+        }
+}
+
+/* ---- [service NAME] ---- */
+
+static struct bp_service *service_current(struct ini_src *s)
+{
+        return &s->c->services[s->c->n_services - 1];
+}
+
+static int service_begin(struct ini_src *s, const char *name)
+{
+        struct bp_config *c = s->c;
+        const struct bp_service *other = NULL;
+        struct bp_service *v;
+
+        if (!service_name_ok(name))
+                return src_fail(s, -EINVAL, s->line,
+                                "bad service name '%s': use [a-z0-9][a-z0-9_.-]*, at most %d characters", Q(name),
+                                SERVICE_NAME_MAX - 1);
+        other = config_service(c, name);
+        if (other)
+                return src_fail(s, -EINVAL, s->line, "duplicate section '[service %s]' (first on line %u)", name,
+                                other->line);
+        if (c->n_services == s->services_cap) {
+                size_t cap = s->services_cap ? s->services_cap * 2 : 4;
+                struct bp_service *q = realloc(c->services, cap * sizeof(*q));
+
+                if (!q)
+                        return src_oom(s);
+                c->services = q;
+                s->services_cap = cap;
+        }
+        v = &c->services[c->n_services++];
+        memset(v, 0, sizeof(*v));
+        text_copy(v->name, sizeof(v->name), name);
+        text_copy(v->version, sizeof(v->version), "latest");
+        v->upgrade = true;
+        v->line = s->line;
+        s->sect = SECT_SERVICE;
+        return 0;
+}
+
+static int image_set(struct ini_src *s, struct bp_service *v, const char *val)
+{
+        const char *slash = strrchr(val, '/'), *last = slash ? slash + 1 : val;
+        struct bp_ref ref;
+        int r;
+
+        r = ref_parse(val, &ref, &s->err);
+        if (r < 0)
+                return src_prefix(s, r);
+        if (ref.digest[0])
+                return src_fail(s, -EINVAL, s->line, "image '%s' has a digest: put the version in version =",
+                                Q(val));
+        /* ref_parse() says "latest" both for "x" and "x:latest"; a ':' after the last '/' is a tag. */
+        if (strchr(last, ':'))
+                return src_fail(s, -EINVAL, s->line, "image '%s' has a tag: put the version in version =", Q(val));
+        ref.tag[0] = '\0';
+        v->image = ref;
+        return 0;
+}
+
+static int version_set(struct ini_src *s, struct bp_service *v, const char *val)
+{
+        _cleanup_(range_freep) struct bp_range *range = NULL;
+        int r;
+
+        r = range_parse(val, &range, &s->err);
+        if (r < 0)
+                return src_prefix(s, r);
+        s->version_is_range = !range_is_exact(range);
+        text_copy(v->version, sizeof(v->version), val);        /* range_parse() took at most 128 */
+        return 0;
+}
+
+static int tag_set(struct ini_src *s, struct bp_service *v, const char *key, const char *val)
+{
+        struct bp_tag_template *t;
+        struct bp_oci p;
+        int r;
+
+        r = rules_parse(key + strlen("tag."), &p, &s->err);
+        if (r < 0)
+                return src_prefix(s, r);
+        for (size_t i = 0; i < v->n_tags; i++)
+                if (rules_equal(&v->tags[i].platform, &p)) {
+                        char name[RULES_NAME_MAX];
+
+                        return src_fail(s, -EINVAL, s->line, "duplicate key '%s': %s has a tag on line %u",
+                                        Q(key), rules_format(&p, name), s->tag_line[i]);
+                }
+        if (v->n_tags == CONFIG_TAGS_MAX)
+                return src_fail(s, -E2BIG, s->line, "more than %d tag.<platform> keys in '[%s]'", CONFIG_TAGS_MAX,
+                                Q(s->section));
+        if (strlen(val) >= sizeof(t->template))
+                return src_fail(s, -EINVAL, s->line, "%s: '%s' is over %zu characters", Q(key), Q(val),
+                                sizeof(t->template) - 1);
+        t = &v->tags[v->n_tags];
+        t->platform = p;
+        text_copy(t->template, sizeof(t->template), val);
+        s->tag_line[v->n_tags++] = s->line;
+        return 0;
+}
+
+static int units_set(struct ini_src *s, struct bp_service *v, const char *val)
+{
+        size_t o = 0;
+
+        for (const char *p = val + strspn(val, " \t"); *p; p += strspn(p, " \t")) {
+                char word[UNIT_NAME_MAX_BYTES + 2];
+                size_t n = strcspn(p, " \t");
+
+                text_copy(word, n + 1 < sizeof(word) ? n + 1 : sizeof(word), p);
+                if (n >= sizeof(word) - 1 || !unit_name_ok(word))
+                        return src_fail(s, -EINVAL, s->line,
+                                        "units: '%s' is not a unit name such as foo.service or foo@bar.service",
+                                        Q(word));
+                if (o + n + 2 > sizeof(v->units))
+                        return src_fail(s, -EINVAL, s->line, "units: list over %zu characters",
+                                        sizeof(v->units) - 1);
+                if (o > 0)
+                        v->units[o++] = ' ';
+                memcpy(v->units + o, p, n);
+                o += n;
+                p += n;
+        }
+        v->units[o] = '\0';
+        return 0;
+}
+
+static int service_set(struct ini_src *s, enum key k, const char *val)
+{
+        struct bp_service *v = service_current(s);
+
+        switch (k) {
+        case K_IMAGE:
+                return image_set(s, v, val);
+        case K_VERSION:
+                return version_set(s, v, val);
+        case K_ENV_VAR:
+                if (!env_var_ok(val))
+                        return src_fail(s, -EINVAL, s->line,
+                                        "env_var: '%s' is not [A-Z_][A-Z0-9_]*, at most %d characters", Q(val),
+                                        ENV_VAR_MAX - 1);
+                text_copy(v->env_var, sizeof(v->env_var), val);
+                return 0;
+        case K_UNITS:
+                return units_set(s, v, val);
+        case K_HEALTH:
+                if (!http_url_ok(val) &&
+                    !(text_has_prefix(val, "exec:/") && val[strlen("exec:/")] != '\0' && !has_blank(val)))
+                        return src_fail(s, -EINVAL, s->line,
+                                        "health: '%s' is neither http(s)://... nor exec:/absolute/path", Q(val));
+                if (strlen(val) >= sizeof(v->health))
+                        return src_fail(s, -EINVAL, s->line, "health: '%s' is too long", Q(val));
+                text_copy(v->health, sizeof(v->health), val);
+                return 0;
+        case K_UPGRADE:
+                return boolean(s, "upgrade", val, &v->upgrade);
+        default:
+                return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[%s]'", keys[k].name, Q(s->section));
+        }
+}
+
+static int template_check(struct ini_src *s, const struct bp_service *v, size_t i)
+{
+        const struct bp_tag_template *t = &v->tags[i];
+        char name[RULES_NAME_MAX], out[REF_TAG_MAX];
+        int r;
+
+        (void) rules_format(&t->platform, name);
+        if (s->version_is_range && !strstr(t->template, "{version}"))
+                return src_fail(s, -EINVAL, s->tag_line[i],
+                                "tag.%s: '%s' has no {version}, but version '%s' is a range", name, Q(t->template),
+                                Q(v->version));
+        r = range_expand_template(t->template, s->version_is_range ? TEMPLATE_PROBE_VERSION : v->version, out,
+                                  sizeof(out));
+        if (r < 0)
+                return src_fail(s, -EINVAL, s->tag_line[i],
+                                "tag.%s: '%s' does not give a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most %zu "
+                                "characters)",
+                                name, Q(t->template), sizeof(out) - 1);
+        return 0;
+}
+
+/* Checks that need the whole section: run when the next section starts, or at the end of the file. */
+static int service_end(struct ini_src *s)
+{
+        struct bp_config *c = s->c;
+        struct bp_service *v = service_current(s);
+        unsigned env_line = s->key_line[K_ENV_VAR] ? s->key_line[K_ENV_VAR] : v->line;
+        int r;
+
+        if (!s->key_line[K_IMAGE])
+                return src_fail(s, -EINVAL, v->line, "service '%s' has no image =", v->name);
+        for (size_t i = 0; i < v->n_tags; i++) {
+                r = template_check(s, v, i);
+                if (r < 0)
+                        return r;
+        }
+        if (!s->key_line[K_ENV_VAR]) {
+                char def[SERVICE_NAME_MAX + sizeof("_IMAGE")];
+                size_t o = 0;
+
+                for (const char *p = v->name; *p; p++)
+                        def[o++] = (*p >= 'a' && *p <= 'z') ? (char) (*p - 'a' + 'A') : strchr(".-", *p) ? '_' : *p;
+                memcpy(def + o, "_IMAGE", sizeof("_IMAGE"));
+                if (!env_var_ok(def))
+                        return src_fail(s, -EINVAL, v->line,
+                                        "service '%s': the default env_var '%s' is not a valid name: set env_var =",
+                                        v->name, def);
+                text_copy(v->env_var, sizeof(v->env_var), def);
+        }
+        for (size_t i = 0; i + 1 < c->n_services; i++)
+                if (strcmp(c->services[i].env_var, v->env_var) == 0)
+                        return src_fail(s, -EINVAL, env_line,
+                                        "service '%s': env_var '%s'%s is already used by service '%s' (line %u)",
+                                        v->name, v->env_var, s->key_line[K_ENV_VAR] ? "" : " (the default)",
+                                        c->services[i].name, c->services[i].line);
+        return 0;
+}
+
+/* ---- sections ---- */
+
+/* s after word and blanks when s is word alone or word and a blank; else NULL. */
+static const char *after_word(const char *s, const char *word)
+{
+        size_t n = strlen(word);
+
+        if (strncmp(s, word, n) != 0 || (s[n] != '\0' && !is_blank(s[n])))
+                return NULL;
+        return s + n + strspn(s + n, " \t");
+}
+
+static int section_end(struct ini_src *s)
+{
+        return s->sect == SECT_SERVICE ? service_end(s) : 0;
+}
+
+/* A header line: q is "[…]" with nothing after the ']'. */
+static int section_begin(struct ini_src *s, const char *q)
+{
+        const char *close = strchr(q, ']'), *arg;
+        char trimmed[SECTION_NAME_MAX_BYTES + 1];
+        const char *t;
+        size_t n;
+        int r;
+
+        r = section_end(s);                             /* its checks name earlier lines: they go first */
+        if (r < 0)
+                return r;
+        s->sect = SECT_NONE;
+        if (!close)
+                return src_fail(s, -EINVAL, s->line, "no ']' after '%s'", Q(q));
+        if (close[1] != '\0')
+                return src_fail(s, -EINVAL, s->line, "text after ']': '%s'", Q(close + 1));
+        n = (size_t) (close - q - 1);
+        if (n > SECTION_NAME_MAX_BYTES)
+                return src_fail(s, -EINVAL, s->line, "section name over %d bytes", SECTION_NAME_MAX_BYTES);
+        memcpy(s->section, q + 1, n);
+        s->section[n] = '\0';
+        memset(s->key_line, 0, sizeof(s->key_line));
+        memset(s->tag_line, 0, sizeof(s->tag_line));
+        s->version_is_range = false;
+
+        memcpy(trimmed, s->section, n + 1);
+        t = text_trim(trimmed);
+        if (strcmp(t, "boardpin") == 0) {
+                if (s->boardpin_line)
+                        return src_fail(s, -EINVAL, s->line, "duplicate section '[boardpin]' (first on line %u)",
+                                        s->boardpin_line);
+                s->boardpin_line = s->line;
+                s->sect = SECT_BOARDPIN;
+                return 0;
+        }
+        arg = after_word(t, "service");
+        if (arg)
+                return service_begin(s, arg);
+        arg = after_word(t, "registry");
+        if (arg)
+                return registry_begin(s, arg);
+        return src_fail(s, -EINVAL, s->line,
+                        "unknown section '[%s]': use [boardpin], [service NAME] or [registry HOST]", Q(s->section));
+}
+
+/* ---- inih callbacks ---- */
+
+/* One line per call, as inih's fgets()-like reader. Takes off a BOM on line 1, '\r' before '\n', blanks
+ * at either end and a ';' comment after a blank; refuses what inih would take silently. */
+static char *ini_src_read(char *buf, int size, void *stream)
+{
+        struct ini_src *s = stream;
+        const char *p = s->p, *nl, *q, *e;
+        size_t room = size >= 2 ? (size_t) size - 2 : 0, max = room < LINE_MAX_BYTES ? room : LINE_MAX_BYTES, n;
+        int r;
+
+        if (p == s->end || s->err.msg[0])
+                return NULL;
+        nl = memchr(p, '\n', (size_t) (s->end - p));
+        n = (size_t) ((nl ? nl : s->end) - p);
+        s->p = nl ? nl + 1 : s->end;
+        s->line++;
+        if (n > 0 && p[n - 1] == '\r')
+                n--;
+        if (size < 2 || n > max) {                      /* room for '\n' and NUL */
+                src_fail(s, -E2BIG, s->line, "line over %zu bytes", max);
+                return NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                unsigned char ch = (unsigned char) p[i];
+
+                if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+                        src_fail(s, -EINVAL, s->line, "control character 0x%02x", ch);
+                        return NULL;
+                }
+        }
+        q = p;
+        e = p + n;
+        if (s->line == 1 && n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+                q += 3;
+        while (q < e && is_blank(*q))
+                q++;
+        for (const char *t = q; t < e; t++)
+                if (*t == ';' && t > q && is_blank(t[-1])) {
+                        e = t;
+                        break;
+                }
+        while (e > q && is_blank(e[-1]))
+                e--;
+        if (q == e || *q == ';' || *q == '#') {
+                buf[0] = '\n';
+                buf[1] = '\0';
+                return buf;
+        }
+        n = (size_t) (e - q);
+        memcpy(buf, q, n);
+        buf[n] = '\0';
+        if (buf[0] == '[') {
+                r = section_begin(s, buf);
+        } else {
+                size_t k = strcspn(buf, "=:");
+
+                r = 0;
+                if (buf[k] != '=' || k == 0)
+                        r = src_fail(s, -EINVAL, s->line, "expected '[section]' or 'key = value', not '%s'", Q(buf));
+        }
+        if (r < 0)
+                return NULL;
+        buf[n] = '\n';
+        buf[n + 1] = '\0';
+        return buf;
+}
+
+static int ini_handle(void *user, const char *section, const char *name, const char *value)
+{
+        struct ini_src *s = user;
+        int k = -1;
+
+        if (s->err.msg[0])
+                return 0;
+        if (!name)                                      /* INI_CALL_HANDLER_ON_NEW_SECTION builds */
+                return 1;
+        if (strcmp(section, s->section) != 0 || !value) {
+                src_fail(s, -EINVAL, s->line, "inih read section '%s', expected '%s'", Q(section), Q(s->section));
+                return 0;
+        }
+        if (s->sect == SECT_NONE) {
+                src_fail(s, -EINVAL, s->line, "key '%s' outside any section", Q(name));
+                return 0;
+        }
+        if (s->sect == SECT_SERVICE && text_has_prefix(name, "tag.")) {
+                if (value[0] == '\0') {
+                        src_fail(s, -EINVAL, s->line, "'%s' has no value", Q(name));
+                        return 0;
+                }
+                return tag_set(s, service_current(s), name, value) == 0;
+        }
+        for (int i = 0; i < K_COUNT; i++)
+                if (keys[i].sect == s->sect && strcmp(keys[i].name, name) == 0)
+                        k = i;
+        if (k < 0) {
+                src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[%s]'", Q(name), Q(s->section));
+                return 0;
+        }
+        if (s->key_line[k]) {
+                src_fail(s, -EINVAL, s->line, "duplicate key '%s' in '[%s]' (first on line %u)", name, Q(s->section),
+                         s->key_line[k]);
+                return 0;
+        }
+        s->key_line[k] = s->line;
+        if (value[0] == '\0') {
+                src_fail(s, -EINVAL, s->line, "'%s' has no value", name);
+                return 0;
+        }
+        switch (s->sect) {
+        case SECT_BOARDPIN:
+                return boardpin_set(s, (enum key) k, value) == 0;
+        case SECT_REGISTRY:
+                return registry_set(s, (enum key) k, value) == 0;
+        default:
+                return service_set(s, (enum key) k, value) == 0;
+        }
+}
+
+/* ---- API ---- */
+
+static unsigned line_at(const char *text, const char *at)
+{
+        unsigned line = 1;
+
+        for (const char *p = text; p < at; p++)
+                line += *p == '\n';
+        return line;
+}
+
+int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err)
+{
+        _cleanup_(config_freep) struct bp_config *c = NULL;
+        struct ini_src s = { .path = path };
+        const char *nul;
+        int r;
+
+        if (len > CONFIG_MAX_BYTES)
+                return bp_fail(err, -EFBIG, "%s: larger than %d bytes", path, CONFIG_MAX_BYTES);
+        if (len == 0)
+                text = "";
+        nul = memchr(text, '\0', len);
+        if (nul)
+                return bp_fail(err, -EINVAL, "%s:%u: NUL byte", path, line_at(text, nul));
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        text_copy(c->path, sizeof(c->path), path);
+        text_copy(c->platform, sizeof(c->platform), "auto");
+        text_copy(c->state_dir, sizeof(c->state_dir), "/var/lib/boardpin");
+        text_copy(c->env_dir, sizeof(c->env_dir), "/run/boardpin");
+        c->timeout_s = 30;
+        c->boot_wait_s = 90;
+        c->pull = BP_PULL_NONE;
+        c->rollout = 100;
+
+        s.c = c;
+        s.p = text;
+        s.end = text + len;
+        r = ini_parse_stream(ini_src_read, &s, ini_handle, &s);
+        if (!s.err.msg[0] && r != 0)                    /* the reader should have caught it first */
+                src_fail(&s, r == -2 ? -ENOMEM : -EINVAL, r > 0 ? (unsigned) r : s.line, "syntax error");
+        if (!s.err.msg[0])
+                (void) section_end(&s);
+        free(s.registry_line);
+        if (s.err.msg[0]) {
+                if (err)
+                        *err = s.err;
+                return s.r < 0 ? s.r : -EINVAL;
+        }
+        *ret = steal_ptr(&c);
+        return 0;
+}
+
+int config_load(const char *path, struct bp_config **ret, struct bp_err *err)
+{
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t len;
+        int r;
+
+        /* O_NONBLOCK: a FIFO at path must not hang the boot; rootfs_read_fd() refuses it. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return bp_fail(err, -errno, "%s: %s", path, strerror(errno));
+        r = rootfs_read_fd(fd, path, CONFIG_MAX_BYTES, &text, &len, err);
+        if (r < 0)
+                return r;
+        return config_parse(path, text, len, ret, err);
+}
+
+void config_free(struct bp_config *c)
+{
+        if (!c)
+                return;
+        free(c->registries);
+        free(c->services);
+        free(c);
+}
+
+void config_freep(struct bp_config **c)
+{
+        config_free(*c);
+}
+
+const struct bp_registry_conf *config_registry(const struct bp_config *c, const char *host)
+{
+        for (size_t i = 0; i < c->n_registries; i++)
+                if (strcmp(registry_canon(c->registries[i].host), registry_canon(host)) == 0)
+                        return &c->registries[i];
+        return NULL;
+}
+
+const struct bp_service *config_service(const struct bp_config *c, const char *name)
+{
+        for (size_t i = 0; i < c->n_services; i++)
+                if (strcmp(c->services[i].name, name) == 0)
+                        return &c->services[i];
+        return NULL;
+}
+
+const struct bp_tag_template *config_template_for(const struct bp_service *s, const struct bp_oci *compatible,
+                                                   size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < s->n_tags; j++)
+                        if (rules_equal(&s->tags[j].platform, &compatible[i]))
+                                return &s->tags[j];
+        return NULL;
+}

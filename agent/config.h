@@ -1,0 +1,90 @@
+/* agent/config.h: /etc/boardpin/boardpin.ini: agent settings, per-registry settings and the services.
+ * Reads and validates the whole file up front (an error names file:line and writes nothing); knows no
+ * network, no lock, no env files. */
+#pragma once
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "ref.h"
+#include "rules.h"
+
+#define CONFIG_MAX_BYTES (64 * 1024)
+#define CONFIG_TAGS_MAX 8
+#define SERVICE_NAME_MAX 64
+#define ENV_VAR_MAX 64
+
+enum bp_pull {
+        BP_PULL_NONE,
+        BP_PULL_DOCKER,
+        BP_PULL_PODMAN,
+};
+
+struct bp_tag_template {
+        struct bp_oci platform;         /* normalized */
+        char template[REF_TAG_MAX];     /* "{version}-armv6", "raspberry" */
+};
+
+struct bp_service {
+        char name[SERVICE_NAME_MAX];    /* [a-z0-9][a-z0-9_.-]* */
+        struct bp_ref image;            /* docker-normalized; no tag or digest (the version says it) */
+        char version[REF_TAG_MAX];      /* as written: exact tag or range; "latest" when absent */
+        struct bp_tag_template tags[CONFIG_TAGS_MAX];
+        size_t n_tags;
+        char env_var[ENV_VAR_MAX];      /* default: upper-cased name, [.-] as _, + "_IMAGE" */
+        char units[512];                /* space-separated unit names, "" if none */
+        char health[512];               /* "http://…", "https://…", "exec:/path", or "" */
+        bool upgrade;                   /* default yes */
+        unsigned line;                  /* of its [service …] header, for messages */
+};
+
+struct bp_registry_conf {
+        char host[REF_DOMAIN_MAX];      /* as in the section name: "127.0.0.1:5000", "docker.io" */
+        bool insecure;
+        char ca_file[PATH_MAX];         /* "" if none */
+        char mirror[512];               /* "" if none */
+};
+
+struct bp_config {
+        char path[PATH_MAX];
+        char platform[RULES_NAME_MAX];  /* "auto", or a normalized platform such as "linux/arm/v6" */
+        bool prefer_kernel;             /* prefer = kernel */
+        char state_dir[PATH_MAX];       /* default /var/lib/boardpin */
+        char env_dir[PATH_MAX];         /* default /run/boardpin */
+        char auth_file[PATH_MAX];       /* "" if none */
+        long timeout_s;                 /* 1..3600, default 30 */
+        long boot_wait_s;               /* 0..3600, default 90 */
+        enum bp_pull pull;              /* default none */
+        int rollout;                    /* 0..100, default 100 */
+        struct bp_registry_conf *registries;
+        size_t n_registries;
+        struct bp_service *services;
+        size_t n_services;
+};
+
+/* Read path (at most CONFIG_MAX_BYTES) and parse it. */
+int config_load(const char *path, struct bp_config **ret, struct bp_err *err);
+
+/* Parse text (len bytes); path is used in messages only. Every error is one line "path:line: …":
+ * unknown section or key, a key outside any section, duplicate key or service, bad service name, missing
+ * image, an image with a tag or digest, bad platform string (platform =, tag.<platform>), bad version or
+ * range, a number out of range or not a number, a tag template without {version} when the version is a
+ * range, a bad env_var or one used twice, a health check that is neither http(s):// nor exec:/absolute,
+ * a line over 198 bytes, a section name of 49 bytes or more (inih cuts them), a NUL byte. */
+int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err);
+
+void config_free(struct bp_config *c);
+void config_freep(struct bp_config **c);
+
+/* The [registry HOST] section for host (as in a reference's domain), or NULL. Borrowed from c. */
+const struct bp_registry_conf *config_registry(const struct bp_config *c, const char *host);
+
+/* The service named name, or NULL. Borrowed from c. */
+const struct bp_service *config_service(const struct bp_config *c, const char *name);
+
+/* The tag template for the best platform of compatible[0..n) that has one, or NULL (then the plain
+ * version tag is used). */
+const struct bp_tag_template *config_template_for(const struct bp_service *s, const struct bp_oci *compatible,
+                                                   size_t n);

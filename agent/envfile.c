@@ -1,0 +1,152 @@
+/* agent/envfile.c: see envfile.h. */
+#include "envfile.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "fsio.h"
+#include "text.h"
+
+bool envfile_value_ok(const char *s)
+{
+        if (!s[0])
+                return false;
+        for (; *s; s++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@+-", *s))
+                        return false;
+        return true;
+}
+
+static int reference(const struct bp_lock_entry *e, char *buf, size_t size)
+{
+        if (snprintf(buf, size, "%s@%s", e->image, e->pin.digest) >= (int) size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+int envfile_render_service(const struct bp_lock_entry *e, const char *lock_path, char **ret, size_t *ret_len,
+                           struct bp_err *err)
+{
+        char ref[REF_STRING_MAX];
+        const char *values[] = { ref, e->image, e->pin.tag, e->pin.digest, e->pin.platform };
+        int n;
+
+        if (reference(e, ref, sizeof(ref)) < 0)
+                return bp_fail(err, -ENAMETOOLONG, "service '%s': reference too long", e->service);
+        for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+                if (!envfile_value_ok(values[i]))
+                        return bp_fail(err, -EINVAL, "service '%s': '%s' is not safe in an env file", e->service,
+                                       values[i]);
+        n = asprintf(ret,
+                     ENVFILE_HEADER "%s - do not edit\n"
+                     "IMAGE=%s\nIMAGE_NAME=%s\nIMAGE_TAG=%s\nIMAGE_DIGEST=%s\nIMAGE_PLATFORM=%s\n",
+                     lock_path, ref, e->image, e->pin.tag, e->pin.digest, e->pin.platform);
+        if (n < 0)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        *ret_len = (size_t) n;
+        return 0;
+}
+
+int envfile_render_images(const struct bp_config *c, struct bp_lock *l, const char *lock_path, char **ret,
+                          size_t *ret_len, struct bp_err *err)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+
+        if (!f)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        fprintf(f, ENVFILE_HEADER "%s - do not edit\n", lock_path);
+        for (size_t i = 0; i < c->n_services; i++) {
+                const struct bp_lock_entry *e = lock_find(l, c->services[i].name);
+                char ref[REF_STRING_MAX];
+
+                if (!e)
+                        continue;       /* never resolved: nothing to say, the unit will not start */
+                if (reference(e, ref, sizeof(ref)) < 0 || !envfile_value_ok(ref)) {
+                        fclose(f);
+                        return bp_fail(err, -EINVAL, "service '%s': reference not safe in an env file", e->service);
+                }
+                fprintf(f, "%s=%s\n", c->services[i].env_var, ref);
+        }
+        if (fclose(f) != 0)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        *ret = steal_ptr(&text);
+        *ret_len = len;
+        return 0;
+}
+
+/* Generated .env files of services the config no longer has: ours by their first line. */
+static int remove_stale(const struct bp_config *c, struct bp_err *err)
+{
+        DIR *d = opendir(c->env_dir);
+        struct dirent *de;
+        int r = 0;
+
+        if (!d)
+                return bp_fail(err, -errno, "open '%s': %s", c->env_dir, strerror(errno));
+        while (r == 0 && (de = readdir(d))) {
+                char service[SERVICE_NAME_MAX + 8], path[PATH_MAX], head[64] = "";
+                size_t n = strlen(de->d_name);
+                FILE *f;
+
+                if (n < 5 || n - 4 >= SERVICE_NAME_MAX || strcmp(de->d_name + n - 4, ".env") != 0 ||
+                    strcmp(de->d_name, ENVFILE_IMAGES) == 0 || de->d_name[0] == '.')
+                        continue;
+                memcpy(service, de->d_name, n - 4);
+                service[n - 4] = '\0';
+                if (config_service(c, service))
+                        continue;
+                if (snprintf(path, sizeof(path), "%s/%s", c->env_dir, de->d_name) >= (int) sizeof(path))
+                        continue;
+                f = fopen(path, "re");
+                if (!f)
+                        continue;
+                if (!fgets(head, sizeof(head), f))
+                        head[0] = '\0';
+                fclose(f);
+                if (text_has_prefix(head, ENVFILE_HEADER))
+                        r = fsio_unlink(c->env_dir, de->d_name, err);
+        }
+        closedir(d);
+        return r;
+}
+
+int envfile_write_all(const struct bp_config *c, struct bp_lock *l, struct bp_err *err)
+{
+        char lock_path[PATH_MAX], name[SERVICE_NAME_MAX + 8];
+        _cleanup_free_ char *images = NULL;
+        size_t len;
+        int r;
+
+        if (snprintf(lock_path, sizeof(lock_path), "%s/%s", c->state_dir, LOCK_NAME) >= (int) sizeof(lock_path))
+                return bp_fail(err, -ENAMETOOLONG, "'%s': path too long", c->state_dir);
+        r = fsio_mkdir_p(c->env_dir, 0755, err);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_services; i++) {
+                const struct bp_lock_entry *e = lock_find(l, c->services[i].name);
+                _cleanup_free_ char *text = NULL;
+
+                if (!e)
+                        continue;
+                r = envfile_render_service(e, lock_path, &text, &len, err);
+                if (r == 0) {
+                        (void) snprintf(name, sizeof(name), "%s.env", e->service);
+                        r = fsio_update(c->env_dir, name, text, len, 0644, err);
+                }
+                if (r < 0)
+                        return r;
+        }
+        r = envfile_render_images(c, l, lock_path, &images, &len, err);
+        if (r == 0)
+                r = fsio_update(c->env_dir, ENVFILE_IMAGES, images, len, 0644, err);
+        if (r == 0)
+                r = remove_stale(c, err);
+        return r;
+}

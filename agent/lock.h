@@ -1,0 +1,73 @@
+/* agent/lock.h: lock.json, the state: per service the image, the tag resolved, the index digest, the
+ * digest of every platform the index offers (so an SD card moved to another board is answered offline),
+ * the digest chosen for this board and the one before it. Reads it, checks it, renders it whole; fsio.c
+ * writes it. Knows no HTTP and no env files. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+#include "ref.h"
+#include "resolve.h"
+#include "rules.h"
+
+#define LOCK_SCHEMA 1
+#define LOCK_MAX_BYTES (8 * 1024 * 1024)
+#define LOCK_NAME "lock.json"
+
+struct bp_lock_pin {
+        char tag[REF_TAG_MAX];
+        char digest[REF_DIGEST_MAX];
+        char platform[RULES_NAME_MAX];
+        char resolved_at[32];           /* RFC 3339 UTC */
+};
+
+struct bp_lock_entry {
+        char service[SERVICE_NAME_MAX];
+        char image[REF_STRING_MAX];     /* "docker.io/vaultwarden/server" */
+        char version[REF_TAG_MAX];      /* the version = it was resolved for */
+        char index_digest[REF_DIGEST_MAX]; /* "" for a single manifest */
+        struct bp_platform_digest *table; /* owned */
+        size_t n_table;
+        char target[RULES_NAME_MAX];    /* the board platform it was resolved for */
+        struct bp_lock_pin pin;         /* what the env files say */
+        bool has_previous;
+        struct bp_lock_pin previous;
+};
+
+struct bp_lock {
+        struct bp_lock_entry *entries;
+        size_t n;
+};
+
+/* Parse lock.json text. -EBADMSG with a message for anything malformed or of another schema. */
+int lock_parse(const char *text, size_t len, struct bp_lock **ret, struct bp_err *err);
+
+/* Read dir/lock.json: -ENOENT when there is none. */
+int lock_read(const char *dir, struct bp_lock **ret, struct bp_err *err);
+
+/* The JSON text of l (sorted by service, stable across runs); *ret owned by the caller. */
+int lock_render(const struct bp_lock *l, char **ret, size_t *ret_len, struct bp_err *err);
+
+struct bp_lock *lock_new(void);
+void lock_free(struct bp_lock *l);
+void lock_freep(struct bp_lock **l);
+
+/* The entry of service, or NULL. Borrowed from l. */
+struct bp_lock_entry *lock_find(struct bp_lock *l, const char *service);
+
+/* Record a resolution for service: when the pinned digest changes, the old pin becomes previous. */
+int lock_set(struct bp_lock *l, const char *service, const char *image, const char *version, const char *tag,
+             const char *target, const struct bp_resolution *r, struct bp_err *err);
+
+/* Forget services not named in c (removed from the config). Returns how many went. */
+size_t lock_prune(struct bp_lock *l, const struct bp_config *c);
+
+/* The digest in e's platform table for the best of compatible[0..n), or -ENOENT. */
+int lock_pick(const struct bp_lock_entry *e, const struct bp_oci *compatible, size_t n,
+              const struct bp_platform_digest **ret);
+
+/* The resolution e records, for the one-HEAD path of resolve_image(); owned by the caller. */
+int lock_resolution(const struct bp_lock_entry *e, struct bp_resolution *ret);

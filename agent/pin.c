@@ -1,0 +1,316 @@
+/* agent/pin.c: see pin.h. */
+#include "pin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "envfile.h"
+#include "fsio.h"
+#include "log.h"
+#include "text.h"
+#include "version.h"
+
+static int choose_platform(struct bp_run *run, struct bp_err *err)
+{
+        const struct bp_args *a = run->args;
+        const char *forced = a->platform ? a->platform :
+                             strcmp(run->config->platform, "auto") != 0 ? run->config->platform : NULL;
+        int r = platform_detect(a->root, a->machine, &run->platform, err);
+
+        if (r < 0 && !forced)
+                return r;
+        if (r < 0)
+                memset(&run->platform, 0, sizeof(run->platform));
+        if (forced)
+                return platform_set_target(&run->platform, forced, err);
+        if (run->config->prefer_kernel)
+                platform_prefer_kernel(&run->platform);
+        if (!run->platform.name[0])
+                return bp_fail(err, -ENOENT, "no platform: %s (set platform = in %s)", run->platform.why,
+                               run->config->path);
+        return 0;
+}
+
+/* A lock that cannot be read is moved aside, never trusted and never fatal: boot must go on. */
+static int read_lock(struct bp_run *run, bool write)
+{
+        struct bp_err err = { 0 };
+        char aside[64];
+        int r = lock_read(run->config->state_dir, &run->lock, &err);
+
+        if (r == 0)
+                return 0;
+        if (r != -ENOENT) {
+                run->lock_was_corrupt = true;
+                (void) snprintf(aside, sizeof(aside), "%s.corrupt-%lld", LOCK_NAME, (long long) time(NULL));
+                if (write && fsio_rename(run->config->state_dir, LOCK_NAME, aside, NULL) == 0)
+                        log_warning("%s; moved aside to '%s', rebuilding", err.msg, aside);
+                else
+                        log_warning("%s; ignoring it", err.msg);
+        }
+        run->lock = lock_new();
+        return run->lock ? 0 : -ENOMEM;
+}
+
+int run_open(const struct bp_args *args, bool write, struct bp_run *run)
+{
+        struct bp_err err = { 0 };
+        int r;
+
+        memset(run, 0, sizeof(*run));
+        run->args = args;
+        run->lock_fd = -1;
+        if (config_load(args->config, &run->config, &err) < 0) {
+                log_error("%s", err.msg);
+                return EXIT_USAGE;
+        }
+        if (choose_platform(run, &err) < 0) {
+                log_error("%s", err.msg);
+                return EXIT_PARTIAL;
+        }
+        if (write) {
+                run->lock_fd = fsio_lock_dir(run->config->state_dir, &err);
+                if (run->lock_fd < 0) {
+                        log_error("%s", err.msg);
+                        return EXIT_PARTIAL;
+                }
+        }
+        r = read_lock(run, write);
+        if (r < 0) {
+                log_error("out of memory");
+                return EXIT_PARTIAL;
+        }
+        return EXIT_OK;
+}
+
+void run_close(struct bp_run *run)
+{
+        for (size_t i = 0; i < run->n_registries; i++)
+                registry_free(run->registries[i]);
+        lock_free(run->lock);
+        config_free(run->config);
+        if (run->lock_fd >= 0)
+                (void) close(run->lock_fd);
+        memset(run, 0, sizeof(*run));
+        run->lock_fd = -1;
+}
+
+static int registry_for(struct bp_run *run, const struct bp_ref *ref, struct bp_registry **ret, struct bp_err *err)
+{
+        const struct bp_registry_conf *rc = config_registry(run->config, ref->domain);
+        struct bp_registry_opts o = {
+                .host = ref_api_host(ref),
+                .auth_key = ref->domain,
+                .insecure = rc && rc->insecure,
+                .ca_file = rc && rc->ca_file[0] ? rc->ca_file : NULL,
+                .auth_file = run->config->auth_file[0] ? run->config->auth_file : NULL,
+                .timeout_s = run->config->timeout_s,
+        };
+        int r;
+
+        for (size_t i = 0; i < run->n_registries; i++)
+                if (strcmp(run->hosts[i], ref->domain) == 0) {
+                        *ret = run->registries[i];
+                        return 0;
+                }
+        if (run->n_registries == PIN_REGISTRIES_MAX)
+                return bp_fail(err, -E2BIG, "more than %d registries", PIN_REGISTRIES_MAX);
+        r = registry_new(&o, &run->registries[run->n_registries], err);
+        if (r < 0)
+                return r;
+        text_copy(run->hosts[run->n_registries], REF_DOMAIN_MAX, ref->domain);
+        *ret = run->registries[run->n_registries++];
+        for (size_t i = 0; i < run->config->n_services; i++)
+                if (strcmp(run->config->services[i].image.domain, ref->domain) == 0)
+                        registry_announce(*ret, run->config->services[i].image.path);
+        return 0;
+}
+
+/* The version part of tag under template ("1.30.5" of "1.30.5-armv6" under "{version}-armv6"), or NULL. */
+static const char *template_match(const char *template, const char *tag, char *buf, size_t size)
+{
+        const char *at = strstr(template, "{version}");
+        size_t pre, post, n = strlen(tag);
+        char again[REF_TAG_MAX];
+
+        if (!at)
+                return NULL;
+        pre = (size_t) (at - template);
+        post = strlen(at + 9);
+        if (n <= pre + post || n - pre - post >= size || strncmp(tag, template, pre) != 0 ||
+            strcmp(tag + n - post, at + 9) != 0)
+                return NULL;
+        memcpy(buf, tag + pre, n - pre - post);
+        buf[n - pre - post] = '\0';
+        /* A template with {version} twice must give back the same tag. */
+        if (range_expand_template(template, buf, again, sizeof(again)) < 0 || strcmp(again, tag) != 0)
+                return NULL;
+        return buf;
+}
+
+static void free_tags(char **tags)
+{
+        for (size_t i = 0; tags && tags[i]; i++)
+                free(tags[i]);
+        free(tags);
+}
+
+/* The tag to pin: the version, or the best tag in its range, through the platform's template. */
+static int choose_tag(struct bp_registry *reg, const struct bp_service *s, const struct bp_tag_template *t,
+                      char ret[static REF_TAG_MAX], struct bp_err *err)
+{
+        _cleanup_(range_freep) struct bp_range *range = NULL;
+        char **tags = NULL, **versions = NULL, buf[REF_TAG_MAX];
+        const char *best;
+        size_t n = 0, k = 0;
+        int r;
+
+        r = range_parse(s->version, &range, err);
+        if (r < 0)
+                return r;
+        if (range_is_exact(range)) {
+                if (!t) {
+                        text_copy(ret, REF_TAG_MAX, range_exact_tag(range));
+                        return 0;
+                }
+                return range_expand_template(t->template, range_exact_tag(range), ret, REF_TAG_MAX) < 0 ?
+                               bp_fail(err, -EINVAL, "template '%s' gives no valid tag", t->template) : 0;
+        }
+        r = registry_tags(reg, s->image.path, &tags, &n, err);
+        if (r < 0)
+                return r;
+        versions = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; versions && i < n; i++) {
+                const char *v = t ? template_match(t->template, tags[i], buf, sizeof(buf)) : tags[i];
+                if (v && !(versions[k++] = strdup(v)))
+                        break;
+        }
+        best = versions ? range_best(range, versions, k) : NULL;
+        if (best && t)
+                r = range_expand_template(t->template, best, ret, REF_TAG_MAX);
+        else if (best)
+                text_copy(ret, REF_TAG_MAX, best);
+        free_tags(versions);
+        free_tags(tags);
+        if (!versions)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        if (!best)
+                return bp_fail(err, -ENOENT, "no tag of %s among %zu matches '%s'%s%s", s->image.path, n, s->version,
+                               t ? " through template " : "", t ? t->template : "");
+        return r < 0 ? bp_fail(err, r, "template '%s' gives no valid tag", t->template) : 0;
+}
+
+const char *run_reference(const struct bp_lock_entry *e, char *buf, size_t size)
+{
+        if (snprintf(buf, size, "%s@%s", e->image, e->pin.digest) >= (int) size)
+                buf[0] = '\0';         /* cannot happen: the lock's fields are bounded and checked */
+        return buf;
+}
+
+static void result_json(json_object *o, const struct bp_lock_entry *e)
+{
+        char ref[REF_STRING_MAX];
+
+        json_object_object_add(o, "image", json_object_new_string(e->image));
+        json_object_object_add(o, "tag", json_object_new_string(e->pin.tag));
+        json_object_object_add(o, "index_digest",
+                               e->index_digest[0] ? json_object_new_string(e->index_digest) : NULL);
+        json_object_object_add(o, "digest", json_object_new_string(e->pin.digest));
+        json_object_object_add(o, "platform", json_object_new_string(e->pin.platform));
+        json_object_object_add(o, "reference", json_object_new_string(run_reference(e, ref, sizeof(ref))));
+}
+
+int run_resolve_service(struct bp_run *run, const struct bp_service *s, json_object *o, struct bp_err *err)
+{
+        const struct bp_tag_template *t =
+                config_template_for(s, run->platform.compatible, run->platform.n_compatible);
+        struct bp_resolution prev = { 0 }, r = { 0 };
+        struct bp_lock_entry *e = lock_find(run->lock, s->name);
+        struct bp_registry *reg = NULL;
+        struct bp_ref ref = s->image;
+        char image[REF_STRING_MAX];
+        bool have_prev = false;
+        int rc;
+
+        (void) ref_name(&s->image, image);
+        if (!s->upgrade && e && strcmp(e->image, image) == 0 && strcmp(e->version, s->version) == 0 &&
+            strcmp(e->target, run->platform.name) == 0) {
+                result_json(o, e);      /* upgrade = no: resolved once, never moved */
+                return 0;
+        }
+        rc = registry_for(run, &s->image, &reg, err);
+        if (rc == 0)
+                rc = choose_tag(reg, s, t, ref.tag, err);
+        if (rc < 0)
+                return bp_err_prefix(err, rc, "service '%s': ", s->name);
+        ref.digest[0] = '\0';
+        if (e && strcmp(e->image, image) == 0 && strcmp(e->pin.tag, ref.tag) == 0 &&
+            strcmp(e->target, run->platform.name) == 0)
+                have_prev = lock_resolution(e, &prev) == 0;
+        rc = resolve_image(reg, &ref, &run->platform.target, have_prev ? &prev : NULL, &r, err);
+        resolution_done(&prev);
+        if (rc < 0)
+                return bp_err_prefix(err, rc, "service '%s': ", s->name);
+        rc = lock_set(run->lock, s->name, image, s->version, ref.tag, run->platform.name, &r, err);
+        resolution_done(&r);
+        if (rc < 0)
+                return bp_err_prefix(err, rc, "service '%s': ", s->name);
+        result_json(o, lock_find(run->lock, s->name));
+        return 0;
+}
+
+json_object *run_requests_json(const struct bp_run *run)
+{
+        struct bp_registry_stats sum = { 0 };
+        json_object *o = json_object_new_object();
+
+        for (size_t i = 0; i < run->n_registries; i++) {
+                const struct bp_registry_stats *st = registry_stats(run->registries[i]);
+                sum.heads += st->heads;
+                sum.gets += st->gets;
+                sum.blobs += st->blobs;
+                sum.tag_pages += st->tag_pages;
+                sum.tokens += st->tokens;
+        }
+        json_object_object_add(o, "head", json_object_new_int((int) sum.heads));
+        json_object_object_add(o, "get", json_object_new_int((int) sum.gets));
+        json_object_object_add(o, "blob", json_object_new_int((int) sum.blobs));
+        json_object_object_add(o, "tag_pages", json_object_new_int((int) sum.tag_pages));
+        json_object_object_add(o, "token", json_object_new_int((int) sum.tokens));
+        return o;
+}
+
+/* Env files can only be written where the lock's view may go: find out before the lock moves, so a
+ * read-only or missing env_dir leaves both as they were. */
+static int probe_env_dir(const struct bp_config *c, struct bp_err *err)
+{
+        int r = fsio_mkdir_p(c->env_dir, 0755, err);
+
+        if (r == 0)
+                r = fsio_write_atomic(c->env_dir, ".probe", "", 0, 0644, err);
+        if (r == 0)
+                r = fsio_unlink(c->env_dir, ".probe", err);
+        return r;
+}
+
+int run_commit(struct bp_run *run, struct bp_err *err)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        int r;
+
+        (void) lock_prune(run->lock, run->config);
+        r = probe_env_dir(run->config, err);
+        if (r == 0)
+                r = lock_render(run->lock, &text, &len, err);
+        if (r == 0)
+                r = fsio_update(run->config->state_dir, LOCK_NAME, text, len, 0644, err);
+        if (r == 0)
+                r = envfile_write_all(run->config, run->lock, err);
+        return r;
+}

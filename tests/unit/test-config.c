@@ -1,0 +1,767 @@
+/* tests/unit/test-config.c: boardpin.ini: every key read back, defaults, what inih would take silently
+ * (long lines and section names, indented lines, ':' pairs), comments, CRLF, BOM, and one exact message
+ * with file:line for each rule. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "helpers.h"
+#include "version.h"
+
+#define EXAMPLE FIXTURES "/../../etc/boardpin.ini"
+
+static struct bp_config *parse_ok(const char *text)
+{
+        struct bp_config *c = NULL;
+        struct bp_err err = { 0 };
+
+        if (config_parse("t.ini", text, strlen(text), &c, &err) != 0)
+                fail_msg("rejected: %s\n---\n%s", err.msg, text);
+        assert_non_null(c);
+        return c;
+}
+
+static void assert_fails_len(const char *text, size_t len, int want_r, const char *want)
+{
+        struct bp_config *c = (struct bp_config *) (uintptr_t) 1;
+        struct bp_err err = { 0 };
+        int r = config_parse("t.ini", text, len, &c, &err);
+
+        if (r == 0)
+                fail_msg("accepted, wanted '%s'\n---\n%s", want, text);
+        assert_ptr_equal(c, (struct bp_config *) (uintptr_t) 1);        /* ret untouched on failure */
+        if (strcmp(err.msg, want) != 0)
+                fail_msg("message\n  got  '%s'\n  want '%s'\n---\n%s", err.msg, want, text);
+        if (want_r)
+                assert_int_equal(r, want_r);
+        assert_null(strchr(err.msg, '\n'));
+}
+
+static void assert_fails(const char *text, const char *want)
+{
+        assert_fails_len(text, strlen(text), 0, want);
+}
+
+static const char full[] = "[boardpin]\n"
+                           "platform = armhf\n"
+                           "prefer = kernel\n"
+                           "state_dir = /srv/boardpin/state\n"
+                           "env_dir = /run/pins\n"
+                           "auth_file = /etc/boardpin/auth.json\n"
+                           "timeout = 3600\n"
+                           "boot_wait = 0\n"
+                           "pull = podman\n"
+                           "rollout = 25\n"
+                           "\n"
+                           "[registry 127.0.0.1:5000]\n"
+                           "insecure = true\n"
+                           "ca_file = /etc/boardpin/ca.pem\n"
+                           "mirror = https://mirror.lan:5000\n"
+                           "[registry index.docker.io]\n"
+                           "insecure = no\n"
+                           "mirror = http://10.0.0.2:5000/\n"
+                           "\n"
+                           "[service vaultwarden]\n"
+                           "image = 127.0.0.1:5000/vaultwarden/server\n"
+                           "version = >=1.29 <2\n"
+                           "tag.linux/arm/v6 = {version}-armv6\n"
+                           "tag.armhf = {version}-raspberry\n"
+                           "tag.aarch64 = {version}-aarch64\n"
+                           "tag.linux/amd64 = {version}\n"
+                           "env_var = VW_IMAGE\n"
+                           "units = vaultwarden.service   vaultwarden-backup.timer\tgetty@tty1.service\n"
+                           "health = exec:/usr/local/bin/check-vw\n"
+                           "upgrade = false\n"
+                           "[service pi-hole.dns]\n"
+                           "image = pihole/pihole\n"
+                           "version = 2024.07.0\n"
+                           "tag.linux/arm/v6 = armv6-{version}\n"
+                           "tag.linux/arm/v7 = raspberry\n"
+                           "health = https://127.0.0.1/admin/\n"
+                           "upgrade = yes\n";
+
+static void full_round_trip(void **state)
+{
+        _cleanup_(config_freep) struct bp_config *c = parse_ok(full);
+        const struct bp_service *s;
+        const struct bp_registry_conf *g;
+        char buf[REF_STRING_MAX], name[RULES_NAME_MAX];
+
+        (void) state;
+        assert_string_equal(c->path, "t.ini");
+        assert_string_equal(c->platform, "linux/arm/v7");
+        assert_true(c->prefer_kernel);
+        assert_string_equal(c->state_dir, "/srv/boardpin/state");
+        assert_string_equal(c->env_dir, "/run/pins");
+        assert_string_equal(c->auth_file, "/etc/boardpin/auth.json");
+        assert_int_equal(c->timeout_s, 3600);
+        assert_int_equal(c->boot_wait_s, 0);
+        assert_int_equal(c->pull, BP_PULL_PODMAN);
+        assert_int_equal(c->rollout, 25);
+
+        assert_int_equal(c->n_registries, 2);
+        g = config_registry(c, "127.0.0.1:5000");
+        assert_ptr_equal(g, &c->registries[0]);
+        assert_true(g->insecure);
+        assert_string_equal(g->ca_file, "/etc/boardpin/ca.pem");
+        assert_string_equal(g->mirror, "https://mirror.lan:5000");
+        g = &c->registries[1];
+        assert_string_equal(g->host, "index.docker.io");
+        assert_false(g->insecure);
+        assert_string_equal(g->ca_file, "");
+        assert_string_equal(g->mirror, "http://10.0.0.2:5000/");
+
+        assert_int_equal(c->n_services, 2);
+        s = config_service(c, "vaultwarden");
+        assert_ptr_equal(s, &c->services[0]);
+        assert_string_equal(s->name, "vaultwarden");
+        assert_string_equal(ref_format(&s->image, buf), "127.0.0.1:5000/vaultwarden/server");
+        assert_string_equal(s->image.tag, "");
+        assert_string_equal(s->image.digest, "");
+        assert_string_equal(s->version, ">=1.29 <2");
+        assert_int_equal(s->n_tags, 4);
+        assert_string_equal(rules_format(&s->tags[0].platform, name), "linux/arm/v6");
+        assert_string_equal(s->tags[0].template, "{version}-armv6");
+        assert_string_equal(rules_format(&s->tags[1].platform, name), "linux/arm/v7");
+        assert_string_equal(s->tags[1].template, "{version}-raspberry");
+        assert_string_equal(rules_format(&s->tags[2].platform, name), "linux/arm64");
+        assert_string_equal(s->tags[2].template, "{version}-aarch64");
+        assert_string_equal(rules_format(&s->tags[3].platform, name), "linux/amd64");
+        assert_string_equal(s->tags[3].template, "{version}");
+        assert_string_equal(s->env_var, "VW_IMAGE");
+        assert_string_equal(s->units, "vaultwarden.service vaultwarden-backup.timer getty@tty1.service");
+        assert_string_equal(s->health, "exec:/usr/local/bin/check-vw");
+        assert_false(s->upgrade);
+        assert_int_equal(s->line, 20);
+
+        s = config_service(c, "pi-hole.dns");
+        assert_ptr_equal(s, &c->services[1]);
+        assert_string_equal(ref_format(&s->image, buf), "docker.io/pihole/pihole");
+        assert_string_equal(s->version, "2024.07.0");
+        assert_int_equal(s->n_tags, 2);
+        assert_string_equal(s->tags[0].template, "armv6-{version}");
+        assert_string_equal(s->tags[1].template, "raspberry");
+        assert_string_equal(s->env_var, "PI_HOLE_DNS_IMAGE");
+        assert_string_equal(s->units, "");
+        assert_string_equal(s->health, "https://127.0.0.1/admin/");
+        assert_true(s->upgrade);
+        assert_int_equal(s->line, 31);
+        assert_null(config_service(c, "pihole"));
+}
+
+static void defaults(void **state)
+{
+        _cleanup_(config_freep) struct bp_config *c = parse_ok("[service nginx]\nimage = nginx\n");
+        const struct bp_service *s = &c->services[0];
+        char buf[REF_STRING_MAX];
+
+        (void) state;
+        assert_string_equal(c->platform, "auto");
+        assert_false(c->prefer_kernel);
+        assert_string_equal(c->state_dir, "/var/lib/boardpin");
+        assert_string_equal(c->env_dir, "/run/boardpin");
+        assert_string_equal(c->auth_file, "");
+        assert_int_equal(c->timeout_s, 30);
+        assert_int_equal(c->boot_wait_s, 90);
+        assert_int_equal(c->pull, BP_PULL_NONE);
+        assert_int_equal(c->rollout, 100);
+        assert_int_equal(c->n_registries, 0);
+        assert_null(c->registries);
+        assert_int_equal(c->n_services, 1);
+        assert_string_equal(ref_format(&s->image, buf), "docker.io/library/nginx");
+        assert_string_equal(s->version, "latest");
+        assert_int_equal(s->n_tags, 0);
+        assert_string_equal(s->env_var, "NGINX_IMAGE");
+        assert_string_equal(s->units, "");
+        assert_string_equal(s->health, "");
+        assert_true(s->upgrade);
+        assert_int_equal(s->line, 1);
+        assert_null(config_registry(c, "docker.io"));
+}
+
+static void empty_files(void **state)
+{
+        static const char *const texts[] = { "", "\n", "\n\n\n", "; nothing\n# at all\n", "[boardpin]\n",
+                                             "[boardpin]", "\xef\xbb\xbf", "   \t\n\t\n" };
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+                _cleanup_(config_freep) struct bp_config *c = parse_ok(texts[i]);
+
+                assert_int_equal(c->n_services, 0);
+                assert_int_equal(c->n_registries, 0);
+                assert_int_equal(c->timeout_s, 30);
+        }
+        {
+                struct bp_config *c = NULL;
+
+                assert_int_equal(config_parse("t.ini", NULL, 0, &c, NULL), 0);
+                assert_int_equal(c->n_services, 0);
+                config_free(c);
+        }
+        config_free(NULL);
+}
+
+static void inline_comments(void **state)
+{
+        _cleanup_(config_freep) struct bp_config *c =
+                parse_ok("# a comment\n"
+                         "; another\n"
+                         "   ; indented\n"
+                         "[boardpin]   ; the agent\n"
+                         "timeout = 45 ; seconds\n"
+                         "boot_wait = 7\t; a tab before the ';' is a blank too\n"
+                         "[service a] ; a service\n"
+                         "image = nginx   ;;; several\n"
+                         "health = http://127.0.0.1/a;b ; the first ';' has no blank before it\n"
+                         "units = a.service ; b.service\n");
+
+        (void) state;
+        assert_int_equal(c->timeout_s, 45);
+        assert_int_equal(c->boot_wait_s, 7);
+        assert_string_equal(c->services[0].health, "http://127.0.0.1/a;b");
+        assert_string_equal(c->services[0].units, "a.service");
+        /* '#' starts a comment only at the start of a line, as in inih. */
+        assert_fails("[boardpin]\ntimeout = 30 # seconds\n", "t.ini:2: timeout: '30 # seconds' is not a number");
+        assert_fails("[boardpin]\ntimeout = 30;seconds\n", "t.ini:2: timeout: '30;seconds' is not a number");
+}
+
+static void crlf(void **state)
+{
+        char text[sizeof(full) * 2];
+        size_t o = 0;
+
+        (void) state;
+        for (const char *p = full; *p; p++) {
+                if (*p == '\n')
+                        text[o++] = '\r';
+                text[o++] = *p;
+        }
+        text[o] = '\0';
+        {
+                _cleanup_(config_freep) struct bp_config *c = parse_ok(text);
+                _cleanup_(config_freep) struct bp_config *lf = parse_ok(full);
+
+                assert_int_equal(c->n_services, 2);
+                assert_string_equal(c->services[0].version, ">=1.29 <2");
+                assert_string_equal(c->services[0].units, lf->services[0].units);
+                assert_string_equal(c->services[1].health, "https://127.0.0.1/admin/");
+                assert_string_equal(c->registries[0].mirror, "https://mirror.lan:5000");
+                assert_int_equal(c->services[1].line, 31);
+        }
+        /* The last line may lack its '\n' and keep its '\r'; a '\r' anywhere else is refused. */
+        {
+                _cleanup_(config_freep) struct bp_config *c = parse_ok("[boardpin]\r\ntimeout = 5\r");
+
+                assert_int_equal(c->timeout_s, 5);
+        }
+        assert_fails("[boardpin]\rtimeout = 5\n", "t.ini:1: control character 0x0d");
+        assert_fails("[boardpin]\r\r\n", "t.ini:1: control character 0x0d");
+}
+
+static void bom(void **state)
+{
+        _cleanup_(config_freep) struct bp_config *c = parse_ok("\xef\xbb\xbf[boardpin]\ntimeout = 9\n");
+        _cleanup_(config_freep) struct bp_config *c2 = parse_ok("\xef\xbb\xbf  ; comment\r\n[boardpin]\n");
+
+        (void) state;
+        assert_int_equal(c->timeout_s, 9);
+        assert_non_null(c2);
+        /* Only at the start of the file. */
+        assert_fails("[boardpin]\n\xef\xbb\xbftimeout = 9\n",
+                     "t.ini:2: unknown key '\xef\xbb\xbftimeout' in '[boardpin]'");
+        assert_fails("\xef\xbb\xbf\xef\xbb\xbf[boardpin]\n",
+                     "t.ini:1: expected '[section]' or 'key = value', not '\xef\xbb\xbf[boardpin]'");
+}
+
+/* Lines inih would join to the key above them, or take with ':' as the separator. */
+static void indentation_and_separators(void **state)
+{
+        _cleanup_(config_freep) struct bp_config *c = parse_ok("  [boardpin]\n"
+                                                               "\ttimeout=12\n"
+                                                               "   pull   =   docker   \n"
+                                                               "[ service  x ]\n"
+                                                               "    image = nginx\n");
+
+        (void) state;
+        assert_int_equal(c->timeout_s, 12);
+        assert_int_equal(c->pull, BP_PULL_DOCKER);
+        assert_string_equal(c->services[0].name, "x");
+        assert_fails("[service x]\nimage = nginx\nunits = a.service\n  b.service\n",
+                     "t.ini:4: expected '[section]' or 'key = value', not 'b.service'");
+        assert_fails("[boardpin]\ntimeout: 30\n", "t.ini:2: expected '[section]' or 'key = value', not 'timeout: 30'");
+        assert_fails("[boardpin]\n= 30\n", "t.ini:2: expected '[section]' or 'key = value', not '= 30'");
+        assert_fails("[boardpin]\ntimeout\n", "t.ini:2: expected '[section]' or 'key = value', not 'timeout'");
+        assert_fails("[boardpin] timeout = 3\n", "t.ini:1: text after ']': 'timeout = 3'");
+        assert_fails("[boardpin\n", "t.ini:1: no ']' after '[boardpin'");
+        assert_fails("[boardpin ; a]\n", "t.ini:1: no ']' after '[boardpin'");
+}
+
+static void line_limits(void **state)
+{
+        char text[1024], big[300];
+
+        (void) state;
+        /* inih's buffer is 200 bytes: 198, '\n' and NUL. */
+        memset(big, 'a', sizeof(big));
+        snprintf(text, sizeof(text), "[boardpin]\n#%.*s\n", 197, big);
+        config_free(parse_ok(text));
+        snprintf(text, sizeof(text), "[boardpin]\r\n#%.*s\r\n", 197, big);
+        config_free(parse_ok(text));
+        snprintf(text, sizeof(text), "[boardpin]\n#%.*s", 197, big);
+        config_free(parse_ok(text));
+        snprintf(text, sizeof(text), "[boardpin]\n#%.*s\n", 198, big);
+        assert_fails_len(text, strlen(text), -E2BIG, "t.ini:2: line over 198 bytes");
+        snprintf(text, sizeof(text), "[boardpin]\n#%.*s", 198, big);
+        assert_fails_len(text, strlen(text), -E2BIG, "t.ini:2: line over 198 bytes");
+        /* A long value would otherwise be cut and its tail read as a line of its own. */
+        snprintf(text, sizeof(text), "[service x]\nimage = nginx\nunits = %.*s.service timeout = 3\n", 190, big);
+        assert_fails(text, "t.ini:3: line over 198 bytes");
+
+        /* inih cuts section names at 49 bytes: "[service " and 40 bytes is the longest. */
+        snprintf(text, sizeof(text), "[service %.*s]\nimage = nginx\n", 40, big);
+        config_free(parse_ok(text));
+        snprintf(text, sizeof(text), "[service %.*s]\nimage = nginx\n", 41, big);
+        assert_fails(text, "t.ini:1: section name over 48 bytes");
+        snprintf(text, sizeof(text), "[boardpin]\n[%.*s]\n", 60, big);
+        assert_fails(text, "t.ini:2: section name over 48 bytes");
+}
+
+static void nul_and_size(void **state)
+{
+        static const char nul[] = "[boardpin]\ntimeout = 3\0\n[service x]\n";
+        char *big;
+
+        (void) state;
+        assert_fails_len(nul, sizeof(nul) - 1, -EINVAL, "t.ini:2: NUL byte");
+        assert_fails_len("\0", 1, -EINVAL, "t.ini:1: NUL byte");
+        assert_fails("[boardpin]\ntimeout = 3\x01\n", "t.ini:2: control character 0x01");
+        assert_fails("[boardpin]\ntimeout = 3\x7f\n", "t.ini:2: control character 0x7f");
+        big = malloc(CONFIG_MAX_BYTES + 1);
+        assert_non_null(big);
+        memset(big, '\n', CONFIG_MAX_BYTES + 1);
+        {
+                struct bp_config *c = NULL;
+
+                assert_int_equal(config_parse("t.ini", big, CONFIG_MAX_BYTES, &c, NULL), 0);
+                config_free(c);
+        }
+        assert_fails_len(big, CONFIG_MAX_BYTES + 1, -EFBIG, "t.ini: larger than 65536 bytes");
+        free(big);
+}
+
+struct bad {
+        const char *text;
+        const char *msg;
+};
+
+#define SVC "[service a]\nimage = nginx\n"
+
+static const struct bad bad[] = {
+        /* sections */
+        { "[boardpin]\n[bogus]\n",
+          "t.ini:2: unknown section '[bogus]': use [boardpin], [service NAME] or [registry HOST]" },
+        { "[Boardpin]\n", "t.ini:1: unknown section '[Boardpin]': use [boardpin], [service NAME] or [registry HOST]" },
+        { "[]\n", "t.ini:1: unknown section '[]': use [boardpin], [service NAME] or [registry HOST]" },
+        { "[services x]\n",
+          "t.ini:1: unknown section '[services x]': use [boardpin], [service NAME] or [registry HOST]" },
+        { "timeout = 3\n[boardpin]\n", "t.ini:1: key 'timeout' outside any section" },
+        { "[boardpin]\n\n[boardpin]\n", "t.ini:3: duplicate section '[boardpin]' (first on line 1)" },
+        { SVC "[service a]\nimage = nginx\n", "t.ini:3: duplicate section '[service a]' (first on line 1)" },
+        { "[registry ghcr.io]\n[registry ghcr.io]\n",
+          "t.ini:2: duplicate section '[registry ghcr.io]' (first on line 1)" },
+        { "[registry docker.io]\n[registry registry-1.docker.io]\n",
+          "t.ini:2: duplicate section '[registry registry-1.docker.io]' (first on line 1)" },
+        /* keys */
+        { "[boardpin]\nimage = nginx\n", "t.ini:2: unknown key 'image' in '[boardpin]'" },
+        { "[boardpin]\nTimeout = 3\n", "t.ini:2: unknown key 'Timeout' in '[boardpin]'" },
+        { SVC "timeout = 3\n", "t.ini:3: unknown key 'timeout' in '[service a]'" },
+        { "[registry ghcr.io]\nimage = x\n", "t.ini:2: unknown key 'image' in '[registry ghcr.io]'" },
+        { "[registry ghcr.io]\ntag.arm64 = x\n", "t.ini:2: unknown key 'tag.arm64' in '[registry ghcr.io]'" },
+        { "[boardpin]\ntimeout = 3\npull = none\ntimeout = 4\n",
+          "t.ini:4: duplicate key 'timeout' in '[boardpin]' (first on line 2)" },
+        { SVC "image = nginx\n", "t.ini:3: duplicate key 'image' in '[service a]' (first on line 2)" },
+        { "[boardpin]\nstate_dir =\n", "t.ini:2: 'state_dir' has no value" },
+        { SVC "tag.arm64 =   ; none\n", "t.ini:3: 'tag.arm64' has no value" },
+        /* services */
+        { "[service Vault]\n", "t.ini:1: bad service name 'Vault': use [a-z0-9][a-z0-9_.-]*, at most 63 characters" },
+        { "[service _x]\n", "t.ini:1: bad service name '_x': use [a-z0-9][a-z0-9_.-]*, at most 63 characters" },
+        { "[service a/b]\n", "t.ini:1: bad service name 'a/b': use [a-z0-9][a-z0-9_.-]*, at most 63 characters" },
+        { "[service a b]\n", "t.ini:1: bad service name 'a b': use [a-z0-9][a-z0-9_.-]*, at most 63 characters" },
+        { "[service]\n", "t.ini:1: bad service name '': use [a-z0-9][a-z0-9_.-]*, at most 63 characters" },
+        { "[boardpin]\n[service a]\nversion = 1\n\n[boardpin2]\n", "t.ini:2: service 'a' has no image =" },
+        { "[service a]\nversion = 1\n", "t.ini:1: service 'a' has no image =" },
+        { "[service a]\nimage = vaultwarden/server:1.30\n",
+          "t.ini:2: image 'vaultwarden/server:1.30' has a tag: put the version in version =" },
+        { "[service a]\nimage = 127.0.0.1:5000/x:latest\n",
+          "t.ini:2: image '127.0.0.1:5000/x:latest' has a tag: put the version in version =" },
+        { "[service a]\nimage = nginx@sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c\n",
+          "t.ini:2: image 'nginx@sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c' has a "
+          "digest: put the version in version =" },
+        { "[service a]\nimage = Nginx\n", "t.ini:2: bad image reference 'Nginx': path must be lower-case" },
+        /* platforms */
+        { "[boardpin]\nplatform = linux/arm/v7/x\n",
+          "t.ini:2: bad platform 'linux/arm/v7/x': more than os/arch/variant" },
+        { "[boardpin]\nplatform = linux/arm//v7\n", "t.ini:2: bad platform 'linux/arm//v7': empty component" },
+        { "[boardpin]\nplatform = linux/arm;v7\n",
+          "t.ini:2: bad platform 'linux/arm;v7': use os/arch[/variant], e.g. linux/arm/v7" },
+        { SVC "tag.linux = x\n", "t.ini:3: bad platform 'linux': no architecture" },
+        { SVC "tag. = x\n", "t.ini:3: bad platform '': empty or too long" },
+        { SVC "tag.linux/arm v7 = x\n",
+          "t.ini:3: bad platform 'linux/arm v7': use os/arch[/variant], e.g. linux/arm/v7" },
+        { SVC "tag.armhf = a\ntag.linux/arm/v7 = b\n",
+          "t.ini:4: duplicate key 'tag.linux/arm/v7': linux/arm/v7 has a tag on line 3" },
+        { SVC "tag.linux/arm/v6 = a\ntag.linux/arm/v7 = b\ntag.linux/arm64 = c\ntag.linux/amd64 = d\n"
+              "tag.linux/386 = e\ntag.linux/arm/v5 = f\ntag.linux/arm/v8 = g\ntag.linux/riscv64 = h\n"
+              "tag.linux/s390x = i\n",
+          "t.ini:11: more than 8 tag.<platform> keys in '[service a]'" },
+        /* templates */
+        { SVC "version = ^1.7\ntag.linux/arm/v7 = raspberry\n",
+          "t.ini:4: tag.linux/arm/v7: 'raspberry' has no {version}, but version '^1.7' is a range" },
+        { SVC "tag.linux/arm/v7 = raspberry\nversion = 1.x\n",
+          "t.ini:3: tag.linux/arm/v7: 'raspberry' has no {version}, but version '1.x' is a range" },
+        { SVC "tag.arm64 = {version}/arm64\n",
+          "t.ini:3: tag.linux/arm64: '{version}/arm64' does not give a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at "
+          "most 128 characters)" },
+        { SVC "tag.arm64 = -{version}\n",
+          "t.ini:3: tag.linux/arm64: '-{version}' does not give a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most "
+          "128 characters)" },
+        { SVC "tag.arm64 = {arch}-{version}\nversion = ^1\n",
+          "t.ini:3: tag.linux/arm64: '{arch}-{version}' does not give a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at "
+          "most 128 characters)" },
+        { SVC "version = 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
+              "12345678901234567\ntag.arm64 = {version}-{version}\n",
+          "t.ini:4: tag.linux/arm64: '{version}-{version}' does not give a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, "
+          "at most 128 characters)" },
+        /* words and numbers */
+        { "[boardpin]\nprefer = both\n", "t.ini:2: prefer: 'both' is not userspace or kernel" },
+        { "[boardpin]\npull = Docker\n", "t.ini:2: pull: 'Docker' is not none, docker or podman" },
+        { SVC "upgrade = on\n", "t.ini:3: upgrade: 'on' is not yes, no, true or false" },
+        { "[registry ghcr.io]\ninsecure = 1\n", "t.ini:2: insecure: '1' is not yes, no, true or false" },
+        { "[boardpin]\ntimeout = 0\n", "t.ini:2: timeout: '0' is out of range 1..3600" },
+        { "[boardpin]\ntimeout = 3601\n", "t.ini:2: timeout: '3601' is out of range 1..3600" },
+        { "[boardpin]\ntimeout = 99999999999999999999999\n",
+          "t.ini:2: timeout: '99999999999999999999999' is out of range 1..3600" },
+        { "[boardpin]\ntimeout = -1\n", "t.ini:2: timeout: '-1' is not a number" },
+        { "[boardpin]\ntimeout = 30s\n", "t.ini:2: timeout: '30s' is not a number" },
+        { "[boardpin]\ntimeout = 0x10\n", "t.ini:2: timeout: '0x10' is not a number" },
+        { "[boardpin]\ntimeout = +5\n", "t.ini:2: timeout: '+5' is not a number" },
+        { "[boardpin]\nboot_wait = 3601\n", "t.ini:2: boot_wait: '3601' is out of range 0..3600" },
+        { "[boardpin]\nboot_wait = ninety\n", "t.ini:2: boot_wait: 'ninety' is not a number" },
+        { "[boardpin]\nrollout = 101\n", "t.ini:2: rollout: '101' is out of range 0..100" },
+        { "[boardpin]\nrollout = 50%\n", "t.ini:2: rollout: '50%' is not a number" },
+        /* names, paths, URLs */
+        { SVC "env_var = vw_image\n", "t.ini:3: env_var: 'vw_image' is not [A-Z_][A-Z0-9_]*, at most 63 characters" },
+        { SVC "env_var = 1X\n", "t.ini:3: env_var: '1X' is not [A-Z_][A-Z0-9_]*, at most 63 characters" },
+        { SVC "env_var = A-B\n", "t.ini:3: env_var: 'A-B' is not [A-Z_][A-Z0-9_]*, at most 63 characters" },
+        { SVC "[service b]\nimage = nginx\nenv_var = A_IMAGE\n",
+          "t.ini:5: service 'b': env_var 'A_IMAGE' is already used by service 'a' (line 1)" },
+        { "[service a.b]\nimage = x\n[service a-b]\nimage = y\n",
+          "t.ini:3: service 'a-b': env_var 'A_B_IMAGE' (the default) is already used by service 'a.b' (line 1)" },
+        { "[service 1password]\nimage = x\n",
+          "t.ini:1: service '1password': the default env_var '1PASSWORD_IMAGE' is not a valid name: set env_var =" },
+        { SVC "health = ftp://x/\n", "t.ini:3: health: 'ftp://x/' is neither http(s)://... nor exec:/absolute/path" },
+        { SVC "health = http://\n", "t.ini:3: health: 'http://' is neither http(s)://... nor exec:/absolute/path" },
+        { SVC "health = exec:check\n",
+          "t.ini:3: health: 'exec:check' is neither http(s)://... nor exec:/absolute/path" },
+        { SVC "health = exec:/bin/check --now\n",
+          "t.ini:3: health: 'exec:/bin/check --now' is neither http(s)://... nor exec:/absolute/path" },
+        { SVC "health = exec:/\n", "t.ini:3: health: 'exec:/' is neither http(s)://... nor exec:/absolute/path" },
+        { SVC "units = vaultwarden\n",
+          "t.ini:3: units: 'vaultwarden' is not a unit name such as foo.service or foo@bar.service" },
+        { SVC "units = a.service, b.service\n",
+          "t.ini:3: units: 'a.service,' is not a unit name such as foo.service or foo@bar.service" },
+        { SVC "units = getty@.service\n",
+          "t.ini:3: units: 'getty@.service' is not a unit name such as foo.service or foo@bar.service" },
+        { SVC "units = .service\n",
+          "t.ini:3: units: '.service' is not a unit name such as foo.service or foo@bar.service" },
+        { SVC "units = a.services\n",
+          "t.ini:3: units: 'a.services' is not a unit name such as foo.service or foo@bar.service" },
+        { SVC "units = a$b.service\n",
+          "t.ini:3: units: 'a$b.service' is not a unit name such as foo.service or foo@bar.service" },
+        { "[boardpin]\nstate_dir = var/lib/boardpin\n",
+          "t.ini:2: state_dir: 'var/lib/boardpin' is not an absolute path" },
+        { "[boardpin]\nenv_dir = ~/run\n", "t.ini:2: env_dir: '~/run' is not an absolute path" },
+        { "[boardpin]\nauth_file = auth.json\n", "t.ini:2: auth_file: 'auth.json' is not an absolute path" },
+        { "[registry ghcr.io]\nca_file = ca.pem\n", "t.ini:2: ca_file: 'ca.pem' is not an absolute path" },
+        { "[registry ghcr.io]\nmirror = mirror.lan:5000\n",
+          "t.ini:2: mirror: 'mirror.lan:5000' is not an http:// or https:// URL" },
+        { "[registry ghcr.io]\nmirror = https:///x\n",
+          "t.ini:2: mirror: 'https:///x' is not an http:// or https:// URL" },
+        { "[registry myhost]\n",
+          "t.ini:1: bad registry 'myhost': write host[:port] as an image name does (a host needs a '.' or ':', or "
+          "is localhost)" },
+        { "[registry https://ghcr.io]\n",
+          "t.ini:1: bad registry 'https://ghcr.io': write host[:port] as an image name does (a host needs a '.' or "
+          "':', or is localhost)" },
+        { "[registry ghcr.io:99999]\n",
+          "t.ini:1: bad registry 'ghcr.io:99999': write host[:port] as an image name does (a host needs a '.' or "
+          "':', or is localhost)" },
+        { "[registry]\n",
+          "t.ini:1: bad registry '': write host[:port] as an image name does (a host needs a '.' or ':', or is "
+          "localhost)" },
+        /* the first error wins, in file order: a service's own checks come before the next section's */
+        { "[service a]\n[bogus]\n", "t.ini:1: service 'a' has no image =" },
+        { "[service a]\n[bogus\n", "t.ini:1: service 'a' has no image =" },
+        { "[service a]\nimage = x\nunits = y\n",
+          "t.ini:3: units: 'y' is not a unit name such as foo.service or foo@bar.service" },
+};
+
+static void bad_files(void **state)
+{
+        (void) state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_fails(bad[i].text, bad[i].msg);
+}
+
+/* version.c words its own messages; config.c puts file:line in front and changes nothing else. */
+static void bad_versions(void **state)
+{
+        static const char *const versions[] = { "^1.x.3",    "1.0/2",
+                                                ">=1.2 || <1", ">",
+                                                "1.2 - 1.4",   "^1.30-alpine ^1.31-slim",
+                                                "-x" };
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+                struct bp_range *r = NULL;
+                struct bp_err err = { 0 };
+                char text[256], want[512];
+
+                assert_int_equal(range_parse(versions[i], &r, &err), -EINVAL);
+                assert_null(r);
+                snprintf(text, sizeof(text), SVC "version = %s\n", versions[i]);
+                snprintf(want, sizeof(want), "t.ini:3: %s", err.msg);
+                assert_fails(text, want);
+        }
+}
+
+static void messages_clean_user_text(void **state)
+{
+        (void) state;
+        /* Invalid UTF-8 is shown as '?'; a long value is cut so the line keeps its point. */
+        assert_fails("[boardpin]\npull = \xff\xfe\n", "t.ini:2: pull: '?" "?' is not none, docker or podman");
+        assert_fails("[boardpin]\npull = "
+                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                     "aaaaaaaaaaaaaaa\n",
+                     "t.ini:2: pull: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
+                     "is not none, docker or podman");
+}
+
+static void exact_versions_take_fixed_tags(void **state)
+{
+        _cleanup_(config_freep) struct bp_config *c = parse_ok("[service bw]\n"
+                                                                "image = bitwardenrs/server\n"
+                                                                "tag.linux/arm/v7 = raspberry\n"
+                                                                "[service bw2]\n"
+                                                                "image = bitwardenrs/server\n"
+                                                                "version = 1.7.0\n"
+                                                                "tag.linux/arm/v7 = {version}-raspberry\n"
+                                                                "tag.linux/arm/v6 = armv6\n"
+                                                                "[service bw3]\n"
+                                                                "image = bitwardenrs/server\n"
+                                                                "version = ~1.7.0\n"
+                                                                "tag.linux/arm/v7 = v{version}_raspberry\n");
+
+        (void) state;
+        assert_int_equal(c->n_services, 3);
+        assert_string_equal(c->services[0].version, "latest");
+        assert_string_equal(c->services[2].tags[0].template, "v{version}_raspberry");
+}
+
+static const struct bp_tag_template *template_for(const struct bp_service *s, const char *target)
+{
+        struct bp_oci t, compat[RULES_COMPAT_MAX];
+        size_t n;
+
+        assert_int_equal(rules_parse(target, &t, NULL), 0);
+        n = rules_compatible(&t, compat);
+        return config_template_for(s, compat, n);
+}
+
+static void template_choice(void **state)
+{
+        _cleanup_(config_freep) struct bp_config *c = parse_ok("[service bw]\n"
+                                                                "image = bitwardenrs/server\n"
+                                                                "tag.linux/arm/v6 = armv6\n"
+                                                                "tag.aarch64 = aarch64\n"
+                                                                "tag.linux/arm/v7 = raspberry\n"
+                                                                "[service plain]\n"
+                                                                "image = nginx\n");
+        const struct bp_service *s = &c->services[0];
+
+        (void) state;
+        assert_string_equal(template_for(s, "linux/arm64")->template, "aarch64");
+        assert_string_equal(template_for(s, "linux/arm/v8")->template, "raspberry");
+        assert_string_equal(template_for(s, "linux/arm/v7")->template, "raspberry");
+        assert_string_equal(template_for(s, "linux/arm/v6")->template, "armv6");
+        assert_null(template_for(s, "linux/arm/v5"));
+        assert_null(template_for(s, "linux/amd64"));
+        assert_null(template_for(&c->services[1], "linux/arm64"));
+        assert_null(config_template_for(s, NULL, 0));
+}
+
+static void registry_lookup(void **state)
+{
+        _cleanup_(config_freep) struct bp_config *c = parse_ok("[registry docker.io]\n"
+                                                                "mirror = https://hub-cache.lan\n"
+                                                                "[registry localhost:5000]\n"
+                                                                "insecure = yes\n"
+                                                                 "[registry ghcr.io]\n");
+        struct bp_ref ref;
+
+        (void) state;
+        assert_int_equal(c->n_registries, 3);
+        assert_ptr_equal(config_registry(c, "docker.io"), &c->registries[0]);
+        assert_ptr_equal(config_registry(c, "index.docker.io"), &c->registries[0]);
+        assert_ptr_equal(config_registry(c, "registry-1.docker.io"), &c->registries[0]);
+        assert_ptr_equal(config_registry(c, "localhost:5000"), &c->registries[1]);
+        assert_true(config_registry(c, "localhost:5000")->insecure);
+        assert_ptr_equal(config_registry(c, "ghcr.io"), &c->registries[2]);
+        assert_null(config_registry(c, "localhost"));
+        assert_null(config_registry(c, "localhost:5001"));
+        assert_null(config_registry(c, "GHCR.IO"));
+        assert_null(config_registry(c, "docker.io.evil"));
+        /* As an image's domain gives it. */
+        assert_int_equal(ref_parse("nginx", &ref, NULL), 0);
+        assert_ptr_equal(config_registry(c, ref.domain), &c->registries[0]);
+        assert_int_equal(ref_parse("ghcr.io/o/r", &ref, NULL), 0);
+        assert_ptr_equal(config_registry(c, ref.domain), &c->registries[2]);
+        /* An IPv6 host has a ']' of its own, which ends the section header first. */
+        assert_fails("[registry [fc00::1]:5000]\n", "t.ini:1: text after ']': ':5000]'");
+}
+
+static void example_file(void **state)
+{
+        _cleanup_(config_freep) struct bp_config *c = NULL;
+        struct bp_err err = { 0 };
+        const struct bp_service *s;
+        char buf[REF_STRING_MAX];
+
+        (void) state;
+        if (config_load(EXAMPLE, &c, &err) != 0)
+                fail_msg("%s", err.msg);
+        assert_string_equal(c->platform, "auto");
+        assert_false(c->prefer_kernel);
+        assert_string_equal(c->state_dir, "/var/lib/boardpin");
+        assert_string_equal(c->env_dir, "/run/boardpin");
+        assert_string_equal(c->auth_file, "");
+        assert_int_equal(c->timeout_s, 30);
+        assert_int_equal(c->boot_wait_s, 90);
+        assert_int_equal(c->pull, BP_PULL_NONE);
+        assert_int_equal(c->rollout, 100);
+        assert_int_equal(c->n_services, 3);
+
+        s = config_service(c, "vaultwarden");
+        assert_non_null(s);
+        assert_string_equal(ref_format(&s->image, buf), "docker.io/vaultwarden/server");
+        assert_string_equal(s->version, "^1.30");
+        assert_int_equal(s->n_tags, 0);
+        assert_string_equal(s->env_var, "VAULTWARDEN_IMAGE");
+        assert_string_equal(s->units, "vaultwarden.service");
+        assert_string_equal(s->health, "http://127.0.0.1:8080/alive");
+        assert_true(s->upgrade);
+
+        s = config_service(c, "pihole");
+        assert_non_null(s);
+        assert_string_equal(ref_format(&s->image, buf), "docker.io/pihole/pihole");
+        assert_string_equal(s->env_var, "PIHOLE_IMAGE");
+
+        s = config_service(c, "bitwarden_rs");
+        assert_non_null(s);
+        assert_string_equal(ref_format(&s->image, buf), "docker.io/bitwardenrs/server");
+        assert_string_equal(s->version, "latest");
+        assert_string_equal(s->env_var, "BITWARDEN_RS_IMAGE");
+        assert_false(s->upgrade);
+        assert_string_equal(template_for(s, "linux/arm/v6")->template, "armv6");
+        assert_string_equal(template_for(s, "linux/arm/v7")->template, "raspberry");
+        assert_string_equal(template_for(s, "linux/arm64")->template, "aarch64");
+        assert_null(template_for(s, "linux/amd64"));
+}
+
+static void load_errors(void **state)
+{
+        const char *dir = *state;
+        char path[PATH_MAX], want[PATH_MAX + 64];
+        struct bp_config *c = NULL;
+        struct bp_err err = { 0 };
+        char *big;
+
+        snprintf(path, sizeof(path), "%s/missing.ini", dir);
+        assert_int_equal(config_load(path, &c, &err), -ENOENT);
+        snprintf(want, sizeof(want), "%s: No such file or directory", path);
+        assert_string_equal(err.msg, want);
+
+        assert_int_equal(config_load(dir, &c, &err), -EINVAL);
+        snprintf(want, sizeof(want), "%s: not a regular file", dir);
+        assert_string_equal(err.msg, want);
+
+        big = malloc(CONFIG_MAX_BYTES + 1);
+        assert_non_null(big);
+        memset(big, ';', CONFIG_MAX_BYTES + 1);
+        for (size_t i = 100; i < CONFIG_MAX_BYTES + 1; i += 100)
+                big[i] = '\n';
+        put_file(dir, "big.ini", big, CONFIG_MAX_BYTES);
+        snprintf(path, sizeof(path), "%s/big.ini", dir);
+        assert_int_equal(config_load(path, &c, &err), 0);
+        config_free(c);
+        c = NULL;
+        put_file(dir, "big.ini", big, CONFIG_MAX_BYTES + 1);
+        assert_int_equal(config_load(path, &c, &err), -EFBIG);
+        snprintf(want, sizeof(want), "%s: larger than 65536 bytes", path);
+        assert_string_equal(err.msg, want);
+        free(big);
+
+        put_file(dir, "bad.ini", "[boardpin]\n\ntimeout = soon\n", 27);
+        snprintf(path, sizeof(path), "%s/bad.ini", dir);
+        assert_int_equal(config_load(path, &c, &err), -EINVAL);
+        snprintf(want, sizeof(want), "%s:3: timeout: 'soon' is not a number", path);
+        assert_string_equal(err.msg, want);
+        assert_null(c);
+}
+
+/* A caller's err may hold an old message: it must not look like a new failure. */
+static void stale_err_ignored(void **state)
+{
+        struct bp_err err;
+        struct bp_config *c = NULL;
+
+        (void) state;
+        snprintf(err.msg, sizeof(err.msg), "old failure");
+        assert_int_equal(config_parse("t.ini", SVC, strlen(SVC), &c, &err), 0);
+        assert_int_equal(c->n_services, 1);
+        config_free(c);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(full_round_trip),
+                cmocka_unit_test(defaults),
+                cmocka_unit_test(empty_files),
+                cmocka_unit_test(inline_comments),
+                cmocka_unit_test(crlf),
+                cmocka_unit_test(bom),
+                cmocka_unit_test(indentation_and_separators),
+                cmocka_unit_test(line_limits),
+                cmocka_unit_test(nul_and_size),
+                cmocka_unit_test(bad_files),
+                cmocka_unit_test(bad_versions),
+                cmocka_unit_test(messages_clean_user_text),
+                cmocka_unit_test(exact_versions_take_fixed_tags),
+                cmocka_unit_test(template_choice),
+                cmocka_unit_test(registry_lookup),
+                cmocka_unit_test(example_file),
+                cmocka_unit_test_setup_teardown(load_errors, scratch_setup, scratch_teardown),
+                cmocka_unit_test(stale_err_ignored),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
