@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "cleanup.h"
+#include "dl.h"
 #include "text.h"
 
 /* Registries send a few hundred bytes; curl caps a whole header line at 100 KiB (CURL_MAX_HTTP_HEADER). */
@@ -596,6 +597,9 @@ int auth_file_lookup(const char *path, const char *text, size_t len, const char 
 
         if (!host || host[0] == '\0')
                 return bp_fail(err, -EINVAL, "%s: no registry host to look up", path);
+        r = dl_crypto(err);
+        if (r < 0)
+                return r;
         r = parse_json(path, text, len, &root, err);
         if (r < 0)
                 return r;
@@ -624,6 +628,8 @@ int auth_basic_value(const struct bp_credentials *c, char *buf, size_t size)
 
         if (!buf || size < (n + 2) / 3 * 4 + 1)
                 return -ENOBUFS;
+        if (dl_crypto(NULL) < 0)
+                return -ENOENT;
         memcpy(raw, c->username, u);
         raw[u] = ':';
         memcpy(raw + u + 1, c->password, p);

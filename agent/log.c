@@ -6,8 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#define SD_JOURNAL_SUPPRESS_LOCATION 1  /* the call site would be log.c for every message */
 #include <systemd/sd-journal.h>
 #include <unistd.h>
+
+#include "dl.h"
 
 static enum log_level level = LOG_LEVEL_NORMAL;
 
@@ -41,7 +44,7 @@ static bool wanted(int priority, bool journal)
 
 void log_full(int priority, const char *service, const char *digest, const char *platform, const char *fmt, ...)
 {
-        bool journal = stderr_is_journal();
+        bool journal = stderr_is_journal() && dl_systemd();
         char msg[1024];
         va_list ap;
 

@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "cleanup.h"
+#include "dl.h"
 #include "manifest.h"
 #include "rootfs.h"
 #include "text.h"
@@ -778,7 +779,12 @@ static int setup_curl(struct bp_registry *reg, struct bp_err *err)
 {
         static bool global_done;
         CURL *c;
+        int r = dl_curl(err);
 
+        if (r == 0)
+                r = dl_crypto(err);
+        if (r < 0)
+                return r;
         if (!global_done) {
                 if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                         return bp_fail(err, -EIO, "libcurl would not initialize");

@@ -127,7 +127,7 @@ static void detect_cpu(struct bp_platform *p, const char *root, bool self)
 {
         _cleanup_free_ char *text = NULL;
         struct bp_err e = { 0 };
-        struct bp_cpuinfo c;
+        struct bp_cpuinfo c = { 0 };
         size_t len;
         int r;
 
