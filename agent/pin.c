@@ -286,15 +286,13 @@ json_object *run_requests_json(const struct bp_run *run)
 }
 
 /* Env files can only be written where the lock's view may go: find out before the lock moves, so a
- * read-only or missing env_dir leaves both as they were. */
+ * read-only or missing env_dir leaves both as they were. access() reports EROFS even for root. */
 static int probe_env_dir(const struct bp_config *c, struct bp_err *err)
 {
         int r = fsio_mkdir_p(c->env_dir, 0755, err);
 
-        if (r == 0)
-                r = fsio_write_atomic(c->env_dir, ".probe", "", 0, 0644, err);
-        if (r == 0)
-                r = fsio_unlink(c->env_dir, ".probe", err);
+        if (r == 0 && access(c->env_dir, W_OK) < 0)
+                r = bp_fail(err, -errno, "env_dir '%s': %s", c->env_dir, strerror(errno));
         return r;
 }
 

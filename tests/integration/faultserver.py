@@ -42,7 +42,7 @@ Modes (the <mode> path segment):
                 a second listener that serves the content without auth and
                 records whether an Authorization header arrived
   redirectbasic the same with a Basic challenge (any user/password accepted)
-  paged         tags/list of 60 tags served 10 per page (or ?n=, at most 100)
+  paged         tags/list of 60 tags served at most 10 per page, whatever ?n= asks
                 with a Link: <...?n=N&last=TAG>; rel="next" header, the way
                 the OCI distribution spec paginates (Debian's registry 2.8
                 ignores n/last on tags/list)
@@ -432,7 +432,7 @@ class Handler(BaseHTTPRequestHandler):
                 n = int((q.get("n") or ["10"])[0])
             except ValueError:
                 return self._error(400, "PAGINATION_NUMBER_INVALID", "invalid number of results requested", mode)
-            n = max(1, min(n, 100))
+            n = max(1, min(n, 10))     # a small cap, as some registries have: clients must follow Link
             last = (q.get("last") or [""])[0]
             rest = [t for t in PAGED_TAGS if t > last] if last else PAGED_TAGS
             page = rest[:n]

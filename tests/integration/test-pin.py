@@ -198,6 +198,15 @@ rc, doc, err = run(cfg, "pi-zero", "resolve")
 check("no arm/v6 for a Pi Zero", rc == 1 and "this board needs linux/arm/v6" in err and
       envfile(d, "nov6.env") is None, err)
 
+# 5b. Tag lists come in pages (Link: rel="next"); a range sees all of them.
+d = tempfile.mkdtemp(dir=work)
+cfg = config(d, {"paged": f"image = {env['FAULT_PLAIN']}/fault/paged\nversion = ^1"},
+             extra=f"\n[registry {env['FAULT_PLAIN']}]\ninsecure = true\n")
+rc, doc, err = run(cfg, "pi-3-raspbian", "resolve")
+check("a range over 6 pages of tags picks 1.9.4",
+      rc == 0 and (envfile(d, "paged.env") or {}).get("IMAGE_TAG") == "1.9.4" and doc["requests"]["tag_pages"] == 6,
+      (rc, doc and doc["requests"], err))
+
 # 6. A corrupt lock is set aside with a warning and rebuilt.
 d = tempfile.mkdtemp(dir=work)
 cfg = config(d, {"multi": SERVICES["multi"]})
