@@ -209,7 +209,8 @@ static int resolve_location(const char *base, const char *location, char **ret)
 
 /* One exchange, no retries, no redirects. *ret_curl gets libcurl's result. */
 static int exchange(struct bp_registry *reg, const char *method, const char *url, const char *accept,
-                    const char *authorization, size_t max, struct response *resp, CURLcode *ret_curl)
+                    const char *authorization, const char *post, size_t max, struct response *resp,
+                    CURLcode *ret_curl)
 {
         struct curl_slist *h = NULL;
         char line[4096];
@@ -230,7 +231,9 @@ static int exchange(struct bp_registry *reg, const char *method, const char *url
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(c, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
-        if (strcmp(method, "HEAD") != 0)
+        if (post)
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+        else if (strcmp(method, "HEAD") != 0)
                 curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
         reg->curl_error[0] = '\0';
@@ -264,8 +267,9 @@ static bool curl_transient(CURLcode cc)
 
 /* exchange() with retries: network errors and 5xx with exponential backoff and jitter, 429 after its
  * Retry-After; and redirects, where credentials never follow to another host. */
-static int request(struct bp_registry *reg, const char *method, const char *url0, const char *accept,
-                   const char *authorization, size_t max, struct response *resp, struct bp_err *err)
+static int request_post(struct bp_registry *reg, const char *method, const char *url0, const char *accept,
+                        const char *authorization, const char *post, size_t max, struct response *resp,
+                        struct bp_err *err)
 {
         _cleanup_free_ char *url = strdup(url0);
         char origin[REF_DOMAIN_MAX + 8], here[REF_DOMAIN_MAX + 8];
@@ -283,7 +287,7 @@ static int request(struct bp_registry *reg, const char *method, const char *url0
 
                 url_host(url, here);
                 auth = strcasecmp(here, origin) == 0 ? authorization : NULL;
-                r = exchange(reg, method, url, accept, auth, max, resp, &cc);
+                r = exchange(reg, method, url, accept, auth, post, max, resp, &cc);
 
                 if (r == -EFBIG)
                         return bp_fail(err, r, "%s: response larger than %zu bytes", url, max);
@@ -297,6 +301,10 @@ static int request(struct bp_registry *reg, const char *method, const char *url0
                                 return bp_fail(err, -EINVAL, "%s: bad redirect '%.200s'", url, resp->location);
                         free(url);
                         url = next;
+                        if (post) {     /* as browsers do: a redirected POST becomes a GET */
+                                post = NULL;
+                                method = "GET";
+                        }
                         continue;
                 }
                 if (r == 0 && resp->status == 429) {
@@ -317,6 +325,12 @@ static int request(struct bp_registry *reg, const char *method, const char *url0
                 }
                 sleep_ms(wait);
         }
+}
+
+static int request(struct bp_registry *reg, const char *method, const char *url, const char *accept,
+                   const char *authorization, size_t max, struct response *resp, struct bp_err *err)
+{
+        return request_post(reg, method, url, accept, authorization, NULL, max, resp, err);
 }
 
 static void token_clear(struct token *t)
@@ -426,6 +440,41 @@ static char *scope_query(struct bp_registry *reg, const char *scope)
         return fclose(f) == 0 ? q : NULL;
 }
 
+/* docker's "identitytoken" is an OAuth2 refresh token: it is exchanged with a POST to the realm
+ * (grant_type=refresh_token), never sent as a Basic password. scopes is the "&scope=…" query of
+ * scope_query(); OAuth wants them in one space-separated field. */
+static int fetch_token_oauth(struct bp_registry *reg, const char *scopes, struct response *resp, struct bp_err *err)
+{
+        const struct bp_challenge *ch = &reg->challenge;
+        _cleanup_free_ char *form = NULL, *joined = strdup(scopes);
+        char *service = curl_easy_escape(reg->curl, ch->service, 0);
+        char *token = curl_easy_escape(reg->curl, reg->creds.identity_token, 0);
+        int r;
+
+        /* "&scope=a&scope=b" -> "a%20b": the values are escaped already. */
+        if (joined) {
+                char *o = joined;
+                for (const char *p = scopes; *p;) {
+                        if (strncmp(p, "&scope=", 7) == 0) {
+                                if (o != joined)
+                                        o += sprintf(o, "%%20");
+                                p += 7;
+                        } else {
+                                *o++ = *p++;
+                        }
+                }
+                *o = '\0';
+        }
+        r = joined && service && token ?
+                    asprintf(&form, "grant_type=refresh_token&client_id=boardpin&service=%s&scope=%s&refresh_token=%s",
+                             service, joined, token) : -1;
+        curl_free(service);
+        curl_free(token);
+        if (r < 0)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        return request_post(reg, "POST", ch->realm, "application/json", NULL, form, TOKEN_MAX_BYTES, resp, err);
+}
+
 static int fetch_token(struct bp_registry *reg, const char *scope, struct bp_err *err)
 {
         const struct bp_challenge *ch = &reg->challenge;
@@ -447,7 +496,10 @@ static int fetch_token(struct bp_registry *reg, const char *scope, struct bp_err
         else
                 hdr[0] = '\0';
         reg->stats.tokens++;
-        r = request(reg, "GET", url, "application/json", hdr[0] ? hdr : NULL, TOKEN_MAX_BYTES, &resp, err);
+        if (reg->have_creds && reg->creds.identity_token[0])
+                r = fetch_token_oauth(reg, scopes, &resp, err);
+        else
+                r = request(reg, "GET", url, "application/json", hdr[0] ? hdr : NULL, TOKEN_MAX_BYTES, &resp, err);
         if (r == 0 && resp.status != 200)
                 r = bp_fail(err, -EACCES, "token from '%s': HTTP %ld", ch->realm, resp.status);
         if (r == 0)

@@ -3,7 +3,7 @@
 registry.sh (already started and seeded in WORKDIR). Expected digests come from the registry's own bytes
 (expected.json, cross-checked by seed.sh with skopeo); here skopeo is asked again for the config of the
 platform boardpin chose, and podman pulls what boardpin pinned. Ends with 'N passed, N failed'."""
-import hashlib, json, os, subprocess, sys, tempfile, urllib.request
+import hashlib, json, os, ssl, subprocess, sys, tempfile, urllib.parse, urllib.request
 
 bp, work = sys.argv[1], sys.argv[2]
 env = dict(l.strip().split("=", 1) for l in open(os.path.join(work, "env"))
@@ -135,6 +135,23 @@ rc, doc, err = inspect(f"{env['REG_TOKEN']}/test/multi:1.0", "linux/arm/v7", "--
 tokens = sum(1 for _ in open(env["TOKEN_LOG"]))
 check("token registry: one token request", rc == 0 and doc["requests"] == {"head": 0, "get": 2, "blob": 1, "token": 1}
       and tokens == 1, f"{err} {doc and doc['requests']} log={tokens}")
+
+# 4b. docker's "identitytoken" (an OAuth2 refresh token) is exchanged by POST, never sent as a password.
+form = urllib.parse.urlencode({"grant_type": "password", "username": env["REG_USER"], "password": env["REG_PASSWORD"],
+                               "service": env["TOKEN_SERVICE"], "client_id": "test", "access_type": "offline",
+                               "scope": "repository:test/multi:pull"}).encode()
+ctx = ssl.create_default_context(cafile=env["CA_FILE"])
+refresh = json.load(urllib.request.urlopen(env["TOKEN_REALM"], data=form, context=ctx))["refresh_token"]
+with tempfile.NamedTemporaryFile("w", suffix=".json") as af:
+    json.dump({"auths": {env["REG_TOKEN"]: {"identitytoken": refresh}}}, af)
+    af.flush()
+    open(env["TOKEN_LOG"], "w").close()
+    rc, doc, err = inspect(f"{env['REG_TOKEN']}/test/multi:1.0", "linux/arm/v7", "--ca-file", env["CA_FILE"],
+                           "--auth-file", af.name)
+    log = [json.loads(l) for l in open(env["TOKEN_LOG"])]
+    check("identitytoken: one POST with grant_type=refresh_token", rc == 0 and len(log) == 1 and
+          log[0]["method"] == "POST" and log[0]["auth"] == "refresh_token" and log[0]["user"] == env["REG_USER"],
+          (err, log))
 
 # 5. Faults, each one clear line and no digest.
 fault, fault_tls = env["FAULT_PLAIN"], env["FAULT_TLS"]
