@@ -74,6 +74,31 @@ static void report_result(const struct bp_run *run, json_object *o)
                  json_object_get_string(json_object_object_get(o, "reference")));
 }
 
+/* A service that failed: its result says why, and the journal gets the line with its fields. */
+static json_object *service_failed(const struct bp_run *run, const struct bp_service *s, json_object *o,
+                                   const struct bp_err *err)
+{
+        json_object_put(o);
+        log_full(LOG_ERR, s->name, NULL, run->platform.name, "%s; previous pin kept", err->msg);
+        return service_result(s, err->msg);
+}
+
+/* The end of resolve and boot: lock and env files (unless a dry run), the JSON document, the exit code. */
+static int finish(struct bp_run *run, json_object *out, int failed, bool write)
+{
+        struct bp_err err = { 0 };
+
+        if (write && run_commit(run, &err) < 0) {
+                log_error("%s; lock and env files as they were", err.msg);
+                failed++;
+        }
+        json_object_object_add(out, "requests", run_requests_json(run));
+        if (run->args->json)
+                print_json(out);
+        run_close(run);
+        return failed ? EXIT_PARTIAL : EXIT_OK;
+}
+
 int cmd_resolve(const struct bp_args *args, int argc, char **argv)
 {
         _cleanup_(json_putp) json_object *out = json_object_new_object();
@@ -102,23 +127,13 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
                 o = service_result(s, NULL);
                 err.msg[0] = '\0';
                 if (run_resolve_service(&run, s, o, &err) < 0) {
-                        json_object_put(o);
-                        o = service_result(s, err.msg);
-                        log_full(LOG_ERR, s->name, NULL, run.platform.name, "%s; previous pin kept", err.msg);
+                        o = service_failed(&run, s, o, &err);
                         failed++;
                 }
                 report_result(&run, o);
                 json_object_array_add(list, o);
         }
-        if (!args->dry_run && run_commit(&run, &err) < 0) {
-                log_error("%s; lock and env files as they were", err.msg);
-                failed++;
-        }
-        json_object_object_add(out, "requests", run_requests_json(&run));
-        if (args->json)
-                print_json(out);
-        run_close(&run);
-        return failed ? EXIT_PARTIAL : EXIT_OK;
+        return finish(&run, out, failed, !args->dry_run);
 }
 
 /* Offline: the lock answers when it was made for this config and board, or its platform table has a
@@ -202,23 +217,13 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 json_object *o = service_result(s, NULL);
 
                 if (!boot_from_lock(&run, s, o) && boot_resolve(&run, s, o, deadline, &err) < 0) {
-                        json_object_put(o);
-                        o = service_result(s, err.msg);
-                        log_full(LOG_ERR, s->name, NULL, run.platform.name, "%s; previous pin kept", err.msg);
+                        o = service_failed(&run, s, o, &err);
                         failed++;
                 }
                 report_result(&run, o);
                 json_object_array_add(list, o);
         }
-        if (run_commit(&run, &err) < 0) {
-                log_error("%s; lock and env files as they were", err.msg);
-                failed++;
-        }
-        json_object_object_add(out, "requests", run_requests_json(&run));
-        if (args->json)
-                print_json(out);
-        run_close(&run);
-        return failed ? EXIT_PARTIAL : EXIT_OK;
+        return finish(&run, out, failed, true);
 }
 
 /* "current", "stale" or "missing": the env file on disk against what the lock renders. */

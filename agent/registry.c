@@ -355,22 +355,33 @@ static struct token *token_find(struct bp_registry *reg, const char *scope)
         return NULL;
 }
 
+/* The body as a JSON object, or NULL: depth-limited, a NUL byte refused. Owned by the caller. */
+static json_object *body_object(const struct response *resp)
+{
+        json_tokener *tok;
+        json_object *o = NULL;
+
+        if (resp->len == 0 || memchr(resp->body, '\0', resp->len) || !(tok = json_tokener_new_ex(MANIFEST_JSON_DEPTH)))
+                return NULL;
+        o = json_tokener_parse_ex(tok, resp->body, (int) resp->len);
+        json_tokener_free(tok);
+        if (o && !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                o = NULL;
+        }
+        return o;
+}
+
 /* The token endpoint's answer: {"token": …} or {"access_token": …}, "expires_in" seconds. */
 static int parse_token(const struct response *resp, const char *realm, char **ret, long *ret_expires,
                        struct bp_err *err)
 {
-        json_tokener *tok = json_tokener_new_ex(MANIFEST_JSON_DEPTH);
-        json_object *o = NULL, *v;
+        json_object *o = body_object(resp), *v;
         const char *value = NULL;
         long expires = 60;
         int r = 0;
 
-        if (!tok)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        if (resp->len > 0 && !memchr(resp->body, '\0', resp->len))
-                o = json_tokener_parse_ex(tok, resp->body, (int) resp->len);
-        json_tokener_free(tok);
-        if (!o || !json_object_is_type(o, json_type_object)) {
+        if (!o) {
                 r = bp_fail(err, -EINVAL, "token from '%s': not a JSON object (Content-Type '%s')", realm,
                             resp->content_type);
                 goto out;
@@ -714,16 +725,10 @@ static bool next_page(const char *link, char *ret, size_t size)
 
 static int add_tags(const struct response *resp, const char *what, char ***tags, size_t *n, struct bp_err *err)
 {
-        json_tokener *tok = json_tokener_new_ex(MANIFEST_JSON_DEPTH);
-        json_object *o = NULL, *list;
+        json_object *o = body_object(resp), *list;
         int r = 0;
 
-        if (!tok)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        if (resp->len > 0 && !memchr(resp->body, '\0', resp->len))
-                o = json_tokener_parse_ex(tok, resp->body, (int) resp->len);
-        json_tokener_free(tok);
-        if (!o || !json_object_is_type(o, json_type_object) || !json_object_object_get_ex(o, "tags", &list)) {
+        if (!o || !json_object_object_get_ex(o, "tags", &list)) {
                 json_object_put(o);
                 return bp_fail(err, -EINVAL, "%s: tag list is not {\"tags\": [...]}", what);
         }

@@ -25,7 +25,8 @@ for src in tests/fuzz/fuzz-*.c; do
         mkdir -p "$corpus"
         case $name in
         fuzz-cpuinfo) for f in tests/fixtures/boards/*/cpuinfo; do cp "$f" "$corpus/$(basename "$(dirname "$f")")"; done ;;
-        fuzz-elf) [ -d build/roots/.elf ] && for f in build/roots/.elf/*; do head -c 65536 "$f" >"$corpus/$(basename "$f")"; done ;;
+        fuzz-elf) elves=${BP_FIXTURE_ROOTS:-build/roots}/.elf
+                [ -d "$elves" ] && for f in "$elves"/*; do head -c 65536 "$f" >"$corpus/$(basename "$f")"; done ;;
         fuzz-ref)
                 seed "$corpus" nginx vaultwarden/server:1.30 "127.0.0.1:5000/x/y:tag" "[fc00::1]:5000/a/b" \
                         "ghcr.io/o/r:t@sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c" ;;
