@@ -292,7 +292,7 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                         text_copy(c->platform, sizeof(c->platform), "auto");
                         return 0;
                 }
-                r = rules_parse(v, &p, &s->err);
+                r = rules_parse_user(v, &p, &s->err);
                 if (r < 0)
                         return src_prefix(s, r);
                 (void) rules_format(&p, c->platform);
@@ -477,7 +477,7 @@ static int tag_set(struct ini_src *s, struct bp_service *v, const char *key, con
         struct bp_oci p;
         int r;
 
-        r = rules_parse(key + strlen("tag."), &p, &s->err);
+        r = rules_parse_user(key + strlen("tag."), &p, &s->err);
         if (r < 0)
                 return src_prefix(s, r);
         for (size_t i = 0; i < v->n_tags; i++)

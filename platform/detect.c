@@ -309,7 +309,7 @@ void platform_prefer_kernel(struct bp_platform *p)
 int platform_set_target(struct bp_platform *p, const char *name, struct bp_err *err)
 {
         struct bp_oci t;
-        int r = rules_parse(name, &t, err);
+        int r = rules_parse_user(name, &t, err);
 
         if (r < 0)
                 return r;

@@ -114,6 +114,25 @@ int rules_parse(const char *s, struct bp_oci *ret, struct bp_err *err)
         return 0;
 }
 
+int rules_parse_user(const char *s, struct bp_oci *ret, struct bp_err *err)
+{
+        static const char *const known[] = { "386",    "amd64",   "arm",      "arm64",   "loong64", "mips",
+                                             "mipsle", "mips64",  "mips64le", "ppc64",   "ppc64le", "riscv64",
+                                             "s390x",  "wasm" };
+        struct bp_oci p;
+        int r = rules_parse(s, &p, err);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+                if (strcmp(p.arch, known[i]) == 0) {
+                        *ret = p;
+                        return 0;
+                }
+        return bp_fail(err, -EINVAL, "bad platform '%s': unknown architecture '%s' (amd64, arm64, arm, 386, ...)", s,
+                       p.arch);
+}
+
 const char *rules_format(const struct bp_oci *p, char buf[static RULES_NAME_MAX])
 {
         (void) snprintf(buf, RULES_NAME_MAX, "%s/%s%s%s", p->os, p->arch, p->variant[0] ? "/" : "", p->variant);

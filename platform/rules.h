@@ -21,6 +21,11 @@ struct bp_oci {
  * form. The OS defaults to linux. Returns 0, or -EINVAL with a message naming s. */
 int rules_parse(const char *s, struct bp_oci *ret, struct bp_err *err);
 
+/* rules_parse() for what people write (--platform, platform =, tag.<platform>): the architecture must
+ * also be one an image can have (Go's GOARCH list), so a typo such as "Auto" or "armv7" is an error
+ * rather than a platform no index will ever match. */
+int rules_parse_user(const char *s, struct bp_oci *ret, struct bp_err *err);
+
 /* Normalize fields as an index entry spells them (architecture "aarch64", variant "8"). Strings that are
  * too long for the fields or carry characters outside [a-z0-9_.-] are refused with -EINVAL. */
 int rules_from_fields(const char *os, const char *arch, const char *variant, struct bp_oci *ret,

@@ -137,6 +137,20 @@ static void fields_reject_hostile(void **state)
         assert_int_equal(rules_from_fields("linux", "ARM", NULL, &c, NULL), -EINVAL);
 }
 
+static void user_platforms_name_real_architectures(void **state)
+{
+        struct bp_oci p;
+        struct bp_err err = { 0 };
+
+        (void) state;
+        assert_int_equal(rules_parse_user("armhf", &p, NULL), 0);
+        assert_int_equal(rules_parse_user("linux/riscv64", &p, NULL), 0);
+        assert_int_equal(rules_parse_user("Auto", &p, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "unknown architecture 'auto'"));
+        assert_int_equal(rules_parse_user("linux/armv7", &p, &err), -EINVAL);
+        assert_int_equal(rules_parse("linux/armv7", &p, NULL), 0);     /* index entries keep any name */
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -145,6 +159,7 @@ int main(void)
                 cmocka_unit_test(compatible_orders),
                 cmocka_unit_test(rank_matches_index_spellings),
                 cmocka_unit_test(fields_reject_hostile),
+                cmocka_unit_test(user_platforms_name_real_architectures),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
