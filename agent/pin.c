@@ -308,7 +308,12 @@ int run_commit(struct bp_run *run, struct bp_err *err)
                 r = lock_render(run->lock, &text, &len, err);
         if (r == 0)
                 r = fsio_update(run->config->state_dir, LOCK_NAME, text, len, 0644, err);
-        if (r == 0)
-                r = envfile_write_all(run->config, run->lock, err);
-        return r;
+        if (r < 0)
+                return bp_err_prefix(err, r, "lock and env files as they were: ");
+        /* The lock moved; an env file that failed keeps its old content until the next boot renders it. */
+        r = envfile_write_all(run->config, run->lock, err);
+        if (r < 0)
+                return bp_err_prefix(err, r, "lock updated, env files not all written ('boardpin boot' rewrites "
+                                             "them): ");
+        return 0;
 }

@@ -89,7 +89,7 @@ static int finish(struct bp_run *run, json_object *out, int failed, bool write)
         struct bp_err err = { 0 };
 
         if (write && run_commit(run, &err) < 0) {
-                log_error("%s; lock and env files as they were", err.msg);
+                log_error("%s", err.msg);
                 failed++;
         }
         json_object_object_add(out, "requests", run_requests_json(run));

@@ -37,8 +37,7 @@ struct token {
 
 struct bp_registry {
         char host[REF_DOMAIN_MAX];
-        char base[REF_DOMAIN_MAX + 16];         /* "https://host" */
-        bool insecure;
+        char base[REF_DOMAIN_MAX + 16];         /* "https://host", or "http://host" when insecure */
         char *ca_file;
         long timeout_s;
         CURL *curl;                             /* one handle: its connection is reused */
@@ -879,7 +878,6 @@ int registry_new(const struct bp_registry_opts *o, struct bp_registry **ret, str
                 return bp_fail(err, -EINVAL, "bad registry host '%.64s'", o->host);
         text_copy(reg->host, sizeof(reg->host), o->host);
         (void) snprintf(reg->base, sizeof(reg->base), "%s://%s", o->insecure ? "http" : "https", o->host);
-        reg->insecure = o->insecure;
         reg->timeout_s = o->timeout_s > 0 ? o->timeout_s : 30;
         if (o->ca_file && !(reg->ca_file = strdup(o->ca_file)))
                 return bp_fail(err, -ENOMEM, "out of memory");

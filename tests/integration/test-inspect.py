@@ -5,13 +5,10 @@ registry.sh (already started and seeded in WORKDIR). Expected digests come from 
 platform boardpin chose, and podman pulls what boardpin pinned. Ends with 'N passed, N failed'."""
 import hashlib, json, os, ssl, subprocess, sys, tempfile, urllib.parse, urllib.request
 
+from harness import load_env
+
 bp, work = sys.argv[1], sys.argv[2]
-env = dict(l.strip().split("=", 1) for l in open(os.path.join(work, "env"))
-           if "=" in l and not l.startswith("#"))
-env = {k: v.strip("'\"") for k, v in env.items()}
-for k in list(env):
-    if k.startswith("export "):
-        env[k[7:]] = env.pop(k)
+env = load_env(work)
 expected = json.load(open(os.path.join(work, "expected.json")))
 passed = failed = 0
 

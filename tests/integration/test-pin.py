@@ -6,12 +6,10 @@ gone, partial failure, a corrupt lock, a read-only env dir, a full disk, kill -9
 env files read by docker-compose and a POSIX shell. Ends with 'N passed, N failed'."""
 import glob, json, os, random, shutil, signal, subprocess, sys, tempfile, time
 
+from harness import load_env
+
 bp, work, roots = sys.argv[1], sys.argv[2], sys.argv[3]
-env = {}
-for line in open(os.path.join(work, "env")):
-    if "=" in line and not line.startswith("#"):
-        k, v = line.strip().split("=", 1)
-        env[k.replace("export ", "")] = v.strip("'\"")
+env = load_env(work)
 expected = json.load(open(os.path.join(work, "expected.json")))["images"]
 passed = failed = 0
 
@@ -241,11 +239,28 @@ lock_before = open(os.path.join(d, "state", "lock.json")).read()
 cfg = config(d, {"multi": f"image = {P}/test/multi\nversion = 1.1"})
 p = in_namespace(f'mount --bind "$D/env" "$D/env" && mount -o remount,bind,ro "$D/env" && '
                  f'{bp} -c {cfg} --root {roots}/rpi-3-b-raspbian32 --machine armv7l resolve', d)
-check("read-only env dir: exit 1, one line, lock unchanged",
-      p.returncode == 1 and "Read-only file system" in p.stderr and
+check("read-only env dir: exit 1, one line, lock unchanged and said so",
+      p.returncode == 1 and "Read-only file system" in p.stderr and "lock and env files as they were" in p.stderr and
       open(os.path.join(d, "state", "lock.json")).read() == lock_before, p.stderr)
 
+# 8b. env_dir fills up after the lock moved: the line says so, the old env file stays whole, boot mends it.
+env_before = open(os.path.join(d, "env", "multi.env")).read()
+shutil.copytree(os.path.join(d, "env"), os.path.join(d, "env.keep"))
+p = in_namespace(f'mount -t tmpfs -o size=8k tmpfs "$D/env" && cp "$D/env.keep/multi.env" "$D/env/" && '
+                 f'(dd if=/dev/zero of="$D/env/filler" bs=1k 2>/dev/null || true) && '
+                 f'! {bp} -c {cfg} --root {roots}/rpi-3-b-raspbian32 --machine armv7l resolve 2>"$D/err" && '
+                 f'cmp "$D/env/multi.env" "$D/env.keep/multi.env" && cat "$D/err"', d)
+lock_after = json.load(open(os.path.join(d, "state", "lock.json")))
+check("full env dir: lock updated, said so, old env file whole",
+      p.returncode == 0 and "lock updated, env files not all written" in p.stdout and
+      lock_after["services"]["multi"]["pin"]["tag"] == "1.1", p.stdout + p.stderr)
+rc, doc, err = run(cfg, "pi-3-raspbian", "boot", net=False)
+check("boot rewrites the env file from the updated lock, offline",
+      rc == 0 and (envfile(d, "multi.env") or {}).get("IMAGE_TAG") == "1.1" and
+      open(os.path.join(d, "env", "multi.env")).read() != env_before, (rc, err))
+
 # 9. A full disk under state_dir: the old lock stays whole.
+cfg = config(d, {"multi": SERVICES["multi"]})     # back to 1.0: the lock must change
 p = in_namespace(f'mkdir -p "$D/full" && mount -t tmpfs -o size=64k tmpfs "$D/full" && '
                  f'cp -a "$D/state/." "$D/full/" && (dd if=/dev/zero of="$D/full/filler" bs=4k 2>/dev/null || true) && '
                  f'sed "s#state_dir = .*#state_dir = $D/full#" {cfg} > "$D/full.ini" && '
