@@ -15,7 +15,7 @@ DEPS := inih json-c libcurl libsystemd libcrypto
 # Linked: what every start needs. libcurl, libcrypto and libsystemd are dlopen()ed when first used
 # (agent/dl.c), so a boot that the lock answers never loads them.
 LINK_DEPS := inih json-c
-BP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -MMD -MP \
+BP_CFLAGS := -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -Wall -Wextra -Werror -Wshadow -Wformat=2 -MMD -MP \
 	-Iplatform -I$(BUILDDIR)/gen
 DEPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(DEPS))
 DEPS_LIBS = $(shell $(PKG_CONFIG) --libs $(LINK_DEPS)) -ldl

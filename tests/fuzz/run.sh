@@ -16,7 +16,7 @@ seed() {        # seed DIR TEXT...: one corpus file per text
                 i=$((i + 1))
         done
 }
-flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iplatform -I$out/gen"
+flags="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -g -O1 -fsanitize=fuzzer,address,undefined -Iplatform -I$out/gen"
 make -s BUILDDIR="$out" "$out/gen/revision-codes.inc"
 libs=$(${PKG_CONFIG:-pkg-config} --cflags --libs inih json-c libcurl libsystemd libcrypto)
 for src in tests/fuzz/fuzz-*.c; do

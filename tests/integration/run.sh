@@ -18,10 +18,11 @@ if ! "$here/registry.sh" start "$work" || ! "$here/seed.sh" "$work"; then
         exit 1
 fi
 pass=0 fail=0
-for t in test-inspect.py test-pin.py; do
-        args=("$bp" "$work")
-        [ "$t" = test-pin.py ] && args+=("$roots")
-        out=$(/usr/bin/python3 "$here/$t" "${args[@]}" 2>&1)
+# Every test-*.py gets BOARDPIN WORKDIR ROOTS; each ends with 'N passed, N failed'.
+for path in "$here"/test-*.py; do
+        t=$(basename "$path")
+        echo "--- $t"
+        out=$(/usr/bin/python3 "$path" "$bp" "$work" "$roots" 2>&1)
         rc=$?
         echo "$out"
         read -r p f < <(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' <<<"$out" | tail -n1)
