@@ -46,6 +46,16 @@ void lock_freep(struct bp_lock **l)
         lock_free(*l);
 }
 
+size_t lock_count(const struct bp_lock *l)
+{
+        return l->n;
+}
+
+const struct bp_lock_entry *lock_entry(const struct bp_lock *l, size_t i)
+{
+        return i < l->n ? &l->entries[i] : NULL;
+}
+
 struct bp_lock_entry *lock_find(struct bp_lock *l, const char *service)
 {
         for (size_t i = 0; i < l->n; i++)

@@ -55,6 +55,10 @@ struct bp_lock *lock_new(void);
 void lock_free(struct bp_lock *l);
 void lock_freep(struct bp_lock **l);
 
+/* How many services l records, and the i-th of them (i < lock_count(l)), in no particular order. */
+size_t lock_count(const struct bp_lock *l);
+const struct bp_lock_entry *lock_entry(const struct bp_lock *l, size_t i);
+
 /* The entry of service, or NULL. Borrowed from l. */
 struct bp_lock_entry *lock_find(struct bp_lock *l, const char *service);
 
