@@ -25,7 +25,8 @@ static const struct {
         { "resolve", cmd_resolve, CLI_OPT_JSON | CLI_OPT_DRY_RUN,
           "[SERVICE...]: resolve to digests; write lock and env files" },
         { "boot", cmd_boot, CLI_OPT_JSON | CLI_OPT_DRY_RUN,
-          "env files right for this board from the lock, offline if possible" },
+          "env files right for this board from the lock, offline if possible\n"
+          "                      (config broken or empty: the lock's env files as they are, exit 2)" },
         { "status", cmd_status, CLI_OPT_JSON, "lock vs config vs this board" },
         { "report", cmd_report, CLI_OPT_JSON, "[SERVICE]: one markdown row for a compatibility table" },
         { "inspect", cmd_inspect, CLI_OPT_JSON | CLI_OPT_REGISTRY,
