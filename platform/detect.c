@@ -35,6 +35,13 @@ static void note(struct bp_platform *p, const char *fmt, ...)
         va_end(ap);
 }
 
+/* "i386" … "i686": the x86 names uname(2) and AT_PLATFORM give a 32-bit process. Each character is
+ * checked before the next is read, so a short name such as "i" is never read past its end. */
+static bool is_x86_32(const char *m)
+{
+        return m[0] == 'i' && m[1] >= '3' && m[1] <= '6' && strcmp(m + 2, "86") == 0;
+}
+
 int platform_machine_bits(const char *m)
 {
         static const char *const m64[] = { "aarch64", "arm64", "x86_64", "ppc64le", "ppc64", "s390x", "riscv64",
@@ -45,7 +52,7 @@ int platform_machine_bits(const char *m)
         for (size_t i = 0; i < sizeof(m64) / sizeof(m64[0]); i++)
                 if (strcmp(m, m64[i]) == 0)
                         return 64;
-        if (text_has_prefix(m, "arm") || (m[0] == 'i' && strcmp(m + 2, "86") == 0) || strcmp(m, "riscv32") == 0)
+        if (text_has_prefix(m, "arm") || is_x86_32(m) || strcmp(m, "riscv32") == 0)
                 return 32;
         return 0;
 }
@@ -116,7 +123,7 @@ static void cpu_from_auxv(struct bp_platform *p)
                 text_copy(p->cpu.variant, sizeof(p->cpu.variant), "v8");
         } else if (strcmp(plat, "x86_64") == 0) {
                 text_copy(p->cpu.arch, sizeof(p->cpu.arch), "amd64");
-        } else if (plat[0] == 'i' && strcmp(plat + 2, "86") == 0) {
+        } else if (is_x86_32(plat)) {
                 text_copy(p->cpu.arch, sizeof(p->cpu.arch), "386");
         }
         if (p->cpu.arch[0])

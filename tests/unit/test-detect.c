@@ -187,6 +187,33 @@ static void huge_and_garbage_cpuinfo(void **state)
         assert_string_equal(p.name, "linux/arm/v7");
 }
 
+/* Each name on the heap at its exact size, so ASan sees a read past its end. */
+static int bits_of(const char *machine)
+{
+        char *m = strdup(machine);
+        int bits;
+
+        assert_non_null(m);
+        bits = platform_machine_bits(m);
+        free(m);
+        return bits;
+}
+
+static void machine_bits_short_names(void **state)
+{
+        (void) state;
+        assert_int_equal(bits_of("i"), 0);
+        assert_int_equal(bits_of("i6"), 0);
+        assert_int_equal(bits_of(""), 0);
+        assert_int_equal(bits_of("a"), 0);
+        assert_int_equal(bits_of("i686"), 32);
+        assert_int_equal(bits_of("i386"), 32);
+        assert_int_equal(bits_of("ix86"), 0);
+        assert_int_equal(bits_of("i6860"), 0);
+        assert_int_equal(bits_of("armv7l"), 32);
+        assert_int_equal(bits_of("aarch64"), 64);
+}
+
 static void bad_root(void **state)
 {
         struct bp_platform p;
@@ -223,6 +250,7 @@ int main(void)
                                                 scratch_teardown),
                 cmocka_unit_test_setup_teardown(no_userspace_no_platform, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(huge_and_garbage_cpuinfo, scratch_setup, scratch_teardown),
+                cmocka_unit_test(machine_bits_short_names),
                 cmocka_unit_test(bad_root),
                 cmocka_unit_test(this_machine),
         };
