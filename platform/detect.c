@@ -165,6 +165,25 @@ static void detect_cpu(struct bp_platform *p, const char *root, bool self)
                 cpu_from_auxv(p);
 }
 
+/* No CPU fact from cpuinfo or AT_PLATFORM: the kernel's machine name still says which ARM it runs on,
+ * as containerd reads it (cpuinfo_linux.go getCPUVariantFromArch: "aarch64" is 8, "armv7l" 7). */
+static void cpu_from_machine(struct bp_platform *p)
+{
+        const char *m = p->kernel.machine;
+
+        if (p->cpu.arch[0])
+                return;
+        if (strcmp(m, "aarch64") == 0 || strcmp(m, "arm64") == 0) {
+                text_copy(p->cpu.arch, sizeof(p->cpu.arch), "arm64");
+                text_copy(p->cpu.variant, sizeof(p->cpu.variant), "v8");
+        } else if (text_has_prefix(m, "armv") && m[4] >= '5' && m[4] <= '8') {
+                text_copy(p->cpu.arch, sizeof(p->cpu.arch), "arm");
+                (void) snprintf(p->cpu.variant, sizeof(p->cpu.variant), "v%c", m[4]);
+        }
+        if (p->cpu.arch[0])
+                p->cpu.source = p->kernel.source;
+}
+
 static void detect_userspace(struct bp_platform *p, const char *root)
 {
         for (size_t i = 0; i < sizeof(userspace_candidates) / sizeof(userspace_candidates[0]); i++) {
@@ -350,6 +369,7 @@ int platform_detect(const char *root, const char *machine, struct bp_platform *r
                 }
         }
         detect_cpu(&p, root, self);
+        cpu_from_machine(&p);
         p.kernel.bits = platform_machine_bits(p.kernel.machine);
         detect_userspace(&p, root);
         detect_board(&p, root);

@@ -150,6 +150,39 @@ static void empty_elf_falls_through_with_a_note(void **state)
         assert_string_equal(p.name, "linux/arm/v6");
 }
 
+/* containerd reads "armv7l" as ARMv7 when cpuinfo has no CPU architecture line; the armel userspace's
+ * build tag (ARMv5TE) says only what the binary needs. */
+static void machine_tells_arm_version_without_cpuinfo(void **state)
+{
+        const char *root = *state;
+        static const char no_arch[] = "processor\t: 0\nBogoMIPS\t: 38.40\n\nHardware\t: BCM2835\n";
+        struct bp_platform p;
+
+        put_userspace(root, "debian-armel");
+        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        assert_string_equal(p.cpu.arch, "arm");
+        assert_string_equal(p.cpu.variant, "v7");
+        assert_string_equal(p.cpu.source, "--machine");
+        assert_string_equal(p.name, "linux/arm/v7");
+        put_file(root, "proc/cpuinfo", no_arch, strlen(no_arch));
+        assert_int_equal(platform_detect(root, "armv6l", &p, NULL), 0);
+        assert_string_equal(p.name, "linux/arm/v6");
+        assert_int_equal(platform_detect(root, "aarch64", &p, NULL), 0);
+        assert_string_equal(p.cpu.arch, "arm64");
+        assert_string_equal(p.name, "linux/arm/v7");            /* a 32-bit userspace runs arm/v7 at most */
+        assert_int_equal(platform_detect(root, "armv5tel", &p, NULL), 0);
+        assert_string_equal(p.name, "linux/arm/v5");
+        assert_int_equal(platform_detect(root, "x86_64", &p, NULL), 0);
+        assert_string_equal(p.cpu.arch, "");
+        assert_null(p.cpu.source);
+        assert_string_equal(p.name, "linux/arm/v5");            /* no ARM evidence: the build tag */
+        /* cpuinfo's own line outranks the machine name. */
+        put_file(root, "proc/cpuinfo", pi_zero_cpuinfo, strlen(pi_zero_cpuinfo));
+        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        assert_string_equal(p.name, "linux/arm/v6");
+        assert_string_equal(p.cpu.source, "/proc/cpuinfo");
+}
+
 static void no_userspace_no_platform(void **state)
 {
         const char *root = *state;
@@ -177,12 +210,13 @@ static void huge_and_garbage_cpuinfo(void **state)
         put_userspace(root, "debian-armhf");
         put_file(root, "proc/cpuinfo", big, 3 * 1024 * 1024);
         free(big);
-        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        /* No machine given: the kernel's name would stand in for cpuinfo. */
+        assert_int_equal(platform_detect(root, /* machine= */ NULL, &p, NULL), 0);
         assert_string_equal(p.cpu.arch, "");
         assert_non_null(strstr(p.notes[0], "cpuinfo set aside"));
         assert_string_equal(p.name, "linux/arm/v7");            /* from the userspace's Tag_CPU_arch */
         put_file(root, "proc/cpuinfo", "\x7f\x45LF\x01\x01\x01garbage:::\n", 17);
-        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        assert_int_equal(platform_detect(root, /* machine= */ NULL, &p, NULL), 0);
         assert_string_equal(p.cpu.arch, "");
         assert_string_equal(p.name, "linux/arm/v7");
 }
@@ -247,6 +281,8 @@ int main(void)
                 cmocka_unit_test(set_target),
                 cmocka_unit_test_setup_teardown(model_without_nul_and_not_utf8, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(empty_elf_falls_through_with_a_note, scratch_setup,
+                                                scratch_teardown),
+                cmocka_unit_test_setup_teardown(machine_tells_arm_version_without_cpuinfo, scratch_setup,
                                                 scratch_teardown),
                 cmocka_unit_test_setup_teardown(no_userspace_no_platform, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(huge_and_garbage_cpuinfo, scratch_setup, scratch_teardown),
