@@ -267,12 +267,25 @@ static void detect_dmi(struct bp_platform *p, const char *root)
         p->board_source = "dmi";
 }
 
+/* Qualcomm, Samsung and other kernels print small numbers as Revision (000f on an MSM8996) that are
+ * also old-style Pi codes: decode them only on a board that says it is a Pi. */
+static bool says_raspberry_pi(const struct bp_platform *p)
+{
+        if (board_hardware_is_pi(p->hardware))
+                return true;
+        for (size_t i = 0; i < p->n_dt_compatible; i++)
+                if (board_compatible_is_pi(p->dt_compatible[i]))
+                        return true;
+        return false;
+}
+
 static void detect_board(struct bp_platform *p, const char *root)
 {
         detect_devicetree(p, root);
         if (!p->board[0] && (strcmp(p->cpu.arch, "amd64") == 0 || strcmp(p->cpu.arch, "386") == 0))
                 detect_dmi(p, root);
-        if (!p->board[0] && p->revision[0] && board_from_revision(p->revision, p->board, sizeof(p->board)) == 0)
+        if (!p->board[0] && p->revision[0] && says_raspberry_pi(p) &&
+            board_from_revision(p->revision, p->board, sizeof(p->board)) == 0)
                 p->board_source = "revision";
         if (!p->board[0] && board_hardware_is_board(p->hardware)) {
                 text_copy(p->board, sizeof(p->board), p->hardware);

@@ -79,6 +79,23 @@ static void pi4_64bit_os(void **state)
         assert_string_equal(p.name, "linux/arm64");
 }
 
+/* Other vendors' kernels print their own numbers as Revision: 000f is a Pi Model B only on a Pi. */
+static void revision_decoded_only_on_a_pi(void **state)
+{
+        struct bp_platform p = detect_board("qualcomm-msm8996-revision-000f", "aarch64");
+
+        (void) state;
+        assert_string_equal(p.revision, "000f");
+        assert_string_equal(p.board, "");
+        assert_null(p.board_source);
+        assert_string_equal(p.name, "linux/arm64");
+        p = detect_board("samsung-galaxy-s5-us-revision-000e", "armv7l");
+        assert_string_equal(p.board, "");
+        p = detect_board("rpi-1-b-rev2-legacy-format", "armv6l");      /* the same code on a BCM2708 */
+        assert_string_equal(p.revision, "000e");
+        assert_string_equal(p.board, "Raspberry Pi Model B Rev 2.0");
+}
+
 static void kernel_from_cpuinfo_without_machine(void **state)
 {
         struct bp_platform p = detect_board("rpi-2-b", NULL);
@@ -119,6 +136,25 @@ static void put_userspace(const char *root, const char *elf)
         put_file(root, "usr/bin/dash", buf, len);
         put_link(root, "bin/sh", "/usr/bin/dash");
         free(buf);
+}
+
+/* A Pi's device tree may carry no model, but its compatible list still says raspberrypi. */
+static void revision_decoded_on_a_pi_compatible(void **state)
+{
+        const char *root = *state;
+        static const char cpuinfo[] = "model name\t: ARMv7 Processor rev 3 (v7l)\nCPU architecture: 7\n"
+                                      "Revision\t: a03111\n";
+        static const char compat[] = "raspberrypi,4-model-b\0brcm,bcm2711";
+        struct bp_platform p;
+
+        put_userspace(root, "debian-armhf");
+        put_file(root, "proc/cpuinfo", cpuinfo, strlen(cpuinfo));
+        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        assert_string_equal(p.board, "");                       /* no Hardware line, no device tree */
+        put_file(root, "proc/device-tree/compatible", compat, sizeof(compat));
+        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        assert_string_equal(p.board, "Raspberry Pi 4 Model B Rev 1.1");
+        assert_string_equal(p.board_source, "revision");
 }
 
 static void model_without_nul_and_not_utf8(void **state)
@@ -277,6 +313,8 @@ int main(void)
                 cmocka_unit_test(pi3_raspbian_is_v7),
                 cmocka_unit_test(pi4_64bit_kernel_32bit_userspace),
                 cmocka_unit_test(pi4_64bit_os),
+                cmocka_unit_test(revision_decoded_only_on_a_pi),
+                cmocka_unit_test_setup_teardown(revision_decoded_on_a_pi_compatible, scratch_setup, scratch_teardown),
                 cmocka_unit_test(kernel_from_cpuinfo_without_machine),
                 cmocka_unit_test(set_target),
                 cmocka_unit_test_setup_teardown(model_without_nul_and_not_utf8, scratch_setup, scratch_teardown),
