@@ -10,6 +10,9 @@
 
 #include "cleanup.h"
 
+/* st_size and pread() offsets of files over 2 GiB need a 64-bit off_t on 32-bit ARM. */
+_Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
+
 #define EM_386 3
 #define EM_PPC64 21
 #define EM_S390 22
