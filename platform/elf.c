@@ -51,6 +51,9 @@ static bool uleb(const uint8_t **p, const uint8_t *end, uint32_t *ret)
 
         for (unsigned shift = 0; *p < end && shift < 35; shift += 7) {
                 uint8_t b = *(*p)++;
+
+                if (shift == 28 && (b & 0x70))
+                        return false;           /* bits 32 and up: cut, it would read as another value */
                 v |= (uint32_t) (b & 0x7f) << shift;
                 if (!(b & 0x80)) {
                         *ret = v;

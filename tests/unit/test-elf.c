@@ -182,6 +182,18 @@ static void hostile_attributes(void **state)
         memset(a + 16, 0xff, size - 16);
         assert_int_equal(elf_parse_buf(buf, len, &e, NULL), 0);
         assert_int_equal(e.arm_cpu_arch, -1);
+        /* Tag_CPU_arch = 2^32 + 10 in five ULEB128 bytes: cut to 32 bits it would read as 10 (v7). */
+        memset(a + 5, 0, size - 5);
+        memcpy(a + 5, "aeabi", 6);
+        put32(a + 1, 4 + 6 + 11);
+        a[11] = 1;
+        put32(a + 12, 11);
+        memcpy(a + 16, "\x06\x8a\x80\x80\x80\x10", 6);
+        assert_int_equal(elf_parse_buf(buf, len, &e, NULL), 0);
+        assert_int_equal(e.arm_cpu_arch, -1);
+        a[21] = 0x00;                           /* the same bytes with the value in range: 10 */
+        assert_int_equal(elf_parse_buf(buf, len, &e, NULL), 0);
+        assert_int_equal(e.arm_cpu_arch, 10);
         free(buf);
 }
 
