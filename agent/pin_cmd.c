@@ -14,6 +14,7 @@
 #include "fsio.h"
 #include "jsonio.h"
 #include "log.h"
+#include "osrelease.h"
 #include "pin.h"
 #include "rootfs.h"
 #include "text.h"
@@ -338,24 +339,8 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
 /* PRETTY_NAME of the root's os-release, in buf. */
 static const char *os_name(const char *root, char *buf, size_t size)
 {
-        static const char *const files[] = { "/etc/os-release", "/usr/lib/os-release" };
-
-        text_copy(buf, size, "unknown OS");
-        for (size_t i = 0; i < 2; i++) {
-                _cleanup_free_ char *text = NULL;
-                const char *p;
-
-                if (rootfs_read(root, files[i], 64 * 1024, &text, NULL, NULL) < 0)
-                        continue;
-                p = strstr(text, "PRETTY_NAME=");
-                if (!p || (p != text && p[-1] != '\n'))
-                        continue;
-                p += 12;
-                p += *p == '"';
-                text_copy(buf, size, p);
-                buf[strcspn(buf, "\"\n")] = '\0';
-                return buf;
-        }
+        if (osrelease_pretty_name(root, buf, size, NULL) < 0)
+                text_copy(buf, size, "unknown OS");
         return buf;
 }
 
