@@ -6,9 +6,9 @@
 
 /* What a command returns when it does not return a negative errno (which main() maps to EXIT_PARTIAL). */
 enum bp_result {
-        BP_RESULT_OK = 0,       /* all good */
-        BP_RESULT_PARTIAL,      /* at least one service failed (its previous env kept), or no platform */
-        BP_RESULT_USAGE,        /* usage or config error: nothing written */
+        BP_RESULT_OK = 0,  /* all good */
+        BP_RESULT_PARTIAL, /* at least one service failed (its previous env kept), or no platform */
+        BP_RESULT_USAGE,   /* usage or config error: nothing written */
 };
 
 /* The exit codes of the contract; only main() uses them. */
@@ -21,22 +21,22 @@ enum {
 /* Options beyond the global ones (-c, --root, --machine, --platform, -q, -v): each command says which of
  * these it uses, and any other is a usage error. */
 enum {
-        CLI_OPT_JSON = 1 << 0,          /* --json */
-        CLI_OPT_DRY_RUN = 1 << 1,       /* --dry-run */
-        CLI_OPT_REGISTRY = 1 << 2,      /* --insecure, --auth-file, --ca-file, --timeout */
+        CLI_OPT_JSON = 1 << 0,     /* --json */
+        CLI_OPT_DRY_RUN = 1 << 1,  /* --dry-run */
+        CLI_OPT_REGISTRY = 1 << 2, /* --insecure, --auth-file, --ca-file, --timeout */
 };
 
 struct bp_args {
-        const char *config;     /* -c */
-        const char *root;       /* --root, "/" by default */
-        const char *machine;    /* --machine, or NULL */
-        const char *platform;   /* --platform, or NULL */
+        const char *config;   /* -c */
+        const char *root;     /* --root, "/" by default */
+        const char *machine;  /* --machine, or NULL */
+        const char *platform; /* --platform, or NULL */
         bool json;
-        bool insecure;          /* inspect: plain HTTP to the reference's registry */
-        const char *auth_file;  /* inspect: credentials */
-        const char *ca_file;    /* inspect: extra CA bundle for the registry */
-        long timeout_s;         /* inspect: connect and low-speed limit of one request, 0: default */
-        bool dry_run;           /* resolve, boot: write nothing */
+        bool insecure;         /* inspect: plain HTTP to the reference's registry */
+        const char *auth_file; /* inspect: credentials */
+        const char *ca_file;   /* inspect: extra CA bundle for the registry */
+        long timeout_s;        /* inspect: connect and low-speed limit of one request, 0: default */
+        bool dry_run;          /* resolve, boot: write nothing */
 };
 
 /* Each returns an enum bp_result or a negative errno. argv[0] is the command name, the rest its operands. */

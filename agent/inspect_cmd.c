@@ -108,8 +108,11 @@ int cmd_inspect(const struct bp_args *args, int argc, char **argv)
         if (rc != BP_RESULT_OK)
                 return rc;
         const struct bp_registry_opts o = {
-                .host = ref_api_host(&ref), .auth_key = ref.domain, .insecure = args->insecure,
-                .ca_file = args->ca_file, .auth_file = args->auth_file,
+                .host = ref_api_host(&ref),
+                .auth_key = ref.domain,
+                .insecure = args->insecure,
+                .ca_file = args->ca_file,
+                .auth_file = args->auth_file,
                 .timeout_s = args->timeout_s ? args->timeout_s : 30,
         };
         if (registry_new(&o, &reg, &err) < 0 || resolve_image(reg, &ref, &p.target, NULL, &r, &err) < 0) {

@@ -18,7 +18,7 @@
 static const struct {
         const char *name;
         int (*run)(const struct bp_args *args, int argc, char **argv);
-        unsigned options;       /* CLI_OPT_* it uses */
+        unsigned options; /* CLI_OPT_* it uses */
         const char *help;
 } commands[] = {
         { "detect", cmd_detect, CLI_OPT_JSON, "board, CPU, kernel, userspace, chosen platform, fallback order" },
@@ -98,29 +98,44 @@ static int flush_stdout(int r)
 
 static int run(int argc, char **argv, struct bp_args *args)
 {
-        enum { OPT_ROOT = 256, OPT_MACHINE, OPT_PLATFORM, OPT_JSON, OPT_VERSION, OPT_INSECURE, OPT_AUTH_FILE,
-               OPT_CA_FILE, OPT_TIMEOUT, OPT_DRY_RUN };
+        enum {
+                OPT_ROOT = 256,
+                OPT_MACHINE,
+                OPT_PLATFORM,
+                OPT_JSON,
+                OPT_VERSION,
+                OPT_INSECURE,
+                OPT_AUTH_FILE,
+                OPT_CA_FILE,
+                OPT_TIMEOUT,
+                OPT_DRY_RUN
+        };
         static const struct option options[] = {
-                { "config", required_argument, NULL, 'c' },    { "root", required_argument, NULL, OPT_ROOT },
+                { "config", required_argument, NULL, 'c' },
+                { "root", required_argument, NULL, OPT_ROOT },
                 { "machine", required_argument, NULL, OPT_MACHINE },
                 { "platform", required_argument, NULL, OPT_PLATFORM },
-                { "json", no_argument, NULL, OPT_JSON },       { "quiet", no_argument, NULL, 'q' },
-                { "verbose", no_argument, NULL, 'v' },         { "version", no_argument, NULL, OPT_VERSION },
-                { "help", no_argument, NULL, 'h' },            { "insecure", no_argument, NULL, OPT_INSECURE },
+                { "json", no_argument, NULL, OPT_JSON },
+                { "quiet", no_argument, NULL, 'q' },
+                { "verbose", no_argument, NULL, 'v' },
+                { "version", no_argument, NULL, OPT_VERSION },
+                { "help", no_argument, NULL, 'h' },
+                { "insecure", no_argument, NULL, OPT_INSECURE },
                 { "auth-file", required_argument, NULL, OPT_AUTH_FILE },
                 { "ca-file", required_argument, NULL, OPT_CA_FILE },
                 { "timeout", required_argument, NULL, OPT_TIMEOUT },
-                { "dry-run", no_argument, NULL, OPT_DRY_RUN }, {},
+                { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+                {},
         };
-        const char *first[3] = { 0 };   /* the first option seen of each CLI_OPT_* group, by bit */
+        const char *first[3] = { 0 }; /* the first option seen of each CLI_OPT_* group, by bit */
         unsigned seen = 0;
         int c, idx;
 
-#define SEEN(bit, n)                                                                                           \
-        do {                                                                                                   \
-                if (!(seen & (bit)))                                                                           \
-                        first[__builtin_ctz(bit)] = options[n].name;                                           \
-                seen |= (bit);                                                                                 \
+#define SEEN(bit, n)                                                 \
+        do {                                                         \
+                if (!(seen & (bit)))                                 \
+                        first[__builtin_ctz(bit)] = options[n].name; \
+                seen |= (bit);                                       \
         } while (0)
         while ((idx = -1, c = getopt_long(argc, argv, "c:qvh", options, &idx)) >= 0) {
                 switch (c) {

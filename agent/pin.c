@@ -18,8 +18,9 @@
 static int choose_platform(struct bp_run *run, struct bp_err *err)
 {
         const struct bp_args *a = run->args;
-        const char *forced = a->platform ? a->platform :
-                             strcmp(run->config->platform, "auto") != 0 ? run->config->platform : NULL;
+        const char *forced = a->platform                                  ? a->platform
+                             : strcmp(run->config->platform, "auto") != 0 ? run->config->platform
+                                                                          : NULL;
         int r = platform_detect(a->root, a->machine, &run->platform, err);
 
         if (r < 0 && !forced)
@@ -105,8 +106,9 @@ int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_
                 return BP_RESULT_USAGE;
         }
         if (wait_ms < 0)
-                wait_ms = run->config->boot_wait_s * INT64_C(1000) > PIN_LOCK_WAIT_MS ?
-                                  run->config->boot_wait_s * INT64_C(1000) : PIN_LOCK_WAIT_MS;
+                wait_ms = run->config->boot_wait_s * INT64_C(1000) > PIN_LOCK_WAIT_MS
+                                  ? run->config->boot_wait_s * INT64_C(1000)
+                                  : PIN_LOCK_WAIT_MS;
         if (choose_platform(run, &err) < 0) {
                 log_error("%s", err.msg);
                 return BP_RESULT_PARTIAL;
@@ -216,8 +218,9 @@ static int choose_tag(struct bp_registry *reg, const struct bp_service *s, const
                         text_copy(ret, REF_TAG_MAX, range_exact_tag(range));
                         return 0;
                 }
-                return range_expand_template(t->template, range_exact_tag(range), ret, REF_TAG_MAX) < 0 ?
-                               bp_fail(err, -EINVAL, "template '%s' gives no valid tag", t->template) : 0;
+                return range_expand_template(t->template, range_exact_tag(range), ret, REF_TAG_MAX) < 0
+                               ? bp_fail(err, -EINVAL, "template '%s' gives no valid tag", t->template)
+                               : 0;
         }
         r = registry_tags(reg, s->image.path, &tags, &n, err);
         if (r < 0)
@@ -238,8 +241,8 @@ static int choose_tag(struct bp_registry *reg, const struct bp_service *s, const
         if (!versions)
                 return bp_fail(err, -ENOMEM, "out of memory");
         if (!best)
-                return bp_fail(err, -ENOENT, "no tag of %s among %zu matches '%s'%s%s", s->image.path, n, s->version,
-                               t ? " through template " : "", t ? t->template : "");
+                return bp_fail(err, -ENOENT, "no tag of %s among %zu matches '%s'%s%s", s->image.path, n,
+                               s->version, t ? " through template " : "", t ? t->template : "");
         return r < 0 ? bp_fail(err, r, "template '%s' gives no valid tag", t->template) : 0;
 }
 
@@ -254,7 +257,7 @@ void run_result_from_lock(const struct bp_lock_entry *e, struct pin_result *ret)
         text_copy(ret->platform, sizeof(ret->platform), e->pin.platform);
         if (snprintf(ret->reference, sizeof(ret->reference), "%s@%s", e->image, e->pin.digest) >=
             (int) sizeof(ret->reference))
-                ret->reference[0] = '\0';      /* cannot happen: the lock's fields are bounded and checked */
+                ret->reference[0] = '\0'; /* cannot happen: the lock's fields are bounded and checked */
         ret->status = PIN_OK;
 }
 
@@ -282,7 +285,7 @@ int run_resolve_service(struct bp_run *run, const struct bp_service *s, struct p
         (void) ref_name(&s->image, image);
         if (!s->upgrade && e && strcmp(e->image, image) == 0 && strcmp(e->version, s->version) == 0 &&
             strcmp(e->target, run->platform.name) == 0) {
-                run_result_from_lock(e, ret);   /* upgrade = no: resolved once, never moved */
+                run_result_from_lock(e, ret); /* upgrade = no: resolved once, never moved */
                 return 0;
         }
         rc = registry_for(run, &s->image, &reg, err);
@@ -352,8 +355,9 @@ int run_commit(struct bp_run *run, struct bp_err *err)
         /* The lock moved; an env file that failed keeps its old content until the next boot renders it. */
         r = envfile_write_all(run->config, run->lock, err);
         if (r < 0)
-                return bp_err_prefix(err, r, "lock updated, env files not all written ('boardpin boot' rewrites "
-                                             "them): ");
+                return bp_err_prefix(err, r,
+                                     "lock updated, env files not all written ('boardpin boot' rewrites "
+                                     "them): ");
         return 0;
 }
 
@@ -380,10 +384,11 @@ int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, si
 
         *ret_n = 0;
         if (snprintf(lock_path, sizeof(lock_path), "%s/%s", state_dir, LOCK_NAME) >= (int) sizeof(lock_path) ||
-            snprintf(images_path, sizeof(images_path), "%s/%s", env_dir, ENVFILE_IMAGES) >= (int) sizeof(images_path))
+            snprintf(images_path, sizeof(images_path), "%s/%s", env_dir, ENVFILE_IMAGES) >=
+                    (int) sizeof(images_path))
                 return bp_fail(err, -ENAMETOOLONG, "'%s' or '%s': path too long", state_dir, env_dir);
         if (access(lock_path, F_OK) < 0 && errno == ENOENT)
-                return 0;       /* nothing pinned yet: nothing to render, and no directory made */
+                return 0; /* nothing pinned yet: nothing to render, and no directory made */
         if (!dry_run) {
                 /* Env files only: a resolve that holds the lock is writing them too; wait for it. */
                 fd = take_lock(state_dir, PIN_LOCK_WAIT_MS, err);

@@ -25,7 +25,7 @@ struct bp_run {
         struct bp_config *config;
         struct bp_platform platform;
         struct bp_lock *lock;
-        int lock_fd;                    /* the state_dir flock, -1 when not taken */
+        int lock_fd; /* the state_dir flock, -1 when not taken */
         bool lock_was_corrupt;
         struct bp_registry *registries[PIN_REGISTRIES_MAX];
         char hosts[PIN_REGISTRIES_MAX][REF_DOMAIN_MAX];
@@ -40,8 +40,8 @@ enum pin_status {
 
 struct pin_result {
         char name[SERVICE_NAME_MAX];
-        char image[REF_STRING_MAX];     /* "docker.io/vaultwarden/server" */
-        char tag[REF_TAG_MAX];          /* PIN_OK only, as are the next four */
+        char image[REF_STRING_MAX];        /* "docker.io/vaultwarden/server" */
+        char tag[REF_TAG_MAX];             /* PIN_OK only, as are the next four */
         char index_digest[REF_DIGEST_MAX]; /* "" for a single manifest */
         char digest[REF_DIGEST_MAX];
         char platform[RULES_NAME_MAX];

@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,7 +242,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
         }
         rc = run_open(args, !args->dry_run, /* wait_ms= */ -1, &run);
         if (rc == BP_RESULT_USAGE) {
-                rc = boot_from_lock_only(args, run.config);     /* run_open() took no lock */
+                rc = boot_from_lock_only(args, run.config); /* run_open() took no lock */
                 run_close(&run);
                 return rc;
         }
@@ -258,7 +258,8 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 const struct bp_service *s = &run.config->services[i];
                 struct bp_err err = { 0 };
 
-                if (!boot_from_lock(&run, s, &results[i]) && boot_resolve(&run, s, &results[i], deadline, &err) < 0) {
+                if (!boot_from_lock(&run, s, &results[i]) &&
+                    boot_resolve(&run, s, &results[i], deadline, &err) < 0) {
                         service_failed(&run, s, &err, &results[i]);
                         failed++;
                 }
@@ -305,7 +306,8 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
         json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
         json_object_object_add(out, "lock_corrupt", json_object_new_boolean(run.lock_was_corrupt));
         if (!args->json)
-                printf("%-16s %-12s %-14s %-14s %-8s %s\n", "SERVICE", "VERSION", "TAG", "PLATFORM", "ENV", "DIGEST");
+                printf("%-16s %-12s %-14s %-14s %-8s %s\n", "SERVICE", "VERSION", "TAG", "PLATFORM", "ENV",
+                       "DIGEST");
         for (size_t i = 0; i < run.config->n_services; i++) {
                 const struct bp_service *s = &run.config->services[i];
                 const struct bp_lock_entry *e = lock_find(run.lock, s->name);
@@ -408,7 +410,8 @@ int cmd_report(const struct bp_args *args, int argc, char **argv)
                 run_close(&run);
                 return BP_RESULT_OK;
         }
-        printf("| %s | %s | %s | ", cell(run.platform.board[0] ? run.platform.board : "unknown board", c1, sizeof(c1)),
+        printf("| %s | %s | %s | ",
+               cell(run.platform.board[0] ? run.platform.board : "unknown board", c1, sizeof(c1)),
                cell(os, c2, sizeof(c2)), run.platform.kernel.machine[0] ? run.platform.kernel.machine : "unknown");
         if (e)
                 printf("%s:%s (%s) | Pinned | ", e->image, e->pin.tag, e->pin.platform);
