@@ -280,8 +280,8 @@ int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, b
                 text_copy_clean(s_os, sizeof(s_os), os);        /* the registry's words */
                 text_copy_clean(s_arch, sizeof(s_arch), arch);
                 text_copy_clean(s_variant, sizeof(s_variant), variant ? variant : "");
-                return bp_fail(err, -EINVAL, "image config: bad platform fields os '%s' architecture '%s' variant '%s'",
-                               s_os, s_arch, s_variant);
+                return bp_fail(err, -EINVAL, "image config: bad platform fields os '%s' architecture '%s' "
+                               "variant '%s'", s_os, s_arch, s_variant);
         }
         *ret_has_variant = variant && variant[0];
         return 0;
