@@ -74,7 +74,7 @@ int run_open(const struct bp_args *args, bool write, struct bp_run *run)
                 return EXIT_PARTIAL;
         }
         if (write) {
-                run->lock_fd = fsio_lock_dir(run->config->state_dir, &err);
+                run->lock_fd = fsio_lock_dir(run->config->state_dir, /* wait_ms= */ 0, &err);
                 if (run->lock_fd < 0) {
                         log_error("%s", err.msg);
                         return EXIT_PARTIAL;
