@@ -133,13 +133,13 @@ static void src_warn(struct ini_src *s, unsigned line, const char *fmt, ...) __a
 static void src_warn(struct ini_src *s, unsigned line, const char *fmt, ...)
 {
         struct bp_config *c = s->c;
-        char *w = c->warnings[c->n_warnings];
         va_list ap;
+        char *w;
         int n;
 
         if (c->n_warnings == CONFIG_WARNINGS_MAX)
-                return; /* cannot happen: at most two are ever given */
-        c->n_warnings++;
+                return;                                 /* cannot happen: at most two are ever given */
+        w = c->warnings[c->n_warnings++];
         n = snprintf(w, CONFIG_WARNING_MAX_BYTES, "%s:%u: ", s->path, line);
         if (n < 0 || n >= CONFIG_WARNING_MAX_BYTES)
                 return;
