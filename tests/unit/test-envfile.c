@@ -161,6 +161,31 @@ static void unsafe_env_dir_and_leftovers(void **state)
         free(env_text(dir, "a.env"));
 }
 
+/* Generated files of services no longer configured go; a FIFO under such a name is skipped, not waited on
+ * (fopen() blocked on it), and a file without the header is not ours to delete. */
+static void stale_files_and_fifo(void **state)
+{
+        const char *dir = *state;
+        _cleanup_(config_freep) struct bp_config *c = config_in(dir);
+        _cleanup_(lock_freep) struct bp_lock *l = lock_new();
+        struct bp_err err = { 0 };
+        char path[PATH_MAX], *t;
+        static const char gone[] = ENVFILE_HEADER "x - do not edit\nIMAGE=x\n";
+
+        pin(l, "a", "127.0.0.1:5000/test/a");
+        put_file(dir, "env/gone.env", gone, sizeof(gone) - 1);
+        put_file(dir, "env/mine.env", "IMAGE=kept\n", 11);
+        snprintf(path, sizeof(path), "%s/env/fifo.env", dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        if (envfile_write_all(c, l, &err) != 0)
+                fail_msg("%s", err.msg);
+        assert_null(env_text(dir, "gone.env"));
+        t = env_text(dir, "mine.env");
+        assert_non_null(t);
+        free(t);
+        assert_int_equal(access(path, F_OK), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -168,6 +193,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(one_bad_value_stops_no_other, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(one_failed_write_stops_no_other, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(unsafe_env_dir_and_leftovers, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(stale_files_and_fifo, scratch_setup, scratch_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
