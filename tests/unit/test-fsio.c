@@ -170,45 +170,52 @@ static void lock_creates_nothing(void **state)
         close(fd);
 }
 
-/* Another process holds the lock for 300 ms: a wait of 100 ms gives up, a wait of 5 s gets it. */
+/* Another process holds the lock: no wait fails at once, a wait of 100 ms gives up after about 100 ms, and
+ * a wait of 10 s gets the lock once the holder lets go. The holder is driven by pipes, not by sleeps, so
+ * a slow machine (qemu-user, a busy CI) cannot reorder the steps. */
 static void lock_waits_a_bounded_time(void **state)
 {
         const char *dir = *state;
         struct bp_err err = { 0 };
-        int pipefd[2], status, fd;
+        int held[2], go[2], status, fd;
         int64_t t0, took;
         pid_t pid;
         char c;
 
-        assert_int_equal(pipe(pipefd), 0);
+        assert_int_equal(pipe(held), 0);
+        assert_int_equal(pipe(go), 0);
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                int held = fsio_lock_dir(dir, 0, NULL);
+                int lock = fsio_lock_dir(dir, 0, NULL);
 
-                (void) !write(pipefd[1], held >= 0 ? "y" : "n", 1);
-                clock_sleep_ms(300);
-                _exit(held >= 0 ? 0 : 1);
+                (void) !write(held[1], lock >= 0 ? "y" : "n", 1);
+                (void) !read(go[0], &c, 1);
+                clock_sleep_ms(200);                    /* the parent is waiting by now */
+                _exit(lock >= 0 ? 0 : 1);
         }
-        assert_int_equal(read(pipefd[0], &c, 1), 1);
+        assert_int_equal(read(held[0], &c, 1), 1);
         assert_int_equal(c, 'y');
-        t0 = clock_now_ms();
         assert_int_equal(fsio_lock_dir(dir, 0, &err), -EBUSY);
-        assert_true(clock_now_ms() - t0 < 50);
         assert_non_null(strstr(err.msg, "another boardpin holds the lock"));
         t0 = clock_now_ms();
         assert_int_equal(fsio_lock_dir(dir, 100, &err), -EBUSY);
         took = clock_now_ms() - t0;
-        assert_true(took >= 100 && took < 250);
+        assert_true(took >= 100 && took < 5000);
         assert_non_null(strstr(err.msg, "another boardpin still holds the lock after 100 ms"));
-        fd = fsio_lock_dir(dir, 5000, &err);
-        assert_true(fd >= 0);
-        assert_true(clock_now_ms() - t0 < 2000);
+        assert_int_equal(write(go[1], "g", 1), 1);
+        t0 = clock_now_ms();
+        fd = fsio_lock_dir(dir, 10000, &err);
+        if (fd < 0)
+                fail_msg("%s", err.msg);
+        assert_true(clock_now_ms() - t0 < 10000);
         close(fd);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-        close(pipefd[0]);
-        close(pipefd[1]);
+        close(held[0]);
+        close(held[1]);
+        close(go[0]);
+        close(go[1]);
 }
 
 /* Any failure but contention is named by its errno, not blamed on another boardpin. */
