@@ -16,6 +16,9 @@
 #include "text.h"
 #include "version.h"
 
+/* config.c refuses a config past CONFIG_REGISTRIES_MAX hosts, so registry_for() never runs out. */
+_Static_assert(PIN_REGISTRIES_MAX >= CONFIG_REGISTRIES_MAX, "pin.h must hold every registry a config may name");
+
 static int choose_platform(struct bp_run *run, struct bp_err *err)
 {
         const struct bp_args *a = run->args;
@@ -70,12 +73,14 @@ int run_open(const struct bp_args *args, bool write, struct bp_run *run)
                 log_error("%s", err.msg);
                 return EXIT_USAGE;
         }
+        for (size_t i = 0; i < run->config->n_warnings; i++)
+                log_warning("%s", run->config->warnings[i]);
         if (choose_platform(run, &err) < 0) {
                 log_error("%s", err.msg);
                 return EXIT_PARTIAL;
         }
         if (write) {
-                run->lock_fd = fsio_lock_dir(run->config->state_dir, &err);
+                run->lock_fd = fsio_lock_dir(run->config->state_dir, /* wait_ms= */ 0, &err);
                 if (run->lock_fd < 0) {
                         log_error("%s", err.msg);
                         return EXIT_PARTIAL;
