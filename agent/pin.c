@@ -12,8 +12,12 @@
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
+#include "resolve.h"
 #include "text.h"
 #include "version.h"
+
+/* config.c refuses a config past CONFIG_REGISTRIES_MAX hosts, so registry_for() never runs out. */
+_Static_assert(PIN_REGISTRIES_MAX >= CONFIG_REGISTRIES_MAX, "pin.h must hold every registry a config may name");
 
 static int choose_platform(struct bp_run *run, struct bp_err *err)
 {
@@ -58,22 +62,6 @@ static int read_lock(struct bp_run *run, bool write)
         return run->lock ? 0 : -ENOMEM;
 }
 
-/* state_dir's lock, waiting up to wait_ms while another boardpin holds it (-EBUSY). */
-static int take_lock(const char *dir, int64_t wait_ms, struct bp_err *err)
-{
-        int64_t waited = 0;
-
-        for (;;) {
-                int fd = fsio_lock_dir(dir, err);
-                if (fd != -EBUSY || waited >= wait_ms)
-                        return fd;
-                if (waited == 0)
-                        log_info("%s; waiting up to %lld s", err->msg, (long long) (wait_ms / 1000));
-                (void) nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
-                waited += 100;
-        }
-}
-
 /* The line a config ends on, for saying where the services are missing. */
 static unsigned config_lines(const char *path)
 {
@@ -100,6 +88,8 @@ int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_
                 log_error("%s", err.msg);
                 return BP_RESULT_USAGE;
         }
+        for (size_t i = 0; i < run->config->n_warnings; i++)
+                log_warning("%s", run->config->warnings[i]);
         if (run->config->n_services == 0) {
                 log_error("%s:%u: no [service NAME] section: a config names at least one service",
                           run->config->path, config_lines(run->config->path));
@@ -114,7 +104,7 @@ int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_
                 return BP_RESULT_PARTIAL;
         }
         if (write) {
-                run->lock_fd = take_lock(run->config->state_dir, wait_ms, &err);
+                run->lock_fd = fsio_lock_dir(run->config->state_dir, wait_ms, &err);
                 if (run->lock_fd < 0) {
                         log_error("%s", err.msg);
                         return BP_RESULT_PARTIAL;
@@ -275,7 +265,7 @@ int run_resolve_service(struct bp_run *run, const struct bp_service *s, struct p
         const struct bp_tag_template *t =
                 config_template_for(s, run->platform.compatible, run->platform.n_compatible);
         struct bp_resolution prev = { 0 }, r = { 0 };
-        struct bp_lock_entry *e = lock_find(run->lock, s->name);
+        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
         struct bp_registry *reg = NULL;
         struct bp_ref ref = s->image;
         char image[REF_STRING_MAX];
@@ -391,7 +381,7 @@ int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, si
                 return 0; /* nothing pinned yet: nothing to render, and no directory made */
         if (!dry_run) {
                 /* Env files only: a resolve that holds the lock is writing them too; wait for it. */
-                fd = take_lock(state_dir, PIN_LOCK_WAIT_MS, err);
+                fd = fsio_lock_dir(state_dir, PIN_LOCK_WAIT_MS, err);
                 if (fd < 0)
                         return fd;
         }
