@@ -867,11 +867,13 @@ int registry_new(const struct bp_registry_opts *o, struct bp_registry **ret, str
         if (!reg)
                 return bp_fail(err, -ENOMEM, "out of memory");
         if (strlen(o->host) >= sizeof(reg->host) || strpbrk(o->host, "/@?# \t\r\n"))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -EINVAL, "bad registry host '%.64s'", o->host);
         text_copy(reg->host, sizeof(reg->host), o->host);
         (void) snprintf(reg->base, sizeof(reg->base), "%s://%s", o->insecure ? "http" : "https", o->host);
         reg->timeout_s = o->timeout_s > 0 ? o->timeout_s : 30;
         if (o->ca_file && !(reg->ca_file = strdup(o->ca_file)))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -ENOMEM, "out of memory");
         r = setup_curl(reg, err);
         if (r < 0)
