@@ -399,6 +399,7 @@ int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, si
         if (!dry_run && n > 0) {
                 r = fsio_mkdir_p(env_dir, 0755, err);
                 if (r < 0)
+                        /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                         return r;
         }
         r = 0;

@@ -151,6 +151,7 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
                 rc = -ENOMEM;
         if (rc != BP_RESULT_OK) {
                 run_close(&run);
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return rc;
         }
         for (size_t i = 0; i < run.config->n_services; i++)
@@ -246,6 +247,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 rc = -ENOMEM;
         if (rc != BP_RESULT_OK) {
                 run_close(&run);
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return rc;
         }
         /* One budget for the lock and the network: boot_wait from the start. */
