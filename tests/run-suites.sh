@@ -46,6 +46,7 @@ for t in "$build"/tests/test-*; do
 done
 run "fixtures: detect --json on every board" tests/fixtures/check.py "$build/boardpin" "$build/roots"
 run "detect: bad input" tests/detect-bad-input.sh "$build/boardpin"
+run "dl: curl type checks stay on" tests/dl-typecheck.sh
 if [ -x ../shared/tools/contract-smoke ]; then
         run "contract-smoke" ../shared/tools/contract-smoke "$build/boardpin"
 else
