@@ -34,7 +34,8 @@ struct bp_http_xfer {
         long retry_after; /* seconds, -1 when the answer had none */
         size_t cap;
         bool too_big;
-        struct bp_http_xfer *next; /* in h->waiting */
+        struct bp_http_xfer *next;        /* in h->waiting */
+        struct bp_http_xfer *next_active; /* in h->active, while an attempt is under way */
 };
 
 /* A host that answered 429: nothing goes to it before until. */
@@ -46,6 +47,7 @@ struct host_hold {
 struct bp_http {
         CURLM *multi;
         struct bp_http_xfer *waiting; /* queued or backing off, in submission order */
+        struct bp_http_xfer *active;  /* attempts under way */
         unsigned running;
         int64_t deadline;
         uint64_t jitter;
@@ -133,6 +135,11 @@ int http_new(struct bp_http **ret, struct bp_err *err)
 static void xfer_end_attempt(struct bp_http_xfer *x)
 {
         if (x->curl) {
+                struct bp_http_xfer **p = &x->h->active;
+                while (*p && *p != x)
+                        p = &(*p)->next_active;
+                if (*p)
+                        *p = x->next_active;
                 (void) curl_multi_remove_handle(x->h->multi, x->curl);
                 curl_easy_cleanup(x->curl);
                 x->curl = NULL;
@@ -146,10 +153,11 @@ void http_free(struct bp_http *h)
         if (!h)
                 return;
         /* Transfers still open belong to callers that are gone: drop them without a callback. */
-        while (h->waiting) {
-                struct bp_http_xfer *x = h->waiting;
-                h->waiting = x->next;
-                xfer_end_attempt(x);
+        while (h->waiting || h->active) {
+                struct bp_http_xfer *x = h->waiting ? h->waiting : h->active;
+                if (x == h->waiting)
+                        h->waiting = x->next;
+                xfer_end_attempt(x); /* takes x off h->active */
                 x->q->xfer = NULL;
                 free(x);
         }
@@ -383,6 +391,8 @@ static int start_attempt(struct bp_http *h, struct bp_http_xfer *x, int64_t now)
         q->attempts++;
         h->attempts++;
         h->running++;
+        x->next_active = h->active;
+        h->active = x;
         return 0;
 }
 
@@ -510,7 +520,7 @@ static int64_t start_due(struct bp_http *h)
                 if (h->deadline > 0 && now >= h->deadline) {
                         *p = x->next;
                         x->q->result = bp_fail(&x->q->err, -ETIMEDOUT,
-                                               "%s: timed out: the run's deadline passed", x->q->url);
+                                               "%s: timed out: the run's deadline passed before it could be sent", x->q->url);
                         finish(x);
                         continue;
                 }
@@ -528,6 +538,25 @@ static int64_t start_due(struct bp_http *h)
                 }
         }
         return next;
+}
+
+/* The multi handle itself failed: every transfer still open ends with that error. */
+static void fail_all(struct bp_http *h, const struct bp_err *err)
+{
+        while (h->waiting) {
+                struct bp_http_xfer *x = h->waiting;
+                h->waiting = x->next;
+                x->q->err = *err;
+                x->q->result = -EIO;
+                finish(x);
+        }
+        while (h->active) {
+                struct bp_http_xfer *x = h->active;
+                h->running--;
+                x->q->err = *err;
+                x->q->result = -EIO;
+                finish(x); /* takes x off h->active */
+        }
 }
 
 int http_run(struct bp_http *h, struct bp_err *err)
@@ -553,7 +582,10 @@ int http_run(struct bp_http *h, struct bp_err *err)
                                              NULL);
                 else if (mc == CURLM_OK && next > 0)
                         clock_sleep_ms(next);
-                if (mc != CURLM_OK)
-                        return bp_fail(err, -EIO, "libcurl: %s", curl_multi_strerror(mc));
+                if (mc != CURLM_OK) {
+                        bp_fail(err, -EIO, "libcurl: %s", curl_multi_strerror(mc));
+                        fail_all(h, err);
+                        return -EIO;
+                }
         }
 }

@@ -11,6 +11,7 @@
 #include "detect.h"
 #include "lock.h"
 #include "registry.h"
+#include "resolve.h"
 
 #define PIN_REGISTRIES_MAX 16
 
@@ -21,6 +22,7 @@ struct bp_run {
         struct bp_lock *lock;
         int lock_fd;                    /* the state_dir flock, -1 when not taken */
         bool lock_was_corrupt;
+        struct bp_http *http;           /* one engine for every registry: they run side by side */
         struct bp_registry *registries[PIN_REGISTRIES_MAX];
         char hosts[PIN_REGISTRIES_MAX][REF_DOMAIN_MAX];
         size_t n_registries;
@@ -34,6 +36,17 @@ void run_close(struct bp_run *run);
 
 /* Resolve service s over the network and record it in the lock. Fills the JSON result object o. */
 int run_resolve_service(struct bp_run *run, const struct bp_service *s, json_object *o, struct bp_err *err);
+
+/* The same for many services at once: start each one's chain, run them all side by side (until every one
+ * has answered or deadline_ms on CLOCK_MONOTONIC passes; 0: no deadline), then record each result in the
+ * order the caller chooses (config order), so the lock, env files and output do not depend on the order
+ * the responses came in. */
+struct bp_pin_job;
+int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_pin_job **ret,
+                      struct bp_err *err);
+int run_network(struct bp_run *run, int64_t deadline_ms, struct bp_err *err);
+int run_finish_service(struct bp_run *run, struct bp_pin_job *job, json_object *o, struct bp_err *err);
+void pin_job_free(struct bp_pin_job *job);
 
 /* Write the lock and then the env files (the lock first: it is the state, env files a view of it). The
  * message says which of them moved. */

@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
@@ -93,14 +95,27 @@ static int finish(struct bp_run *run, json_object *out, int failed, bool write)
                 failed++;
         }
         json_object_object_add(out, "requests", run_requests_json(run));
+        if (run->http) {
+                unsigned attempts, connections;
+                http_counts(run->http, &attempts, &connections);
+                log_debug("network: %u HTTP exchanges over %u new connections", attempts, connections);
+        }
         if (run->args->json)
                 print_json(out);
         run_close(run);
         return failed ? EXIT_PARTIAL : EXIT_OK;
 }
 
+static void free_jobs(struct bp_pin_job **jobs, size_t n)
+{
+        for (size_t i = 0; jobs && i < n; i++)
+                pin_job_free(jobs[i]);
+        free(jobs);
+}
+
 int cmd_resolve(const struct bp_args *args, int argc, char **argv)
 {
+        struct bp_pin_job **jobs = NULL;
         _cleanup_(json_putp) json_object *out = json_object_new_object();
         json_object *list = json_object_new_array();
         struct bp_run run;
@@ -113,26 +128,47 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
                 return rc;
         }
         json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
+        jobs = calloc(run.config->n_services ? run.config->n_services : 1, sizeof(*jobs));
+        if (!jobs) {
+                log_error("out of memory");
+                run_close(&run);
+                return EXIT_PARTIAL;
+        }
+        /* Every service's chain at once; then the results in config order, whatever order they came in. */
         for (size_t i = 0; i < run.config->n_services; i++) {
                 const struct bp_service *s = &run.config->services[i];
-                json_object *o;
                 bool want;
 
                 if (selected(&run, argc, argv, s, &want) < 0) {
+                        free_jobs(jobs, run.config->n_services);
                         run_close(&run);
                         return EXIT_USAGE;
                 }
-                if (!want)
+                if (want && run_start_service(&run, s, &jobs[i], &err) < 0) {
+                        log_error("%s", err.msg);
+                        free_jobs(jobs, run.config->n_services);
+                        run_close(&run);
+                        return EXIT_PARTIAL;
+                }
+        }
+        if (run_network(&run, 0, &err) < 0)
+                log_error("%s", err.msg);       /* each service still open says so below */
+        for (size_t i = 0; i < run.config->n_services; i++) {
+                const struct bp_service *s = &run.config->services[i];
+                json_object *o;
+
+                if (!jobs[i])
                         continue;
                 o = service_result(s, NULL);
                 err.msg[0] = '\0';
-                if (run_resolve_service(&run, s, o, &err) < 0) {
+                if (run_finish_service(&run, jobs[i], o, &err) < 0) {
                         o = service_failed(&run, s, o, &err);
                         failed++;
                 }
                 report_result(&run, o);
                 json_object_array_add(list, o);
         }
+        free_jobs(jobs, run.config->n_services);
         return finish(&run, out, failed, !args->dry_run);
 }
 
@@ -169,36 +205,22 @@ static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, json_
         return true;
 }
 
-static double now_s(void)
+/* Failures that look like the network is not up yet: worth another round while boot_wait lasts. */
+static bool network_not_up(int r)
 {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-/* The network may come up after boardpin starts: failures that look like it is not there yet are tried
- * again until boot_wait runs out. */
-static int boot_resolve(struct bp_run *run, const struct bp_service *s, json_object *o, double deadline,
-                        struct bp_err *err)
-{
-        for (;;) {
-                int r = run_resolve_service(run, s, o, err);
-                if (r == 0 || (r != -EIO && r != -EAGAIN && r != -ECONNREFUSED) || now_s() + 2 > deadline)
-                        return r;
-                log_debug("%s; the network may not be up yet, trying again", err->msg);
-                sleep(2);
-        }
+        return r == -EIO || r == -EAGAIN || r == -ECONNREFUSED || r == -ETIMEDOUT;
 }
 
 int cmd_boot(const struct bp_args *args, int argc, char **argv)
 {
         _cleanup_(json_putp) json_object *out = json_object_new_object();
-        json_object *list = json_object_new_array();
+        json_object *list = json_object_new_array(), **results = NULL;
+        struct bp_pin_job **jobs = NULL;
         struct bp_run run;
         struct bp_err err = { 0 };
+        size_t n, pending = 0;
         int rc, failed = 0;
-        double deadline;
+        int64_t deadline;
 
         json_object_object_add(out, "services", list);
         if (argc > 1) {
@@ -210,19 +232,72 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 run_close(&run);
                 return rc;
         }
-        deadline = now_s() + (double) run.config->boot_wait_s;
+        /* boot_wait is the whole run's: every attempt, backoff and Retry-After stays inside it. */
+        deadline = clock_now_ms() + (int64_t) run.config->boot_wait_s * 1000;
+        n = run.config->n_services;
         json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
-        for (size_t i = 0; i < run.config->n_services; i++) {
-                const struct bp_service *s = &run.config->services[i];
-                json_object *o = service_result(s, NULL);
+        jobs = calloc(n ? n : 1, sizeof(*jobs));
+        results = calloc(n ? n : 1, sizeof(*results));
+        if (!jobs || !results) {
+                free(jobs);
+                free(results);
+                log_error("out of memory");
+                run_close(&run);
+                return EXIT_PARTIAL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                results[i] = service_result(&run.config->services[i], NULL);
+                if (!boot_from_lock(&run, &run.config->services[i], results[i]))
+                        pending++;
+        }
+        /* What the lock answers is written first, so those containers start now, not after the network. */
+        if (pending > 0 && pending < n && run_commit(&run, &err) < 0) {
+                log_error("%s", err.msg);
+                err.msg[0] = '\0';
+        }
+        while (pending > 0) {
+                size_t again = 0;
 
-                if (!boot_from_lock(&run, s, o) && boot_resolve(&run, s, o, deadline, &err) < 0) {
-                        o = service_failed(&run, s, o, &err);
+                for (size_t i = 0; i < n; i++)
+                        if (!json_object_object_get_ex(results[i], "reference", NULL) &&
+                            !json_object_object_get_ex(results[i], "error", NULL) &&
+                            run_start_service(&run, &run.config->services[i], &jobs[i], &err) < 0)
+                                log_error("%s", err.msg);
+                if (run_network(&run, deadline, &err) < 0)
+                        log_error("%s", err.msg);
+                for (size_t i = 0; i < n; i++) {
+                        json_object *o = results[i];
+                        if (!jobs[i])
+                                continue;
+                        err.msg[0] = '\0';
+                        rc = run_finish_service(&run, jobs[i], o, &err);
+                        pin_job_free(jobs[i]);
+                        jobs[i] = NULL;
+                        if (rc == 0)
+                                continue;
+                        if (network_not_up(rc) && clock_now_ms() + 2000 < deadline) {
+                                log_debug("%s; the network may not be up yet, trying again", err.msg);
+                                again++;
+                                continue;
+                        }
+                        results[i] = service_failed(&run, &run.config->services[i], o, &err);
+                        json_object_object_add(results[i], "failed", json_object_new_boolean(true));
+                }
+                pending = again;
+                if (pending)
+                        clock_sleep_ms(2000);
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_object *v;
+                if (json_object_object_get_ex(results[i], "failed", &v)) {
+                        json_object_object_del(results[i], "failed");
                         failed++;
                 }
-                report_result(&run, o);
-                json_object_array_add(list, o);
+                report_result(&run, results[i]);
+                json_object_array_add(list, results[i]);
         }
+        free(results);
+        free(jobs);
         return finish(&run, out, failed, true);
 }
 
