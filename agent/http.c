@@ -48,6 +48,7 @@ struct bp_http {
         CURLM *multi;
         struct bp_http_xfer *waiting; /* queued or backing off, in submission order */
         struct bp_http_xfer *active;  /* attempts under way */
+        bool submitted;               /* a transfer was queued since the last look */
         unsigned running;
         int64_t deadline;
         uint64_t jitter;
@@ -502,6 +503,7 @@ void http_submit(struct bp_http *h, struct bp_http_req *q)
         x->h = h;
         q->xfer = x;
         requeue(h, x, 0);
+        h->submitted = true;
 }
 
 /* Start what may start now; the time until the next one may, or -1 when none waits. */
@@ -576,6 +578,12 @@ int http_run(struct bp_http *h, struct bp_err *err)
                                 continue;
                         (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &x);
                         attempt_done(h, x, m->data.result); /* may submit more */
+                }
+                /* What the callbacks just queued goes out now, not after the next unrelated answer: each
+                 * step of a chain is a round trip of its own, and waiting here would add one. */
+                if (mc == CURLM_OK && h->submitted) {
+                        h->submitted = false;
+                        continue;
                 }
                 if (mc == CURLM_OK && h->running > 0)
                         mc = curl_multi_poll(h->multi, NULL, 0, next >= 0 && next < 1000 ? (int) next : 1000,
