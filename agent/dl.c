@@ -98,9 +98,9 @@ int dl_curl(struct bp_err *err)
                 SYM(curl_multi_info_read),
                 SYM(curl_multi_cleanup),
                 SYM(curl_multi_strerror),
-                {"curl_easy_setopt", (void **) &real_easy_setopt},
-                {"curl_easy_getinfo", (void **) &real_easy_getinfo},
-                {"curl_multi_setopt", (void **) &real_multi_setopt},
+                { "curl_easy_setopt", (void **) &real_easy_setopt },
+                { "curl_easy_getinfo", (void **) &real_easy_getinfo },
+                { "curl_multi_setopt", (void **) &real_multi_setopt },
         };
 
         if (load("libcurl.so.4", syms, sizeof(syms) / sizeof(syms[0]), &done) < 0)
@@ -178,7 +178,7 @@ bool dl_systemd(void)
 {
         static bool done;
         static const struct sym syms[] = {
-                {"sd_journal_send", (void **) &dl_sd_journal_send},
+                { "sd_journal_send", (void **) &dl_sd_journal_send },
         };
 
         return load("libsystemd.so.0", syms, 1, &done) == 0;

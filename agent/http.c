@@ -409,8 +409,7 @@ static const char *curl_why(struct bp_http_xfer *x, CURLcode cc, char *buf, size
 static bool curl_transient(CURLcode cc)
 {
         return cc == CURLE_COULDNT_CONNECT || cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR ||
-               cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE || cc == CURLE_HTTP2 ||
-               cc == CURLE_HTTP2_STREAM;
+               cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE || cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
 }
 
 static void requeue(struct bp_http *h, struct bp_http_xfer *x, int64_t not_before)
@@ -444,8 +443,7 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
                 return finish(x);
         }
         if (cc == CURLE_TOO_MANY_REDIRECTS) {
-                q->result =
-                        bp_fail(&q->err, -ELOOP, "%s: more than %d redirects", q->url, HTTP_REDIRECTS_MAX);
+                q->result = bp_fail(&q->err, -ELOOP, "%s: more than %d redirects", q->url, HTTP_REDIRECTS_MAX);
                 return finish(x);
         }
         if (cc == CURLE_UNSUPPORTED_PROTOCOL && q->https_only) {
@@ -454,8 +452,8 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
                 return finish(x);
         }
         if (cc != CURLE_OK && !curl_transient(cc)) {
-                q->result = bp_fail(&q->err, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s: %s",
-                                    q->url, curl_why(x, cc, why, sizeof(why)));
+                q->result = bp_fail(&q->err, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s: %s", q->url,
+                                    curl_why(x, cc, why, sizeof(why)));
                 return finish(x);
         }
         if (cc == CURLE_OK && q->status == 429) {
@@ -480,8 +478,8 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
                         q->result = bp_fail(&q->err, -EIO, "%s: %s (after %u attempts)", q->url,
                                             curl_why(x, cc, why, sizeof(why)), q->attempts);
                 else
-                        q->result = bp_fail(&q->err, -EIO, "%s: HTTP %ld (after %u attempts)", q->url,
-                                            q->status, q->attempts);
+                        q->result = bp_fail(&q->err, -EIO, "%s: HTTP %ld (after %u attempts)", q->url, q->status,
+                                            q->attempts);
                 return finish(x);
         }
         x->backoff_spent += wait;
@@ -522,7 +520,8 @@ static int64_t start_due(struct bp_http *h)
                 if (h->deadline > 0 && now >= h->deadline) {
                         *p = x->next;
                         x->q->result = bp_fail(&x->q->err, -ETIMEDOUT,
-                                               "%s: timed out: the run's deadline passed before it could be sent", x->q->url);
+                                               "%s: timed out: the run's deadline passed before it could be sent",
+                                               x->q->url);
                         finish(x);
                         continue;
                 }
@@ -586,8 +585,7 @@ int http_run(struct bp_http *h, struct bp_err *err)
                         continue;
                 }
                 if (mc == CURLM_OK && h->running > 0)
-                        mc = curl_multi_poll(h->multi, NULL, 0, next >= 0 && next < 1000 ? (int) next : 1000,
-                                             NULL);
+                        mc = curl_multi_poll(h->multi, NULL, 0, next >= 0 && next < 1000 ? (int) next : 1000, NULL);
                 else if (mc == CURLM_OK && next > 0)
                         clock_sleep_ms(next);
                 if (mc != CURLM_OK) {

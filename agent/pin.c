@@ -12,6 +12,7 @@
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
+#include "resolve.h"
 #include "text.h"
 #include "version.h"
 
@@ -282,7 +283,7 @@ static int job_prev(void *userdata, const char *tag, struct bp_resolution *ret)
 int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_pin_job **ret, struct bp_err *err)
 {
         struct bp_pin_job *job = calloc(1, sizeof(*job));
-        struct bp_lock_entry *e = lock_find(run->lock, s->name);
+        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
         struct bp_resolve_spec spec = {
                 .ref = s->image, .target = run->platform.target, .pick = job_pick, .prev_for = job_prev,
         };

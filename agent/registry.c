@@ -192,7 +192,7 @@ static void fetch_token(struct bp_registry *reg, const char *scope, bool only_th
         const struct bp_challenge *ch = &reg->challenge;
         struct bp_http_req *q = &reg->token_req;
         int64_t now = clock_now_ms();
-        struct bp_err err = {0};
+        struct bp_err err = { 0 };
         size_t n = 0, cap = reg->n_wanted + 2; /* + op's scope + the NULL */
         char **s;
         int r;
@@ -242,8 +242,7 @@ static void fetch_token(struct bp_registry *reg, const char *scope, bool only_th
         if (reg->have_creds && reg->creds.identity_token[0]) {
                 /* docker's "identitytoken" is an OAuth2 refresh token: exchanged with a POST to the realm,
                  * never sent as a Basic password. */
-                r = token_refresh_form(ch, reg->creds.identity_token, (const char *const *) s, n,
-                                       &reg->token_form);
+                r = token_refresh_form(ch, reg->creds.identity_token, (const char *const *) s, n, &reg->token_form);
                 q->method = "POST";
                 q->url = ch->realm;
                 q->post = reg->token_form;
@@ -278,7 +277,7 @@ static void fetch_token(struct bp_registry *reg, const char *scope, bool only_th
 static void on_token(struct bp_http_req *q, void *userdata)
 {
         struct bp_registry *reg = userdata;
-        struct bp_err err = {0};
+        struct bp_err err = { 0 };
         _cleanup_free_ char *value = NULL;
         char realm[256];
         long expires = 60;
@@ -292,8 +291,8 @@ static void on_token(struct bp_http_req *q, void *userdata)
                 r = bp_fail(&err, -EACCES, "token from '%s': HTTP %ld", realm, q->status);
         else
                 r = token_parse_response(q->body, q->len, q->content_type, realm, &value, &expires, &err);
-        if (r == 0 && token_cache_store(reg->tokens, (const char *const *) reg->token_scopes,
-                                        reg->n_token_scopes, value, expires, clock_now_ms()) < 0)
+        if (r == 0 && token_cache_store(reg->tokens, (const char *const *) reg->token_scopes, reg->n_token_scopes,
+                                        value, expires, clock_now_ms()) < 0)
                 r = bp_fail(&err, -ENOMEM, "out of memory");
         if (value)
                 explicit_bzero(value, strlen(value));
@@ -325,8 +324,7 @@ static void op_send(struct bp_registry_op *op)
         case AUTH_KNOWN:
                 if (reg->challenge.scheme == BP_AUTH_BASIC && !reg->have_creds) {
                         bp_fail(&op->err, -EACCES,
-                                "%s wants a user name and password; the auth file has none for it",
-                                reg->host);
+                                "%s wants a user name and password; the auth file has none for it", reg->host);
                         return op_finish(op, -EACCES);
                 }
                 if (reg->challenge.scheme == BP_AUTH_BEARER &&
@@ -340,10 +338,10 @@ static void op_send(struct bp_registry_op *op)
         q->url = op->url;
         q->accept = op->kind == BP_REG_TAGS ? "application/json" : op->kind == BP_REG_BLOB ? NULL : MT_ACCEPT;
         q->post = NULL;
-        q->max = op->kind == BP_REG_BLOB   ? op->max :
-                 op->kind == BP_REG_TAGS   ? TAGS_PAGE_MAX_BYTES :
-                 op->kind == BP_REG_DIGEST ? 0 :
-                                             MANIFEST_MAX_BYTES;
+        q->max = op->kind == BP_REG_BLOB     ? op->max
+                 : op->kind == BP_REG_TAGS   ? TAGS_PAGE_MAX_BYTES
+                 : op->kind == BP_REG_DIGEST ? 0
+                                             : MANIFEST_MAX_BYTES;
         q->https_only = !reg->insecure;
         q->ca_file = reg->ca_file;
         q->timeout_s = reg->timeout_s;
@@ -385,15 +383,15 @@ static int status_error(const char *what, long status, struct bp_err *err)
         return bp_fail(err, -EIO, "%s: HTTP %ld", what, status);
 }
 
-static int take_blob(struct bp_http_req *q, const char *header_digest, const char *want_digest,
-                     const char *what, struct bp_blob *ret, struct bp_err *err)
+static int take_blob(struct bp_http_req *q, const char *header_digest, const char *want_digest, const char *what,
+                     struct bp_blob *ret, struct bp_err *err)
 {
         char digest[REF_DIGEST_MAX];
 
         sha256_digest(q->body ? q->body : "", q->len, digest);
         if (header_digest && header_digest[0] && strcmp(header_digest, digest) != 0)
-                return bp_fail(err, -EBADMSG, "%s: Docker-Content-Digest %.80s does not match the body's %s",
-                               what, header_digest, digest);
+                return bp_fail(err, -EBADMSG, "%s: Docker-Content-Digest %.80s does not match the body's %s", what,
+                               header_digest, digest);
         if (want_digest && strcmp(want_digest, digest) != 0)
                 return bp_fail(err, -EBADMSG, "%s: body's digest is %s, not the %s asked for", what, digest,
                                want_digest);
@@ -414,7 +412,7 @@ static void on_401(struct bp_registry *reg, struct bp_registry_op *op)
 {
         struct bp_http_req *q = &op->req;
         struct bp_challenge ch;
-        struct bp_err err = {0};
+        struct bp_err err = { 0 };
         char scope[SCOPE_MAX];
         int r;
 
@@ -510,8 +508,8 @@ static void on_answer(struct bp_http_req *q, void *userdata)
                 if (!registry_tags_next(q->link, path, sizeof(path)))
                         break;
                 if (++op->pages == TAG_PAGES_MAX)
-                        return op_finish(op, bp_fail(&op->err, -E2BIG, "%s: more than %d pages of tags",
-                                                     op->what, TAG_PAGES_MAX));
+                        return op_finish(op, bp_fail(&op->err, -E2BIG, "%s: more than %d pages of tags", op->what,
+                                                     TAG_PAGES_MAX));
                 if (set_url(op, path) < 0)
                         return op_finish(op, bp_fail(&op->err, -ENOMEM, "out of memory"));
                 reg->stats.tag_pages++;
@@ -543,8 +541,8 @@ void registry_submit(struct bp_registry *reg, struct bp_registry_op *op)
         case BP_REG_MANIFEST:
         case BP_REG_DIGEST:
                 (void) snprintf(path, sizeof(path), "/v2/%s/manifests/%s", op->repo, op->reference);
-                (void) snprintf(op->what, sizeof(op->what), "%s/%s%s%s", reg->host, op->repo,
-                                digest ? "@" : ":", op->reference);
+                (void) snprintf(op->what, sizeof(op->what), "%s/%s%s%s", reg->host, op->repo, digest ? "@" : ":",
+                                op->reference);
                 if (op->kind == BP_REG_DIGEST)
                         reg->stats.heads++;
                 else
@@ -552,8 +550,7 @@ void registry_submit(struct bp_registry *reg, struct bp_registry_op *op)
                 break;
         case BP_REG_BLOB:
                 (void) snprintf(path, sizeof(path), "/v2/%s/blobs/%s", op->repo, op->reference);
-                (void) snprintf(op->what, sizeof(op->what), "%s/%s blob %s", reg->host, op->repo,
-                                op->reference);
+                (void) snprintf(op->what, sizeof(op->what), "%s/%s blob %s", reg->host, op->repo, op->reference);
                 reg->stats.blobs++;
                 break;
         case BP_REG_TAGS:
@@ -579,15 +576,14 @@ bool registry_tags_next(const char *link, char *ret, size_t size)
         return !strpbrk(ret, " \t\r\n");
 }
 
-int registry_tags_parse(const char *body, size_t len, const char *what, char ***tags, size_t *n,
-                        struct bp_err *err)
+int registry_tags_parse(const char *body, size_t len, const char *what, char ***tags, size_t *n, struct bp_err *err)
 {
         _cleanup_(json_putp) json_object *o = NULL;
-        struct bp_err why = {0};
+        struct bp_err why = { 0 };
         json_object *list;
 
-        if (jsonio_parse_object(body ? body : "", body ? len : 0, TAGS_PAGE_MAX_BYTES, MANIFEST_JSON_DEPTH,
-                                what, &o, &why) < 0 ||
+        if (jsonio_parse_object(body ? body : "", body ? len : 0, TAGS_PAGE_MAX_BYTES, MANIFEST_JSON_DEPTH, what,
+                                &o, &why) < 0 ||
             !json_object_object_get_ex(o, "tags", &list))
                 return bp_fail(err, -EINVAL, "%s: tag list is not {\"tags\": [...]}", what);
         if (json_object_is_type(list, json_type_null))

@@ -22,25 +22,6 @@ static void why(struct bp_resolution *r, const char *fmt, ...)
         va_end(ap);
 }
 
-void resolution_done(struct bp_resolution *r)
-{
-        free(r->table);
-        memset(r, 0, sizeof(*r));
-}
-
-int resolution_copy(struct bp_resolution *dst, const struct bp_resolution *src)
-{
-        *dst = *src;
-        dst->table = NULL;
-        if (src->n_table) {
-                dst->table = calloc(src->n_table, sizeof(*dst->table));
-                if (!dst->table)
-                        return -ENOMEM;
-                memcpy(dst->table, src->table, src->n_table * sizeof(*dst->table));
-        }
-        return 0;
-}
-
 /* "linux/arm/v7, linux/arm/v6" into buf. */
 static const char *list_platforms(const struct bp_oci *p, size_t n, char *buf, size_t size)
 {
@@ -241,7 +222,7 @@ static void job_index(struct bp_resolve_job *j, const struct bp_manifest *m)
         struct bp_oci compat[RULES_COMPAT_MAX];
         char list[512], needs[256], ename[RULES_NAME_MAX];
         size_t n = rules_compatible(&j->target, compat);
-        struct bp_err err = {0};
+        struct bp_err err = { 0 };
         int i = manifest_select(m, &j->target);
 
         if (i >= 0 && m->entries[i].nested_index) {
@@ -266,8 +247,7 @@ static void job_index(struct bp_resolve_job *j, const struct bp_manifest *m)
         }
         why(&j->r, "%s matches entry %d (step %d of %zu in this board's order: %s)",
             rules_format(&m->entries[i].platform, ename), i + 1,
-            rules_rank(&j->target, &m->entries[i].platform) + 1, n,
-            list_platforms(compat, n, list, sizeof(list)));
+            rules_rank(&j->target, &m->entries[i].platform) + 1, n, list_platforms(compat, n, list, sizeof(list)));
         j->entry = i;
         job_child(j);
 }
@@ -278,14 +258,14 @@ static void job_config(struct bp_resolve_job *j, const struct bp_oci *config)
         struct bp_oci compat[RULES_COMPAT_MAX], p;
         char list[256], ename[RULES_NAME_MAX], cname[RULES_NAME_MAX];
         size_t n = rules_compatible(&j->target, compat);
-        struct bp_err err = {0};
+        struct bp_err err = { 0 };
 
         if (j->index) {
                 const struct bp_index_entry *e = &j->index->entries[j->entry];
                 if (!platform_agrees(&e->platform, config)) {
-                        bp_fail(&err, -EBADMSG,
-                                "%s: index entry %s points to an image whose config says %s (%s)", j->name,
-                                rules_format(&e->platform, ename), rules_format(config, cname), j->r.digest);
+                        bp_fail(&err, -EBADMSG, "%s: index entry %s points to an image whose config says %s (%s)",
+                                j->name, rules_format(&e->platform, ename), rules_format(config, cname),
+                                j->r.digest);
                         return (void) job_fail(j, -EBADMSG, &err);
                 }
                 j->r.platform = e->platform;
@@ -295,8 +275,7 @@ static void job_config(struct bp_resolve_job *j, const struct bp_oci *config)
         if (resolve_single_platform(config, &j->target, &p) < 0) {
                 p = *config;
                 if (p.variant[0] == '\0' && strcmp(p.arch, "arm") == 0)
-                        text_copy(p.variant, sizeof(p.variant),
-                                  "v7"); /* containerd's reading, for the message */
+                        text_copy(p.variant, sizeof(p.variant), "v7"); /* containerd's reading, for the message */
                 bp_fail(&err, -ENOENT, "%s is %s only; this board needs %s", j->name, rules_format(&p, cname),
                         list_platforms(compat, n, list, sizeof(list)));
                 return (void) job_fail(j, -ENOENT, &err);
@@ -319,7 +298,7 @@ static void job_step(struct bp_registry_op *op, void *userdata)
 {
         struct bp_resolve_job *j = userdata;
         struct bp_manifest **slot;
-        struct bp_err err = {0};
+        struct bp_err err = { 0 };
         struct bp_oci config;
         bool has_variant = false;
         int rc;
@@ -349,8 +328,7 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                         why(&j->r, "%s is still %s: one HEAD, nothing fetched", j->name, now);
                         return job_end(j, 0);
                 }
-                return job_request(j, JOB_TOP, BP_REG_MANIFEST, j->ref.digest[0] ? j->ref.digest : j->ref.tag,
-                                   0);
+                return job_request(j, JOB_TOP, BP_REG_MANIFEST, j->ref.digest[0] ? j->ref.digest : j->ref.tag, 0);
         }
         case JOB_TOP:
         case JOB_NESTED:
@@ -358,8 +336,7 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                 slot = j->state == JOB_TOP ? &j->top : j->state == JOB_NESTED ? &j->inner : &j->child;
                 rc = manifest_parse(op->blob.data, op->blob.len, op->blob.media_type, slot, &err);
                 if (rc < 0) {
-                        bp_err_prefix(&err, rc,
-                                      j->state == JOB_NESTED ? "%s: nested index: " : "%s: ", j->name);
+                        bp_err_prefix(&err, rc, j->state == JOB_NESTED ? "%s: nested index: " : "%s: ", j->name);
                         return (void) job_fail(j, rc, &err);
                 }
                 if (j->state == JOB_TOP) {
@@ -387,8 +364,7 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                         bp_fail(&err, -EINVAL, "%s: %s is not an image manifest", j->name, j->child_digest);
                         return (void) job_fail(j, -EINVAL, &err);
                 }
-                return job_request(j, JOB_CONFIG, BP_REG_BLOB, j->child->config_digest,
-                                   IMAGE_CONFIG_MAX_BYTES);
+                return job_request(j, JOB_CONFIG, BP_REG_BLOB, j->child->config_digest, IMAGE_CONFIG_MAX_BYTES);
         case JOB_CONFIG:
                 rc = manifest_config_platform(op->blob.data, op->blob.len, &config, &has_variant, &err);
                 if (rc < 0)
@@ -455,7 +431,7 @@ int resolve_image(struct bp_registry *reg, const struct bp_ref *ref, const struc
                   const struct bp_resolution *prev, struct bp_resolution *ret, struct bp_err *err)
 {
         _cleanup_(resolve_job_freep) struct bp_resolve_job *j = NULL;
-        const struct bp_resolve_spec spec = {.reg = reg, .ref = *ref, .target = *target, .prev = prev};
+        const struct bp_resolve_spec spec = { .reg = reg, .ref = *ref, .target = *target, .prev = prev };
         int rc = resolve_start(&spec, &j, err);
 
         if (rc == 0)

@@ -6,26 +6,8 @@
 #include "manifest.h"
 #include "ref.h"
 #include "registry.h"
+#include "resolution.h"
 #include "rules.h"
-
-#define RESOLVE_WHY_MAX 8
-
-struct bp_platform_digest {
-        struct bp_oci platform;
-        char digest[REF_DIGEST_MAX];
-};
-
-struct bp_resolution {
-        char index_digest[REF_DIGEST_MAX]; /* "" when the tag is a single manifest */
-        char media_type[96];               /* of what the tag points to */
-        char digest[REF_DIGEST_MAX];       /* the image for this board */
-        struct bp_oci platform;            /* its platform, as its config says */
-        struct bp_platform_digest *table;  /* every platform offered, first entry wins; owned */
-        size_t n_table;
-        char why[RESOLVE_WHY_MAX][256];
-        size_t n_why;
-        bool unchanged; /* answered by one HEAD from prev */
-};
 
 struct bp_resolve_job;
 
@@ -48,13 +30,13 @@ struct bp_resolve_spec {
         void *userdata;
 };
 
-/* Start the chain; it moves on while http_run() runs on the registry's engine. / */
+/* Start the chain; it moves on while http_run() runs on the registry's engine. */
 int resolve_start(const struct bp_resolve_spec *spec, struct bp_resolve_job **ret, struct bp_err *err);
 bool resolve_job_done(const struct bp_resolve_job *j);
 /* After the run: the resolution (owned by the caller) and the tag resolved, or the error naming the image.
  * The message is cleaned for display: registry bytes in it cannot reach a terminal raw. */
-int resolve_job_result(struct bp_resolve_job *j, struct bp_resolution *ret,
-                       char *ret_tag /* REF_TAG_MAX or NULL */, struct bp_err *err);
+int resolve_job_result(struct bp_resolve_job *j, struct bp_resolution *ret, char *ret_tag /* REF_TAG_MAX or NULL */,
+                       struct bp_err *err);
 void resolve_job_free(struct bp_resolve_job *j);
 void resolve_job_freep(struct bp_resolve_job **j);
 
@@ -65,12 +47,7 @@ void resolve_job_freep(struct bp_resolve_job **j);
 int resolve_image(struct bp_registry *reg, const struct bp_ref *ref, const struct bp_oci *target,
                   const struct bp_resolution *prev, struct bp_resolution *ret, struct bp_err *err);
 
-void resolution_done(struct bp_resolution *r);
-
 /* The platform of a single image (no index) for target, from its config: a config that names no variant
  * agrees with the best platform of the same os/arch that target runs, as an index entry's does (an "-armv6"
  * tag whose config omits the variant is a Pi Zero's image). -ENOENT when target cannot run it. */
 int resolve_single_platform(const struct bp_oci *config, const struct bp_oci *target, struct bp_oci *ret);
-
-/* Deep copy of src into dst. */
-int resolution_copy(struct bp_resolution *dst, const struct bp_resolution *src);

@@ -120,11 +120,11 @@ int token_cache_store(struct bp_token_cache *c, const char *const *scopes, size_
         return 0;
 }
 
-int token_parse_response(const char *body, size_t len, const char *content_type, const char *realm,
-                         char **ret, long *ret_expires_s, struct bp_err *err)
+int token_parse_response(const char *body, size_t len, const char *content_type, const char *realm, char **ret,
+                         long *ret_expires_s, struct bp_err *err)
 {
         _cleanup_(json_putp) json_object *o = NULL;
-        struct bp_err why = {0};
+        struct bp_err why = { 0 };
         json_object *v;
         const char *value = NULL;
         long expires = 60;
@@ -158,8 +158,8 @@ int token_parse_response(const char *body, size_t len, const char *content_type,
 static void put_escaped(FILE *f, const char *s)
 {
         for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                    *p == '-' || *p == '.' || *p == '_' || *p == '~')
+                if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+                    *p == '.' || *p == '_' || *p == '~')
                         fputc(*p, f);
                 else
                         fprintf(f, "%%%02X", *p);

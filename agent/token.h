@@ -31,8 +31,8 @@ int token_cache_store(struct bp_token_cache *c, const char *const *scopes, size_
 /* The token endpoint's answer (body of len bytes, content_type as served): {"token": …} or {"access_token":
  * …}, "expires_in" seconds (clamped to 60 s .. 1 day; 60 when absent). *ret is owned by the caller. -EINVAL
  * with a message naming realm for anything else. */
-int token_parse_response(const char *body, size_t len, const char *content_type, const char *realm,
-                         char **ret, long *ret_expires_s, struct bp_err *err);
+int token_parse_response(const char *body, size_t len, const char *content_type, const char *realm, char **ret,
+                         long *ret_expires_s, struct bp_err *err);
 
 /* The GET URL of a token request under ch for scopes: realm?service=…&scope=…&scope=… (malloc'd). */
 int token_request_url(const struct bp_challenge *ch, const char *const *scopes, size_t n, char **ret);
