@@ -49,6 +49,7 @@ struct bp_http {
         struct bp_http_xfer *waiting; /* queued or backing off, in submission order */
         struct bp_http_xfer *active;  /* attempts under way */
         bool submitted;               /* a transfer was queued since the last look */
+        bool once;                    /* one attempt per transfer */
         unsigned running;
         int64_t deadline;
         uint64_t jitter;
@@ -175,6 +176,11 @@ void http_freep(struct bp_http **h)
 void http_set_deadline(struct bp_http *h, int64_t deadline_ms)
 {
         h->deadline = deadline_ms;
+}
+
+void http_set_once(struct bp_http *h, bool once)
+{
+        h->once = once;
 }
 
 void http_counts(const struct bp_http *h, unsigned *ret_attempts, unsigned *ret_connections)
@@ -458,7 +464,7 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
         }
         if (cc == CURLE_OK && q->status == 429) {
                 long ra = x->retry_after >= 0 ? x->retry_after : 1;
-                if (ra > HTTP_RETRY_AFTER_MAX_S || (h->deadline > 0 && now + ra * 1000 > h->deadline)) {
+                if (h->once || ra > HTTP_RETRY_AFTER_MAX_S || (h->deadline > 0 && now + ra * 1000 > h->deadline)) {
                         q->result = bp_fail(&q->err, -EAGAIN, "%s: rate limited (HTTP 429), retry after %lds",
                                             q->url, ra);
                         return finish(x);
@@ -472,7 +478,7 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
                 q->result = 0;
                 return finish(x);
         }
-        if (q->attempts > HTTP_RETRIES_MAX || x->backoff_spent + wait > HTTP_RETRY_BUDGET_MS ||
+        if (h->once || q->attempts > HTTP_RETRIES_MAX || x->backoff_spent + wait > HTTP_RETRY_BUDGET_MS ||
             (h->deadline > 0 && now + wait >= h->deadline)) {
                 if (cc != CURLE_OK)
                         q->result = bp_fail(&q->err, -EIO, "%s: %s (after %u attempts)", q->url,

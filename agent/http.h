@@ -75,6 +75,10 @@ void http_freep(struct bp_http **h);
  * past it: each attempt's timeout is cut to the time left. */
 void http_set_deadline(struct bp_http *h, int64_t deadline_ms);
 
+/* once: every transfer gets one attempt only (with its own limits): no retry, backoff or Retry-After
+ * wait. For a run that must not wait for the network at all (boot_wait = 0). */
+void http_set_once(struct bp_http *h, bool once);
+
 /* Queue q; it starts on the next http_run(). Its done callback may queue more. / */
 void http_submit(struct bp_http *h, struct bp_http_req *q);
 

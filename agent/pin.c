@@ -317,11 +317,12 @@ int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_
         return 0;
 }
 
-int run_network(struct bp_run *run, int64_t deadline_ms, struct bp_err *err)
+int run_network(struct bp_run *run, int64_t deadline_ms, bool once, struct bp_err *err)
 {
         if (!run->http)
                 return 0;               /* no service went to the network */
         http_set_deadline(run->http, deadline_ms);
+        http_set_once(run->http, once);
         return http_run(run->http, err);
 }
 
@@ -357,7 +358,7 @@ int run_resolve_service(struct bp_run *run, const struct bp_service *s, json_obj
         int rc = run_start_service(run, s, &job, err);
 
         if (rc == 0)
-                rc = run_network(run, 0, err);
+                rc = run_network(run, 0, false, err);
         if (rc == 0)
                 rc = run_finish_service(run, job, o, err);
         pin_job_free(job);

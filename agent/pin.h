@@ -44,7 +44,8 @@ int run_resolve_service(struct bp_run *run, const struct bp_service *s, json_obj
 struct bp_pin_job;
 int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_pin_job **ret,
                       struct bp_err *err);
-int run_network(struct bp_run *run, int64_t deadline_ms, struct bp_err *err);
+/* once: one attempt per request, no retries or waits (boot with boot_wait = 0). */
+int run_network(struct bp_run *run, int64_t deadline_ms, bool once, struct bp_err *err);
 int run_finish_service(struct bp_run *run, struct bp_pin_job *job, json_object *o, struct bp_err *err);
 void pin_job_free(struct bp_pin_job *job);
 

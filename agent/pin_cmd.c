@@ -152,7 +152,7 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
                         return EXIT_PARTIAL;
                 }
         }
-        if (run_network(&run, 0, &err) < 0)
+        if (run_network(&run, /* deadline_ms= */ 0, /* once= */ false, &err) < 0)
                 log_error("%s", err.msg);       /* each service still open says so below */
         for (size_t i = 0; i < run.config->n_services; i++) {
                 const struct bp_service *s = &run.config->services[i];
@@ -228,8 +228,9 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 run_close(&run);
                 return rc;
         }
-        /* boot_wait is the whole run's: every attempt, backoff and Retry-After stays inside it. */
-        deadline = clock_now_ms() + (int64_t) run.config->boot_wait_s * 1000;
+        /* boot_wait is the whole run's: every attempt, backoff and Retry-After stays inside it. With
+         * boot_wait = 0 boot does not wait for the network: one attempt per request, with its own limits. */
+        deadline = run.config->boot_wait_s > 0 ? clock_now_ms() + (int64_t) run.config->boot_wait_s * 1000 : 0;
         n = run.config->n_services;
         json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
         jobs = calloc(n ? n : 1, sizeof(*jobs));
@@ -259,7 +260,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                             !json_object_object_get_ex(results[i], "error", NULL) &&
                             run_start_service(&run, &run.config->services[i], &jobs[i], &err) < 0)
                                 log_error("%s", err.msg);
-                if (run_network(&run, deadline, &err) < 0)
+                if (run_network(&run, deadline, /* once= */ deadline == 0, &err) < 0)
                         log_error("%s", err.msg);
                 for (size_t i = 0; i < n; i++) {
                         json_object *o = results[i];
