@@ -49,6 +49,7 @@ $(BUILDDIR)/agent/%.o: agent/%.c
 	$(CC) $(BP_CFLAGS) $(AGENT_CFLAGS) -DBOARDPIN_VERSION='"$(VERSION)"' $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILDDIR)/libplatform.a: $(PLATFORM_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILDDIR)/boardpin: $(AGENT_OBJ) $(BUILDDIR)/libplatform.a
@@ -56,6 +57,7 @@ $(BUILDDIR)/boardpin: $(AGENT_OBJ) $(BUILDDIR)/libplatform.a
 
 # Everything but main(): the unit tests link what they test from here.
 $(BUILDDIR)/libagent.a: $(filter-out $(BUILDDIR)/agent/main.o,$(AGENT_OBJ))
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILDDIR)/tests/test-%: tests/unit/test-%.c $(BUILDDIR)/libagent.a $(BUILDDIR)/libplatform.a

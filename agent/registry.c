@@ -11,7 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "auth.h"
+#include "authfile.h"
+#include "challenge.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "dl.h"
@@ -699,17 +700,8 @@ int registry_tags(struct bp_registry *reg, const char *repo, char ***ret, size_t
 
 static int load_credentials(struct bp_registry *reg, const char *path, const char *key, struct bp_err *err)
 {
-        _cleanup_free_ char *text = NULL;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        size_t len;
-        int r;
+        int r = auth_file_read(path, key, &reg->creds, err);
 
-        if (fd < 0)
-                return bp_fail(err, -errno, "auth file '%s': %s", path, strerror(errno));
-        r = rootfs_read_fd(fd, path, AUTH_FILE_MAX_BYTES, &text, &len, err);
-        if (r < 0)
-                return r;
-        r = auth_file_lookup(path, text, len, key, &reg->creds, err);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth.h"
+#include "challenge.h"
 #include "err.h"
 
 #define TOKEN_MAX_BYTES (1024 * 1024) /* a token endpoint's whole answer */
