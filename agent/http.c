@@ -126,6 +126,7 @@ int http_new(struct bp_http **ret, struct bp_err *err)
                 return bp_fail(err, -ENOMEM, "out of memory");
         h->multi = curl_multi_init();
         if (!h->multi)
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -ENOMEM, "out of memory");
         (void) curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
         (void) curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) HTTP_HOST_CONNECTIONS_MAX);

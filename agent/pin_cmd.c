@@ -210,6 +210,7 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
         }
         if (!(todo = calloc(run.config->n_services, sizeof(*todo)))) {
                 run_close(&run);
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return -ENOMEM;
         }
         for (size_t i = 0; i < run.config->n_services; i++)

@@ -728,9 +728,11 @@ int registry_new(const struct bp_registry_opts *o, struct bp_registry **ret, str
                 /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -ENOMEM, "out of memory");
         if (!(reg->tokens = token_cache_new()))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -ENOMEM, "out of memory");
         r = dl_crypto(err);
         if (r < 0)
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return r;
         if (o->http) {
                 reg->http = o->http;
