@@ -240,6 +240,13 @@ static void job_index(struct bp_resolve_job *j, const struct bp_manifest *m)
                 return (void) job_fail(j, -ENOMEM, &err);
         }
         why(&j->r, "%s lists %s", j->name, offered(&j->r, list, sizeof(list)));
+        if (i == -EBADMSG) {
+                int b = manifest_malformed_best(m, &j->target);
+
+                bp_fail(&err, -EBADMSG, "%s: entry %d, the one this board would run, is malformed: %s", j->name,
+                        b + 1, b >= 0 ? m->entries[b].bad : "?");
+                return (void) job_fail(j, -EBADMSG, &err);
+        }
         if (i < 0) {
                 bp_fail(&err, -ENOENT, "%s offers %s; this board needs %s", j->name,
                         offered(&j->r, list, sizeof(list)), list_platforms(compat, n, needs, sizeof(needs)));
