@@ -111,6 +111,8 @@ int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_
                 }
         }
         r = read_lock(run, write);
+        if (r == 0)
+                r = challenges_read(run->config->state_dir, &run->challenges);
         if (r < 0) {
                 log_error("out of memory");
                 return BP_RESULT_PARTIAL;
@@ -124,6 +126,7 @@ void run_close(struct bp_run *run)
                 registry_free(run->registries[i]);
         http_free(run->http);
         lock_free(run->lock);
+        challenges_free(run->challenges);
         config_free(run->config);
         if (run->lock_fd >= 0)
                 (void) close(run->lock_fd);
@@ -141,6 +144,7 @@ static int registry_for(struct bp_run *run, const struct bp_ref *ref, struct bp_
                 .ca_file = rc && rc->ca_file[0] ? rc->ca_file : NULL,
                 .auth_file = run->config->auth_file[0] ? run->config->auth_file : NULL,
                 .timeout_s = run->config->timeout_s,
+                .known = challenges_find(run->challenges, ref_api_host(ref)),
         };
         int r;
 
@@ -428,6 +432,28 @@ static int probe_env_dir(const struct bp_config *c, struct bp_err *err)
         return r;
 }
 
+/* Only a hint for the next run: failing to keep it costs that run one round trip, so it is not an error. */
+static void remember_challenges(struct bp_run *run)
+{
+        struct bp_err err = { 0 };
+        bool changed = false;
+
+        for (size_t i = 0; i < run->n_registries; i++) {
+                struct bp_challenge ch;
+                const char *host = registry_api_host(run->registries[i]);
+                const struct bp_challenge *old = challenges_find(run->challenges, host);
+
+                if (!registry_challenge(run->registries[i], &ch))
+                        continue;
+                if (old && old->scheme == ch.scheme && strcmp(old->realm, ch.realm) == 0 &&
+                    strcmp(old->service, ch.service) == 0)
+                        continue;
+                changed = challenges_set(run->challenges, host, &ch) == 0 || changed;
+        }
+        if (changed && challenges_write(run->challenges, run->config->state_dir, &err) < 0)
+                log_warning("%s, ignoring", err.msg);
+}
+
 int run_commit(struct bp_run *run, struct bp_err *err)
 {
         _cleanup_free_ char *text = NULL;
@@ -445,6 +471,7 @@ int run_commit(struct bp_run *run, struct bp_err *err)
                 r = fsio_update(run->config->state_dir, LOCK_NAME, text, len, 0644, err);
         if (r < 0)
                 return bp_err_prefix(err, r, "lock and env files as they were: ");
+        remember_challenges(run);
         /* The lock moved; an env file that failed keeps its old content until the next boot renders it. */
         r = envfile_write_all(run->config, run->lock, err);
         if (r < 0)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "challenges.h"
 #include "config.h"
 #include "detect.h"
 #include "lock.h"
@@ -32,6 +33,7 @@ struct bp_run {
         struct bp_registry *registries[PIN_REGISTRIES_MAX];
         char hosts[PIN_REGISTRIES_MAX][REF_DOMAIN_MAX];
         size_t n_registries;
+        struct bp_challenges *challenges; /* what each registry asked for last time */
 };
 
 /* What became of one service. */

@@ -747,8 +747,32 @@ int registry_new(const struct bp_registry_opts *o, struct bp_registry **ret, str
                 if (r < 0)
                         return r;
         }
+        /* What this host asked for last time saves the probe's round trip: its 401, should it ask
+         * otherwise now, says so and the request goes again. A remembered Bearer challenge is not used: its
+         * token endpoint may have moved or died, and a token fetch that fails would fail the run rather
+         * than cost one round trip. Basic without credentials is not used either: the host may have
+         * stopped asking. */
+        if (o->known && (o->known->scheme == BP_AUTH_NONE || (o->known->scheme == BP_AUTH_BASIC && reg->have_creds))) {
+                reg->challenge = *o->known;
+                reg->challenge.scope[0] = '\0';
+                reg->auth = AUTH_KNOWN;
+        }
         *ret = steal_ptr(&reg);
         return 0;
+}
+
+const char *registry_api_host(const struct bp_registry *reg)
+{
+        return reg->host;
+}
+
+bool registry_challenge(const struct bp_registry *reg, struct bp_challenge *ret)
+{
+        if (reg->auth == AUTH_UNKNOWN || reg->auth == AUTH_PROBING)
+                return false;
+        *ret = reg->challenge;
+        ret->scope[0] = '\0';
+        return true;
 }
 
 void registry_free(struct bp_registry *reg)

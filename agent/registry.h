@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "challenge.h"
 #include "err.h"
 #include "http.h"
 #include "ref.h"
@@ -27,6 +28,7 @@ struct bp_registry_opts {
         const char *auth_file; /* docker config.json / containers auth.json, or NULL */
         long timeout_s;        /* connect and low-speed limit for one request */
         struct bp_http *http;  /* the engine to run on, shared, borrowed; NULL: one of its own */
+        const struct bp_challenge *known; /* what this host asked for in an earlier run, or NULL */
 };
 
 struct bp_registry_stats {
@@ -45,6 +47,14 @@ struct bp_registry;
 int registry_new(const struct bp_registry_opts *o, struct bp_registry **ret, struct bp_err *err);
 void registry_free(struct bp_registry *r);
 void registry_freep(struct bp_registry **r);
+
+/* The challenge this host sent in this run (scheme BP_AUTH_NONE: it asked for none), when it answered one;
+ * false while nothing is known. For the next run's first request: credentials, or a token, in the first
+ * round trip. */
+bool registry_challenge(const struct bp_registry *r, struct bp_challenge *ret);
+
+/* The API host it was made for ("registry-1.docker.io"). Borrowed. */
+const char *registry_api_host(const struct bp_registry *r);
 
 /* The engine the registry runs on. */
 struct bp_http *registry_http(const struct bp_registry *r);

@@ -316,5 +316,36 @@ check("registry bytes: no escape or bell byte on stdout or stderr", b"\x1b" not 
 check("registry bytes: no forged 'boardpin: all good' line",
       not any(l.startswith("boardpin: all good") for l in lines) and "all good" in err, err)
 
+# 14. A registry's challenge is remembered: the next run's first requests carry Basic at once (no 401
+#     round trip), and a hint the registry no longer agrees with costs one 401, never the pin.
+B = env["REG_BASIC"]
+d = fresh()
+three = {f"b{i}": f"image = {B}/test/multi\nversion = 1.0" for i in range(3)}
+cfg = config(d, three, auth_file=env["AUTH_FILE"], extra=f"[registry {B}]\nca_file = {env['CA_FILE']}\n")
+
+
+def exchanges(cfg):
+    root, machine = BOARDS["pi-3-raspbian"]
+    p = subprocess.run([bp, "-v", "-c", cfg, "--root", os.path.join(roots, root), "--machine", machine, "resolve"],
+                       capture_output=True, timeout=300)
+    m = re.search(r"network: (\d+) HTTP exchanges", p.stderr.decode(errors="replace"))
+    return p.returncode, int(m.group(1)) if m else None, p.stderr.decode(errors="replace")
+
+
+rc1, cold, err1 = exchanges(cfg)
+hint_path = os.path.join(d, "state", "challenges.json")
+hint = json.load(open(hint_path)) if os.path.exists(hint_path) else {}
+check("challenge kept: the Basic registry's challenge is in challenges.json",
+      rc1 == 0 and hint.get("registries", {}).get(B, "").startswith("Basic"), (rc1, hint, err1[-300:]))
+rc2, warm, err2 = exchanges(cfg)
+check("challenge kept: an unchanged run is 3 HEADs and no 401", rc2 == 0 and warm == 3, (rc2, warm, err2[-300:]))
+with open(hint_path, "w") as f:
+    json.dump({"schema": 1, "registries": {B: ""}}, f)       # "asks for nothing": wrong
+rc3, stale, err3 = exchanges(cfg)
+hint = json.load(open(hint_path))
+check("challenge kept: a stale hint costs a 401 per request, the pins stay, the hint is mended",
+      rc3 == 0 and stale is not None and stale > 3 and hint["registries"].get(B, "").startswith("Basic"),
+      (rc3, stale, hint, err3[-300:]))
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed or not passed else 0)
