@@ -3,7 +3,7 @@
 # and armel into BUILDDIR/packaging/debs, and checks: lintian has no error or warning; the armhf
 # binary is ARMv6 hard-float by its Tag_CPU_arch (read by boardpin's own ELF reader), armel's soft
 # float, arm64's 64-bit; the conffile, the state directory and the enabled unit are in the package;
-# Depends name every library boardpin dlopen()s, with the trixie t64 names; `systemd-analyze verify`
+# Depends name every library boardpin dlopen()s (its .note.dlopen), with the trixie t64 names; `systemd-analyze verify`
 # passes on boardpin.service and the example units, `systemd-analyze security` puts boardpin.service
 # at 3.0 or less; `docker-compose config` reads the example compose file with an images.env.
 # Ends with 'N passed, N failed'.
@@ -77,6 +77,21 @@ for arch in native armhf arm64 armel; do
         done
         if [ ${#missing[@]} -eq 0 ]; then ok "$host: Depends: $deps"
         else bad "$host: Depends '$deps' lacks: ${missing[*]}"; fi
+
+        # Each library named in the binary's .note.dlopen has its bookworm package among the Depends
+        # (this machine's package of that soname; the names are the same on every architecture).
+        if ! sonames=$(tests/packaging/dlnotes.py "$root/usr/bin/boardpin"); then
+                bad "$host: usr/bin/boardpin has no .note.dlopen"
+                continue
+        fi
+        for so in $sonames; do
+                pkg=$(dpkg -S "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/$so" 2>/dev/null | cut -d: -f1)
+                if [ -n "$pkg" ] && [[ " $deps " =~ [\ \|]$pkg[\ ,] ]]; then
+                        ok "$host: .note.dlopen $so, and Depends has its package $pkg"
+                else
+                        bad "$host: .note.dlopen names $so, but Depends '$deps' has no '${pkg:-its package}'"
+                fi
+        done
 done
 
 # systemd-analyze verify needs the units a unit names (sysinit.target…) and the programs it runs
