@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pin.h"
 #include "rootfs.h"
+#include "sd.h"
 #include "text.h"
 
 static void json_putp(json_object **o)
@@ -182,11 +183,13 @@ static double now_s(void)
 static int boot_resolve(struct bp_run *run, const struct bp_service *s, json_object *o, double deadline,
                         struct bp_err *err)
 {
+        (void) sd_status(0, "%s: no pin for %s in the lock, resolving", s->name, run->platform.name);
         for (;;) {
                 int r = run_resolve_service(run, s, o, err);
                 if (r == 0 || (r != -EIO && r != -EAGAIN && r != -ECONNREFUSED) || now_s() + 2 > deadline)
                         return r;
                 log_debug("%s; the network may not be up yet, trying again", err->msg);
+                (void) sd_status(0, "%s: waiting for the network, %.0f s left", s->name, deadline - now_s());
                 sleep(2);
         }
 }
@@ -199,6 +202,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
         struct bp_err err = { 0 };
         int rc, failed = 0;
         double deadline;
+        size_t n;
 
         json_object_object_add(out, "services", list);
         if (argc > 1) {
@@ -211,6 +215,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 return rc;
         }
         deadline = now_s() + (double) run.config->boot_wait_s;
+        n = run.config->n_services;
         json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
         for (size_t i = 0; i < run.config->n_services; i++) {
                 const struct bp_service *s = &run.config->services[i];
@@ -223,7 +228,10 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 report_result(&run, o);
                 json_object_array_add(list, o);
         }
-        return finish(&run, out, failed, true);
+        rc = finish(&run, out, failed, true);
+        (void) sd_status(1, "%zu of %zu services pinned%s", n - (size_t) failed, n,
+                         rc == EXIT_OK ? "" : "; see the journal for what failed, previous pins kept");
+        return rc;
 }
 
 /* "current", "stale" or "missing": the env file on disk against what the lock renders. */

@@ -37,6 +37,24 @@ if [ "$arch" != native ]; then
         export BP_SYSROOT=$top/build/sysroot/$host
         flags+=(-a"$host" -d)
 fi
+# Debian's armhf start files (Scrt1.o, crti.o, crtn.o from libc6-dev, crtbeginS.o and crtendS.o from
+# gcc) are ARMv7 Thumb-2 (cbz, ldr.w): linked into boardpin they would crash an ARMv6 board at
+# _start, whatever boardpin's own code is built for. Debian's armel ones are ARM-mode ARMv5TE and
+# hold no floating point, so they serve a hard-float ARMv6 program as well; only their build
+# attributes say soft-float, which ld refuses to mix, so they are copied without .ARM.attributes.
+# debian/rules puts this directory first in gcc's start file search (-B).
+if [ "$host" = armhf ] && [ "$arch" != native ]; then
+        tests/cross/sysroot.sh armel "$top/build/sysroot/armel"
+        crt=$top/build/deb/armv6-crt
+        rm -rf "$crt"
+        mkdir -p "$crt"
+        for f in "$top"/build/sysroot/armel/usr/lib/arm-linux-gnueabi/{Scrt1.o,crt1.o,crti.o,crtn.o} \
+                "$(arm-linux-gnueabi-gcc -print-file-name=crtbeginS.o)" \
+                "$(arm-linux-gnueabi-gcc -print-file-name=crtendS.o)"; do
+                arm-linux-gnueabi-objcopy --remove-section=.ARM.attributes "$f" "$crt/${f##*/}"
+        done
+        export BP_ARMV6_CRT=$crt
+fi
 (cd "$stage/src" && dpkg-buildpackage "${flags[@]}")
 for f in "$stage"/*.deb "$stage"/*.buildinfo "$stage"/*.changes; do
         [ -e "$f" ] && mv -f "$f" "$out/"

@@ -53,6 +53,7 @@ else
 fi
 run "valgrind: detect" tests/valgrind.sh
 run "integration: real registries, inspect, resolve, boot" tests/integration/run.sh "$build/boardpin" "$build/roots"
+run "packaging: make deb native and cross, lintian, ARMv6, units, examples" tests/packaging/run.sh "$build"
 run "cross: qemu-user" tests/cross/run.sh
 run "boot: the packages installed and booted in Debian roots (nspawn, qemu-user)" tests/boot/run.sh "$build"
 run "fuzz: 10 s per parser" tests/fuzz/run.sh 10
