@@ -5,7 +5,8 @@
 out=/var/lib/boot-test/out
 mkdir -p "$out"
 props=ActiveState,SubState,Result,ExecMainStatus,ExecMainStartTimestampMonotonic,ExecMainExitTimestampMonotonic,ActiveEnterTimestampMonotonic,After
-for u in boardpin.service pinned-consumer.service true-probe.service network-online.target slow-online.service; do
+for u in boardpin.service pinned-consumer.service true-probe.service sandbox-probe.service network-online.target \
+        slow-online.service; do
         systemctl show -p "$props" "$u" >"$out/$u.show" 2>&1
 done
 systemctl show -p UserspaceTimestampMonotonic >"$out/manager.show"

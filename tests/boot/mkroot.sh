@@ -6,7 +6,7 @@
 # from the same suite, architecture, packages and archive is used again (it is copied, never booted). The last line of the output
 # says how long it took, or that it was cached.
 set -euo pipefail
-out=$1 name=$2 suite=$3 arch=$4 pkgs=$5
+out=$(realpath -m "$1") name=$2 suite=$3 arch=$4 pkgs=$5
 
 # The main archive this host installs from, as tests/cross/sysroot.sh finds it.
 mirror=$(grep -hs -A3 '^Types: deb' /etc/apt/sources.list.d/*.sources | awk '/^URIs:/ {print $2}' |
@@ -19,6 +19,12 @@ dir=$out/$name
 if [ -d "$dir" ] && [ "$(cat "$out/$name.key" 2>/dev/null)" = "$key" ]; then
         echo "$name: cached (made in $(cat "$out/$name.secs" 2>/dev/null || echo '?') s)"
         exit 0
+fi
+# An interrupted mmdebstrap can leave /proc, /sys and /dev mounted in its target: never rm -rf those.
+if grep -qE " ($dir|$dir\.tmp)/" /proc/mounts; then
+        echo "mkroot: file systems are still mounted under $dir or $dir.tmp (an interrupted mmdebstrap);"
+        echo "mkroot: unmount them (grep '$dir' /proc/mounts) and run again"
+        exit 1
 fi
 rm -rf "$dir" "$dir.tmp" "$out/$name.key"
 mkdir -p "$out"
