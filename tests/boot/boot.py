@@ -370,8 +370,7 @@ def configure(root, reg, services, qemu_cpu=None, quadlet=False):
                 with open(conf, "w") as f:
                         f.write(f"[Manager]\nDefaultEnvironment=QEMU_CPU={qemu_cpu}\n")
         if quadlet:
-                root.put(os.path.join(HERE, "web.container.in"), "/etc/containers/systemd/web.container",
-                         subst={"@REGISTRY@": reg.host})
+                root.put(os.path.join(HERE, "web.container"), "/etc/containers/systemd/web.container")
 
 
 def sandbox_probe(root):
@@ -540,7 +539,7 @@ def whole_story(builddir, roots, debs, reg, name, quadlet=False):
                f" boardpin.service ended (it had to resolve)")
         boot_figures(b, f"{label} boot 1 (resolve)")
         if quadlet:
-                check_quadlet(b, f"{label} boot 1", reg, plat)
+                check_quadlet(b, f"{label} boot 1", reg, plat, reloads=True)
         first = b.read("env/web.env")
 
         # Boot 2: the registry is down; the lock answers, and nothing waits for the network.
@@ -560,7 +559,7 @@ def whole_story(builddir, roots, debs, reg, name, quadlet=False):
               f"boardpin ended at {bp_exit} us, network-online.target (3 s late) reached at {online} us; "
               f"boardpin.service After={b.show('boardpin.service').get('After')}")
         if quadlet:
-                check_quadlet(b, f"{label} boot 2 (generator before boardpin)", reg, plat)
+                check_quadlet(b, f"{label} boot 2 (generator before boardpin)", reg, plat, reloads=False)
         times = [boot_figures(b, f"{label} boot 2 (lock)")]
 
         # Boot 3: a service added to the configuration is resolved and pinned; the first stays.
@@ -593,12 +592,16 @@ def documents_quadlet(root):
         return False
 
 
-def check_quadlet(b, label, reg, plat):
+def check_quadlet(b, label, reg, plat, reloads):
+        """The generated web.service runs the pin; reloads: whether boardpin had to reload systemd."""
         want = f"{reg.host}/test/multi@{reg.child('test/multi:1.0', plat)}"
         unit = b.read("quadlet-web.service") or ""
         execs = [line for line in unit.splitlines() if line.startswith("ExecStart=")]
         check(execs and want in execs[-1], f"{label}: Quadlet's web.service runs the pinned digest",
               f"ExecStart: {execs}\n{tail(unit, 30)}")
+        n = int((b.read("reloads") or "0").strip() or 0)
+        check((n > 0) == reloads, f"{label}: systemd reloaded {'when' if reloads else 'only when'} the pin changed",
+              f"{n} daemon-reload(s) in this boot")
 
 
 def arm_boot(builddir, roots, debs, reg, name, platform, nov6=False):

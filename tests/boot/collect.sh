@@ -24,6 +24,8 @@ systemctl list-units --failed --plain --no-legend >"$out/failed" 2>&1
 uname -m >"$out/uname"
 if [ -e /etc/containers/systemd/web.container ]; then
         systemctl cat web.service >"$out/quadlet-web.service" 2>&1
+        # Each daemon-reload in this boot: boardpin reloads only when a Quadlet pin changed.
+        journalctl -b _PID=1 -o cat | grep -c '^Reloading' >"$out/reloads"
 fi
 echo done >"$out/complete"
 systemctl --no-block poweroff
