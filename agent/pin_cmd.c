@@ -142,7 +142,7 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
  * need their own tag, so a board change sends them to the network. */
 static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, json_object *o)
 {
-        struct bp_lock_entry *e = lock_find(run->lock, s->name);
+        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
         const struct bp_platform_digest *pick;
         char image[REF_STRING_MAX], name[RULES_NAME_MAX];
 
@@ -152,15 +152,10 @@ static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, json_
                 if (s->n_tags > 0 || !e->index_digest[0] ||
                     lock_pick(e, run->platform.compatible, run->platform.n_compatible, &pick) < 0)
                         return false;
-                if (strcmp(e->pin.digest, pick->digest) != 0) {
-                        e->previous = e->pin;
-                        e->has_previous = true;
-                        text_copy(e->pin.digest, sizeof(e->pin.digest), pick->digest);
-                        text_copy(e->pin.platform, sizeof(e->pin.platform), rules_format(&pick->platform, name));
-                }
                 log_info("%s: lock made for %s; this board is %s: %s from the lock's platform table", s->name,
-                         e->target, run->platform.name, e->pin.platform);
-                text_copy(e->target, sizeof(e->target), run->platform.name);
+                         e->target, run->platform.name, rules_format(&pick->platform, name));
+                if (lock_repin(run->lock, s->name, pick, run->platform.name, NULL) < 0)
+                        return false;
         }
         json_object_object_add(o, "image", json_object_new_string(e->image));
         json_object_object_add(o, "tag", json_object_new_string(e->pin.tag));
