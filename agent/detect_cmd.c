@@ -6,12 +6,8 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "detect.h"
+#include "jsonio.h"
 #include "log.h"
-
-static void json_object_putp(json_object **o)
-{
-        json_object_put(*o);
-}
 
 static json_object *str_or_null(const char *s)
 {
@@ -121,7 +117,7 @@ int cmd_detect(const struct bp_args *args, int argc, char **argv)
                 return EXIT_USAGE;
         }
         if (args->json) {
-                _cleanup_(json_object_putp) json_object *o = detect_json(&p);
+                _cleanup_(json_putp) json_object *o = detect_json(&p);
                 puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
         } else {
                 detect_print(&p);

@@ -7,13 +7,9 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "detect.h"
+#include "jsonio.h"
 #include "log.h"
 #include "resolve.h"
-
-static void json_putp(json_object **o)
-{
-        json_object_put(*o);
-}
 
 static json_object *str_or_null(const char *s)
 {

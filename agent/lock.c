@@ -7,18 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "fsio.h"
+#include "jsonio.h"
 #include "text.h"
 
 #define LOCK_JSON_DEPTH 8
 
-static void json_putp(json_object **o)
-{
-        json_object_put(*o);
-}
+struct bp_lock {
+        struct bp_lock_entry *entries;
+        size_t n;
+};
 
 static void entry_done(struct bp_lock_entry *e)
 {
@@ -46,7 +47,17 @@ void lock_freep(struct bp_lock **l)
         lock_free(*l);
 }
 
-struct bp_lock_entry *lock_find(struct bp_lock *l, const char *service)
+size_t lock_count(const struct bp_lock *l)
+{
+        return l->n;
+}
+
+const struct bp_lock_entry *lock_entry(const struct bp_lock *l, size_t i)
+{
+        return i < l->n ? &l->entries[i] : NULL;
+}
+
+static struct bp_lock_entry *find(const struct bp_lock *l, const char *service)
 {
         for (size_t i = 0; i < l->n; i++)
                 if (strcmp(l->entries[i].service, service) == 0)
@@ -54,31 +65,42 @@ struct bp_lock_entry *lock_find(struct bp_lock *l, const char *service)
         return NULL;
 }
 
-/* A string member into dst: required ones must be there; every one must fit and pass ok(). */
-static int get_str(json_object *o, const char *key, char *dst, size_t size, bool required,
-                   bool (*ok)(const char *), const char *service, struct bp_err *err)
+const struct bp_lock_entry *lock_find(const struct bp_lock *l, const char *service)
 {
-        json_object *v;
+        return find(l, service);
+}
 
-        dst[0] = '\0';
-        if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
-                if (required)
-                        return bp_fail(err, -EBADMSG, "service '%s': no '%s'", service, key);
-                return 0;
+/* A platform as the lock spells it: exactly what rules_format() writes, "os/arch" or "os/arch/variant",
+ * fields as an index entry may have them. Not rules_parse(): that reads what people write, where a first
+ * part it does not know as an OS is an architecture, so the "wasi/wasm" an index offers would come back
+ * as linux/wasi/wasm, and the lock would refuse what it wrote. */
+static int platform_of(const char *s, struct bp_oci *ret)
+{
+        char buf[RULES_NAME_MAX], name[RULES_NAME_MAX], *part[3] = { 0 }, *p;
+        size_t n = 0;
+
+        if (strlen(s) >= sizeof(buf))
+                return -EINVAL;
+        text_copy(buf, sizeof(buf), s);
+        for (p = buf; n < 3; n++) {
+                part[n] = p;
+                p = strchr(p, '/');
+                if (!p)
+                        break;
+                *p++ = '\0';
         }
-        if (!json_object_is_type(v, json_type_string) || (size_t) json_object_get_string_len(v) >= size ||
-            (ok && !ok(json_object_get_string(v))))
-                return bp_fail(err, -EBADMSG, "service '%s': bad '%s'", service, key);
-        text_copy(dst, size, json_object_get_string(v));
-        return 0;
+        if (p || n < 1)
+                return -EINVAL;         /* one part, or more than three */
+        if (rules_from_fields(part[0], part[1], part[2], ret, NULL) < 0)
+                return -EINVAL;
+        return strcmp(rules_format(ret, name), s) == 0 ? 0 : -EINVAL;
 }
 
 static bool platform_ok(const char *s)
 {
         struct bp_oci p;
-        char name[RULES_NAME_MAX];
 
-        return rules_parse(s, &p, NULL) == 0 && strcmp(rules_format(&p, name), s) == 0;
+        return platform_of(s, &p) == 0;
 }
 
 static bool image_ok(const char *s)
@@ -89,62 +111,133 @@ static bool image_ok(const char *s)
         return ref_parse(s, &r, NULL) == 0 && strcmp(ref_name(&r, name), s) == 0;
 }
 
+static bool index_digest_ok(const char *s)
+{
+        return s[0] == '\0' || ref_digest_ok(s);
+}
+
+/* A service name for a message: lock.json is only as trustworthy as the disk it is on. */
+static const char *show(const char *s, char buf[static 72])
+{
+        text_copy_clean(buf, 72, s);
+        return buf;
+}
+
+static int check_pin(const struct bp_lock_pin *p, const char *service, struct bp_err *err)
+{
+        char sh[72];
+
+        if (!ref_tag_ok(p->tag))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'tag'", show(service, sh));
+        if (!ref_digest_ok(p->digest))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'digest'", show(service, sh));
+        if (!platform_ok(p->platform))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'platform'", show(service, sh));
+        return 0;
+}
+
+/* Every check lock_parse() makes of an entry, made again by lock_set() before it records one: what the lock
+ * holds is what it can read back. */
+static int check_entry(const struct bp_lock_entry *e, struct bp_err *err)
+{
+        char sh[72], name[RULES_NAME_MAX];
+        int r;
+
+        if (!image_ok(e->image))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'image'", show(e->service, sh));
+        if (!index_digest_ok(e->index_digest))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'index_digest'", show(e->service, sh));
+        if (!platform_ok(e->target))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'target'", show(e->service, sh));
+        if ((r = check_pin(&e->pin, e->service, err)) < 0 ||
+            (e->has_previous && (r = check_pin(&e->previous, e->service, err)) < 0))
+                return r;
+        for (size_t i = 0; i < e->n_table; i++) {
+                const struct bp_platform_digest *t = &e->table[i];
+
+                /* the table is a JSON object keyed by platform: a second entry would be lost on reading */
+                for (size_t j = 0; j < i; j++)
+                        if (rules_equal(&e->table[j].platform, &t->platform))
+                                return bp_fail(err, -EBADMSG, "service '%s': platform '%s' listed twice",
+                                               show(e->service, sh), rules_format(&t->platform, name));
+                if (!platform_ok(rules_format(&t->platform, name)) || !ref_digest_ok(t->digest))
+                        return bp_fail(err, -EBADMSG, "service '%s': bad platform entry '%s'", show(e->service, sh),
+                                       name);
+        }
+        return 0;
+}
+
+/* A string member into dst: required ones must be there; every one must be a string that fits. */
+static int get_str(json_object *o, const char *key, char *dst, size_t size, bool required, const char *service,
+                   struct bp_err *err)
+{
+        json_object *v;
+        char sh[72];
+
+        dst[0] = '\0';
+        if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
+                if (required)
+                        return bp_fail(err, -EBADMSG, "service '%s': no '%s'", show(service, sh), key);
+                return 0;
+        }
+        if (!json_object_is_type(v, json_type_string) || (size_t) json_object_get_string_len(v) >= size)
+                return bp_fail(err, -EBADMSG, "service '%s': bad '%s'", show(service, sh), key);
+        text_copy(dst, size, json_object_get_string(v));
+        return 0;
+}
+
 static int parse_pin(json_object *o, const char *service, struct bp_lock_pin *p, struct bp_err *err)
 {
+        char sh[72];
         int r;
 
         if (!json_object_is_type(o, json_type_object))
-                return bp_fail(err, -EBADMSG, "service '%s': a pin is not an object", service);
-        if ((r = get_str(o, "tag", p->tag, sizeof(p->tag), true, ref_tag_ok, service, err)) < 0 ||
-            (r = get_str(o, "digest", p->digest, sizeof(p->digest), true, ref_digest_ok, service, err)) < 0 ||
-            (r = get_str(o, "platform", p->platform, sizeof(p->platform), true, platform_ok, service, err)) < 0 ||
-            (r = get_str(o, "resolved_at", p->resolved_at, sizeof(p->resolved_at), false, NULL, service, err)) < 0)
+                return bp_fail(err, -EBADMSG, "service '%s': a pin is not an object", show(service, sh));
+        if ((r = get_str(o, "tag", p->tag, sizeof(p->tag), true, service, err)) < 0 ||
+            (r = get_str(o, "digest", p->digest, sizeof(p->digest), true, service, err)) < 0 ||
+            (r = get_str(o, "platform", p->platform, sizeof(p->platform), true, service, err)) < 0 ||
+            (r = get_str(o, "resolved_at", p->resolved_at, sizeof(p->resolved_at), false, service, err)) < 0)
                 return r;
         return 0;
 }
 
 static int parse_table(json_object *o, const char *service, struct bp_lock_entry *e, struct bp_err *err)
 {
+        char sh[72], key_sh[72];
         size_t n = 0;
 
         if (!json_object_is_type(o, json_type_object))
-                return bp_fail(err, -EBADMSG, "service '%s': 'platforms' is not an object", service);
+                return bp_fail(err, -EBADMSG, "service '%s': 'platforms' is not an object", show(service, sh));
         e->table = calloc((size_t) json_object_object_length(o) + 1, sizeof(*e->table));
         if (!e->table)
                 return bp_fail(err, -ENOMEM, "out of memory");
         json_object_object_foreach(o, key, val) {
-                if (!platform_ok(key) || !json_object_is_type(val, json_type_string) ||
+                if (platform_of(key, &e->table[n].platform) < 0 || !json_object_is_type(val, json_type_string) ||
                     !ref_digest_ok(json_object_get_string(val)))
-                        return bp_fail(err, -EBADMSG, "service '%s': bad platform entry '%.64s'", service, key);
-                (void) rules_parse(key, &e->table[n].platform, NULL);
+                        return bp_fail(err, -EBADMSG, "service '%s': bad platform entry '%s'", show(service, sh),
+                                       show(key, key_sh));
                 text_copy(e->table[n].digest, REF_DIGEST_MAX, json_object_get_string(val));
-                n++;
+                e->n_table = ++n;
         }
-        e->n_table = n;
         return 0;
-}
-
-static bool index_digest_ok(const char *s)
-{
-        return s[0] == '\0' || ref_digest_ok(s);
 }
 
 static int parse_entry(const char *service, json_object *o, struct bp_lock_entry *e, struct bp_err *err)
 {
         json_object *v;
+        char sh[72];
         int r;
 
         if (strlen(service) >= sizeof(e->service) || !json_object_is_type(o, json_type_object))
-                return bp_fail(err, -EBADMSG, "service '%.64s': not an object", service);
+                return bp_fail(err, -EBADMSG, "service '%s': not an object", show(service, sh));
         text_copy(e->service, sizeof(e->service), service);
-        if ((r = get_str(o, "image", e->image, sizeof(e->image), true, image_ok, service, err)) < 0 ||
-            (r = get_str(o, "version", e->version, sizeof(e->version), true, NULL, service, err)) < 0 ||
-            (r = get_str(o, "index_digest", e->index_digest, sizeof(e->index_digest), false, index_digest_ok,
-                         service, err)) < 0 ||
-            (r = get_str(o, "target", e->target, sizeof(e->target), true, platform_ok, service, err)) < 0)
+        if ((r = get_str(o, "image", e->image, sizeof(e->image), true, service, err)) < 0 ||
+            (r = get_str(o, "version", e->version, sizeof(e->version), true, service, err)) < 0 ||
+            (r = get_str(o, "index_digest", e->index_digest, sizeof(e->index_digest), false, service, err)) < 0 ||
+            (r = get_str(o, "target", e->target, sizeof(e->target), true, service, err)) < 0)
                 return r;
         if (!json_object_object_get_ex(o, "pin", &v) || (r = parse_pin(v, service, &e->pin, err)) < 0)
-                return r < 0 ? r : bp_fail(err, -EBADMSG, "service '%s': no 'pin'", service);
+                return r < 0 ? r : bp_fail(err, -EBADMSG, "service '%s': no 'pin'", show(service, sh));
         if (json_object_object_get_ex(o, "previous", &v) && !json_object_is_type(v, json_type_null)) {
                 r = parse_pin(v, service, &e->previous, err);
                 if (r < 0)
@@ -152,32 +245,27 @@ static int parse_entry(const char *service, json_object *o, struct bp_lock_entry
                 e->has_previous = true;
         }
         if (!json_object_object_get_ex(o, "platforms", &v))
-                return bp_fail(err, -EBADMSG, "service '%s': no 'platforms'", service);
-        return parse_table(v, service, e, err);
+                return bp_fail(err, -EBADMSG, "service '%s': no 'platforms'", show(service, sh));
+        r = parse_table(v, service, e, err);
+        if (r < 0)
+                return r;
+        return check_entry(e, err);
 }
 
 int lock_parse(const char *text, size_t len, struct bp_lock **ret, struct bp_err *err)
 {
         _cleanup_(lock_freep) struct bp_lock *l = lock_new();
         _cleanup_(json_putp) json_object *o = NULL;
-        json_tokener *tok;
         json_object *v, *services;
         int r;
 
         if (!l)
                 return bp_fail(err, -ENOMEM, "out of memory");
-        if (len > LOCK_MAX_BYTES || memchr(text, '\0', len))
-                return bp_fail(err, -EBADMSG, "too large or has a NUL byte");
-        tok = json_tokener_new_ex(LOCK_JSON_DEPTH);
-        if (!tok)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        o = json_tokener_parse_ex(tok, text, (int) len);
-        r = json_tokener_get_error(tok) == json_tokener_success;
-        json_tokener_free(tok);
-        if (!r || !o || !json_object_is_type(o, json_type_object))
-                return bp_fail(err, -EBADMSG, "not a JSON object");
+        r = jsonio_parse_object(text, len, LOCK_MAX_BYTES, LOCK_JSON_DEPTH, LOCK_NAME, &o, err);
+        if (r < 0)
+                return r == -EINVAL ? -EBADMSG : r;
         if (!json_object_object_get_ex(o, "schema", &v) || !json_object_is_type(v, json_type_int) ||
-            json_object_get_int(v) != LOCK_SCHEMA)
+            json_object_get_int64(v) != LOCK_SCHEMA)
                 return bp_fail(err, -EBADMSG, "schema is not %d", LOCK_SCHEMA);
         if (!json_object_object_get_ex(o, "services", &services) || !json_object_is_type(services, json_type_object))
                 return bp_fail(err, -EBADMSG, "'services' is not an object");
@@ -252,12 +340,14 @@ int lock_render(const struct bp_lock *l, char **ret, size_t *ret_len, struct bp_
         json_object *services = json_object_new_object();
         _cleanup_free_ struct bp_lock_entry *sorted = calloc(l->n + 1, sizeof(*sorted));
         const char *s;
+        size_t len;
 
         if (!o || !services || !sorted) {
                 json_object_put(services);
                 return bp_fail(err, -ENOMEM, "out of memory");
         }
-        memcpy(sorted, l->entries, l->n * sizeof(*sorted));
+        if (l->n > 0)           /* an empty lock may have no entries at all: memcpy(p, NULL, 0) is undefined */
+                memcpy(sorted, l->entries, l->n * sizeof(*sorted));
         qsort(sorted, l->n, sizeof(*sorted), by_service);
         json_object_object_add(o, "schema", json_object_new_int(LOCK_SCHEMA));
         for (size_t i = 0; i < l->n; i++)
@@ -265,58 +355,107 @@ int lock_render(const struct bp_lock *l, char **ret, size_t *ret_len, struct bp_
         json_object_object_add(o, "services", services);
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                       JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!s || asprintf(ret, "%s\n", s) < 0)
+        if (!s)
                 return bp_fail(err, -ENOMEM, "out of memory");
-        *ret_len = strlen(*ret);
+        len = strlen(s) + 1;
+        if (len > LOCK_MAX_BYTES)       /* pretty printing makes it larger: never write what cannot be read */
+                return bp_fail(err, -EFBIG, "lock larger than %d bytes", LOCK_MAX_BYTES);
+        if (asprintf(ret, "%s\n", s) < 0)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        *ret_len = len;
         return 0;
 }
 
+/* Wall-clock time as RFC 3339, in 64 bits so that a 32-bit board writes it past 2038 too. */
 static void now_rfc3339(char buf[static 32])
 {
-        time_t t = time(NULL);
-        struct tm tm;
+        struct timespec ts;
 
-        (void) gmtime_r(&t, &tm);
-        (void) strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        (void) clock_rfc3339(clock_ms_of(&ts) / 1000, buf, 32);
+}
+
+static bool fits(size_t size, const char *s)
+{
+        return strlen(s) < size;
+}
+
+static struct bp_lock_entry *add_entry(struct bp_lock *l)
+{
+        struct bp_lock_entry *q = reallocarray(l->entries, l->n + 1, sizeof(*q));
+
+        if (!q)
+                return NULL;
+        l->entries = q;
+        memset(&q[l->n], 0, sizeof(*q));
+        return &q[l->n++];
 }
 
 int lock_set(struct bp_lock *l, const char *service, const char *image, const char *version, const char *tag,
              const char *target, const struct bp_resolution *r, struct bp_err *err)
 {
-        struct bp_lock_entry *e = lock_find(l, service), fresh = { 0 };
-        struct bp_platform_digest *table = calloc(r->n_table + 1, sizeof(*table));
-        char name[RULES_NAME_MAX];
+        struct bp_lock_entry *e = find(l, service), next = { 0 };
+        _cleanup_free_ struct bp_platform_digest *table = calloc(r->n_table + 1, sizeof(*table));
+        char name[RULES_NAME_MAX], sh[72];
 
         if (!table)
                 return bp_fail(err, -ENOMEM, "out of memory");
-        if (!e) {
-                struct bp_lock_entry *q = realloc(l->entries, (l->n + 1) * sizeof(*q));
-                if (!q) {
-                        free(table);
-                        return bp_fail(err, -ENOMEM, "out of memory");
-                }
-                l->entries = q;
-                e = &l->entries[l->n++];
-                *e = fresh;
+        if (!fits(sizeof(next.service), service) || !fits(sizeof(next.image), image) ||
+            !fits(sizeof(next.version), version) || !fits(sizeof(next.pin.tag), tag) ||
+            !fits(sizeof(next.target), target) || !fits(sizeof(next.pin.digest), r->digest) ||
+            !fits(sizeof(next.index_digest), r->index_digest))
+                return bp_fail(err, -EINVAL, "service '%s': a field is too long for the lock", show(service, sh));
+        if (e)
+                next = *e;      /* its table is replaced below, and freed only once next is recorded */
+        if (next.pin.digest[0] && strcmp(next.pin.digest, r->digest) != 0) {
+                next.previous = next.pin;
+                next.has_previous = true;
         }
-        if (e->pin.digest[0] && strcmp(e->pin.digest, r->digest) != 0) {
-                e->previous = e->pin;
-                e->has_previous = true;
-        }
+        if (r->n_table > 0)
+                memcpy(table, r->table, r->n_table * sizeof(*table));
+        next.table = table;
+        next.n_table = r->n_table;
+        text_copy(next.service, sizeof(next.service), service);
+        text_copy(next.image, sizeof(next.image), image);
+        text_copy(next.version, sizeof(next.version), version);
+        text_copy(next.index_digest, sizeof(next.index_digest), r->index_digest);
+        text_copy(next.target, sizeof(next.target), target);
+        if (strcmp(next.pin.digest, r->digest) != 0 || strcmp(next.pin.tag, tag) != 0)
+                now_rfc3339(next.pin.resolved_at);
+        text_copy(next.pin.tag, sizeof(next.pin.tag), tag);
+        text_copy(next.pin.digest, sizeof(next.pin.digest), r->digest);
+        text_copy(next.pin.platform, sizeof(next.pin.platform), rules_format(&r->platform, name));
+        if (check_entry(&next, err) < 0)
+                return bp_err_prefix(err, -EINVAL, "not recorded: ");
+        if (!e && !(e = add_entry(l)))
+                return bp_fail(err, -ENOMEM, "out of memory");
         free(e->table);
-        memcpy(table, r->table, r->n_table * sizeof(*table));
-        e->table = table;
-        e->n_table = r->n_table;
-        text_copy(e->service, sizeof(e->service), service);
-        text_copy(e->image, sizeof(e->image), image);
-        text_copy(e->version, sizeof(e->version), version);
-        text_copy(e->index_digest, sizeof(e->index_digest), r->index_digest);
-        text_copy(e->target, sizeof(e->target), target);
-        if (strcmp(e->pin.digest, r->digest) != 0 || strcmp(e->pin.tag, tag) != 0)
-                now_rfc3339(e->pin.resolved_at);
-        text_copy(e->pin.tag, sizeof(e->pin.tag), tag);
-        text_copy(e->pin.digest, sizeof(e->pin.digest), r->digest);
-        text_copy(e->pin.platform, sizeof(e->pin.platform), rules_format(&r->platform, name));
+        *e = next;
+        table = NULL;           /* the entry's now */
+        return 0;
+}
+
+int lock_repin(struct bp_lock *l, const char *service, const struct bp_platform_digest *pick, const char *target,
+               struct bp_err *err)
+{
+        struct bp_lock_entry *e = find(l, service), next;
+        char name[RULES_NAME_MAX], sh[72];
+
+        if (!e)
+                return bp_fail(err, -ENOENT, "service '%s': not in the lock", show(service, sh));
+        if (!fits(sizeof(next.target), target))
+                return bp_fail(err, -EINVAL, "service '%s': target too long for the lock", show(service, sh));
+        next = *e;
+        if (strcmp(next.pin.digest, pick->digest) != 0) {
+                next.previous = next.pin;
+                next.has_previous = true;
+                text_copy(next.pin.digest, sizeof(next.pin.digest), pick->digest);
+                text_copy(next.pin.platform, sizeof(next.pin.platform), rules_format(&pick->platform, name));
+        }
+        text_copy(next.target, sizeof(next.target), target);
+        if (check_entry(&next, err) < 0)
+                return bp_err_prefix(err, -EINVAL, "not recorded: ");
+        *e = next;              /* the same table, which pick may point into */
         return 0;
 }
 
@@ -353,12 +492,13 @@ int lock_resolution(const struct bp_lock_entry *e, struct bp_resolution *ret)
 
         text_copy(r.index_digest, sizeof(r.index_digest), e->index_digest);
         text_copy(r.digest, sizeof(r.digest), e->pin.digest);
-        if (rules_parse(e->pin.platform, &r.platform, NULL) < 0)
+        if (platform_of(e->pin.platform, &r.platform) < 0)
                 return -EINVAL;
         r.table = calloc(e->n_table + 1, sizeof(*r.table));
         if (!r.table)
                 return -ENOMEM;
-        memcpy(r.table, e->table, e->n_table * sizeof(*r.table));
+        if (e->n_table > 0)
+                memcpy(r.table, e->table, e->n_table * sizeof(*r.table));
         r.n_table = e->n_table;
         *ret = r;
         return 0;

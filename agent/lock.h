@@ -10,7 +10,7 @@
 #include "config.h"
 #include "err.h"
 #include "ref.h"
-#include "resolve.h"
+#include "resolution.h"
 #include "rules.h"
 
 #define LOCK_SCHEMA 1
@@ -37,28 +37,34 @@ struct bp_lock_entry {
         struct bp_lock_pin previous;
 };
 
-struct bp_lock {
-        struct bp_lock_entry *entries;
-        size_t n;
-};
+/* Opaque: only lock.c changes a lock, so every entry in it passes the checks lock_parse() makes, and what
+ * lock_render() writes is always read back. */
+struct bp_lock;
 
-/* Parse lock.json text. -EBADMSG with a message for anything malformed or of another schema. */
+/* Parse lock.json text (strict JSON). -EBADMSG with a message for anything malformed or of another schema,
+ * -EFBIG when larger than LOCK_MAX_BYTES. */
 int lock_parse(const char *text, size_t len, struct bp_lock **ret, struct bp_err *err);
 
 /* Read dir/lock.json: -ENOENT when there is none. */
 int lock_read(const char *dir, struct bp_lock **ret, struct bp_err *err);
 
-/* The JSON text of l (sorted by service, stable across runs); *ret owned by the caller. */
+/* The JSON text of l (sorted by service, stable across runs); *ret owned by the caller. lock_parse() reads
+ * it back to the same lock, byte for byte when rendered again; -EFBIG when it would not fit LOCK_MAX_BYTES. */
 int lock_render(const struct bp_lock *l, char **ret, size_t *ret_len, struct bp_err *err);
 
 struct bp_lock *lock_new(void);
 void lock_free(struct bp_lock *l);
 void lock_freep(struct bp_lock **l);
 
-/* The entry of service, or NULL. Borrowed from l. */
-struct bp_lock_entry *lock_find(struct bp_lock *l, const char *service);
+/* How many services l records, and the i-th of them (i < lock_count(l)), in no particular order. */
+size_t lock_count(const struct bp_lock *l);
+const struct bp_lock_entry *lock_entry(const struct bp_lock *l, size_t i);
 
-/* Record a resolution for service: when the pinned digest changes, the old pin becomes previous. */
+/* The entry of service, or NULL. Borrowed from l until l next changes. */
+const struct bp_lock_entry *lock_find(const struct bp_lock *l, const char *service);
+
+/* Record a resolution for service: when the pinned digest changes, the old pin becomes previous. -EINVAL,
+ * and l unchanged, when any field would not pass lock_parse() (too long, a platform it cannot name). */
 int lock_set(struct bp_lock *l, const char *service, const char *image, const char *version, const char *tag,
              const char *target, const struct bp_resolution *r, struct bp_err *err);
 
@@ -68,6 +74,11 @@ size_t lock_prune(struct bp_lock *l, const struct bp_config *c);
 /* The digest in e's platform table for the best of compatible[0..n), or -ENOENT. */
 int lock_pick(const struct bp_lock_entry *e, const struct bp_oci *compatible, size_t n,
               const struct bp_platform_digest **ret);
+
+/* Point service at pick, a digest from its own platform table, for the board target (an SD card moved to
+ * another board, answered offline): when the digest changes, the old pin becomes previous. */
+int lock_repin(struct bp_lock *l, const char *service, const struct bp_platform_digest *pick, const char *target,
+               struct bp_err *err);
 
 /* The resolution e records, for the one-HEAD path of resolve_image(); owned by the caller. */
 int lock_resolution(const struct bp_lock_entry *e, struct bp_resolution *ret);

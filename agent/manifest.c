@@ -3,16 +3,13 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "jsonio.h"
 #include "text.h"
-
-static void json_putp(json_object **o)
-{
-        json_object_put(*o);
-}
 
 bool manifest_type_is_index(const char *t)
 {
@@ -29,41 +26,10 @@ static bool type_is_schema1(const char *t)
         return text_has_prefix(t, "application/vnd.docker.distribution.manifest.v1");
 }
 
-/* Parse with a depth limit: hostile registries send deep nesting to exhaust the stack. */
+/* The depth limit matters: hostile registries send deep nesting to exhaust the stack. */
 static int parse_json(const char *body, size_t len, const char *what, json_object **ret, struct bp_err *err)
 {
-        json_tokener *tok;
-        json_object *o;
-        enum json_tokener_error e;
-
-        if (len > MANIFEST_MAX_BYTES)
-                return bp_fail(err, -EFBIG, "%s larger than %d bytes", what, MANIFEST_MAX_BYTES);
-        if (memchr(body, '\0', len))
-                return bp_fail(err, -EINVAL, "%s: NUL byte in JSON", what);
-        tok = json_tokener_new_ex(MANIFEST_JSON_DEPTH);
-        if (!tok)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        o = json_tokener_parse_ex(tok, body, (int) len);
-        e = json_tokener_get_error(tok);
-        if (e == json_tokener_success && json_tokener_get_parse_end(tok) < len) {
-                size_t rest = json_tokener_get_parse_end(tok);
-                while (rest < len && strchr(" \t\r\n", body[rest]))
-                        rest++;
-                if (rest < len)
-                        e = json_tokener_error_parse_unexpected;
-        }
-        json_tokener_free(tok);
-        if (!o || e != json_tokener_success) {
-                json_object_put(o);
-                return bp_fail(err, -EINVAL, "%s: malformed JSON (%s)", what,
-                               e == json_tokener_continue ? "truncated" : json_tokener_error_desc(e));
-        }
-        if (!json_object_is_type(o, json_type_object)) {
-                json_object_put(o);
-                return bp_fail(err, -EINVAL, "%s: JSON is not an object", what);
-        }
-        *ret = o;
-        return 0;
+        return jsonio_parse_object(body, len, MANIFEST_MAX_BYTES, MANIFEST_JSON_DEPTH, what, ret, err);
 }
 
 /* A string member, or NULL when absent; -EINVAL when present with another type or too long. */
@@ -94,16 +60,52 @@ static bool is_attestation(json_object *entry)
                strcmp(json_object_get_string(v), "attestation-manifest") == 0;
 }
 
-static int parse_entry(json_object *e, size_t i, struct bp_index_entry *ret, struct bp_err *err)
+/* Platform fields as containerd's Normalize() reads them: lower-cased first ("Windows" is windows). Fields
+ * that still do not fit a bp_oci name a platform no board here runs: -EINVAL, no message. */
+static int platform_fields(const char *os, const char *arch, const char *variant, struct bp_oci *ret)
 {
-        const char *digest, *mt, *os = NULL, *arch = NULL, *variant = NULL;
-        json_object *plat;
-        char what[48];
+        const char *in[3] = { os, arch, variant ? variant : "" };
+        char f[3][64];
+
+        for (size_t k = 0; k < 3; k++) {
+                size_t n = 0;
+
+                if (strlen(in[k]) >= sizeof(f[k]))
+                        return -EINVAL;
+                for (; in[k][n]; n++)
+                        f[k][n] = (char) ((in[k][n] >= 'A' && in[k][n] <= 'Z') ? in[k][n] - 'A' + 'a' : in[k][n]);
+                f[k][n] = '\0';
+        }
+        return rules_from_fields(f[0], f[1], variant ? f[2] : NULL, ret, NULL);
+}
+
+/* The entry's platform, when it names one the rules can compare: sets platform_known. */
+static void entry_platform(json_object *e, struct bp_index_entry *ret)
+{
+        json_object *plat, *os, *arch, *variant = NULL;
+
+        if (!json_object_object_get_ex(e, "platform", &plat) || !json_object_is_type(plat, json_type_object) ||
+            !json_object_object_get_ex(plat, "os", &os) || !json_object_is_type(os, json_type_string) ||
+            !json_object_object_get_ex(plat, "architecture", &arch) || !json_object_is_type(arch, json_type_string))
+                return;
+        if (json_object_object_get_ex(plat, "variant", &variant) && json_object_is_type(variant, json_type_null))
+                variant = NULL;
+        if (variant && !json_object_is_type(variant, json_type_string))
+                return;
+        if (platform_fields(json_object_get_string(os), json_object_get_string(arch),
+                            variant ? json_object_get_string(variant) : NULL, &ret->platform) < 0)
+                return;
+        ret->platform_known = true;
+        if (strcmp(ret->platform.os, "unknown") == 0 && strcmp(ret->platform.arch, "unknown") == 0)
+                ret->attestation = true;
+}
+
+/* What makes an entry unusable whatever its platform: -EINVAL with the reason. */
+static int entry_fields(json_object *e, const char *what, struct bp_index_entry *ret, struct bp_err *err)
+{
+        const char *digest, *mt;
         int r;
 
-        (void) snprintf(what, sizeof(what), "index entry %zu", i + 1);
-        if (!json_object_is_type(e, json_type_object))
-                return bp_fail(err, -EINVAL, "%s is not an object", what);
         if ((r = get_string(e, "digest", REF_DIGEST_MAX + 64, &digest, what, err)) < 0 ||
             (r = get_string(e, "mediaType", sizeof(ret->media_type), &mt, what, err)) < 0)
                 return r;
@@ -112,23 +114,30 @@ static int parse_entry(json_object *e, size_t i, struct bp_index_entry *ret, str
         text_copy(ret->digest, sizeof(ret->digest), digest);
         text_copy(ret->media_type, sizeof(ret->media_type), mt ? mt : "");
         ret->nested_index = mt && manifest_type_is_index(mt);
-        ret->attestation = is_attestation(e);
-        if (!json_object_object_get_ex(e, "platform", &plat) || json_object_is_type(plat, json_type_null))
-                return 0;
-        if (!json_object_is_type(plat, json_type_object))
-                return bp_fail(err, -EINVAL, "%s: 'platform' is not an object", what);
-        if ((r = get_string(plat, "os", 64, &os, what, err)) < 0 ||
-            (r = get_string(plat, "architecture", 64, &arch, what, err)) < 0 ||
-            (r = get_string(plat, "variant", 64, &variant, what, err)) < 0)
-                return r;
-        if (!os || !arch)
-                return bp_fail(err, -EINVAL, "%s: platform without os or architecture", what);
-        if (rules_from_fields(os, arch, variant, &ret->platform, err) < 0)
-                return bp_err_prefix(err, -EINVAL, "%s: ", what);
-        ret->has_platform = true;
-        if (strcmp(ret->platform.os, "unknown") == 0 && strcmp(ret->platform.arch, "unknown") == 0)
-                ret->attestation = true;
         return 0;
+}
+
+/* One entry never rejects the index (containerd skips what does not parse or match): an odd one is kept,
+ * marked, and refused by manifest_select() only if it would be this board's. */
+static void parse_entry(json_object *e, size_t i, struct bp_index_entry *ret)
+{
+        struct bp_err err = { 0 };
+        char what[48];
+
+        (void) snprintf(what, sizeof(what), "index entry %zu", i + 1);
+        if (!json_object_is_type(e, json_type_object)) {
+                (void) snprintf(ret->bad, sizeof(ret->bad), "%s is not an object", what);
+                return;
+        }
+        ret->attestation = is_attestation(e);
+        entry_platform(e, ret);
+        if (entry_fields(e, what, ret, &err) < 0) {
+                text_copy(ret->bad, sizeof(ret->bad), err.msg);
+                ret->digest[0] = '\0';
+                ret->nested_index = false;
+                return;
+        }
+        ret->has_platform = ret->platform_known;
 }
 
 static int parse_index(json_object *o, struct bp_manifest *m, struct bp_err *err)
@@ -144,12 +153,9 @@ static int parse_index(json_object *o, struct bp_manifest *m, struct bp_err *err
         m->entries = calloc(n ? n : 1, sizeof(*m->entries));
         if (!m->entries)
                 return bp_fail(err, -ENOMEM, "out of memory");
-        for (size_t i = 0; i < n; i++) {
-                int r = parse_entry(json_object_array_get_idx(list, i), i, &m->entries[i], err);
-                if (r < 0)
-                        return r;
-                m->n_entries++;
-        }
+        for (size_t i = 0; i < n; i++)
+                parse_entry(json_object_array_get_idx(list, i), i, &m->entries[i]);
+        m->n_entries = n;
         return 0;
 }
 
@@ -228,7 +234,10 @@ int manifest_parse(const char *body, size_t len, const char *content_type, struc
                 m->kind = BP_MANIFEST_IMAGE;
                 r = parse_image(o, m, err);
         } else {
-                r = bp_fail(err, -EINVAL, "unknown manifest media type '%s'", m->media_type);
+                char show[96];
+
+                text_copy_clean(show, sizeof(show), m->media_type);     /* the registry's words */
+                r = bp_fail(err, -EINVAL, "unknown manifest media type '%s'", show);
         }
         if (r < 0)
                 return r;
@@ -265,9 +274,15 @@ int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, b
                 return r;
         if (!os || !arch)
                 return bp_fail(err, -EINVAL, "image config: no os or architecture");
-        r = rules_from_fields(os, arch, variant, ret, err);
-        if (r < 0)
-                return bp_err_prefix(err, r, "image config: ");
+        if (platform_fields(os, arch, variant, ret) < 0) {
+                char s_os[24], s_arch[24], s_variant[24];
+
+                text_copy_clean(s_os, sizeof(s_os), os);        /* the registry's words */
+                text_copy_clean(s_arch, sizeof(s_arch), arch);
+                text_copy_clean(s_variant, sizeof(s_variant), variant ? variant : "");
+                return bp_fail(err, -EINVAL, "image config: bad platform fields os '%s' architecture '%s' "
+                               "variant '%s'", s_os, s_arch, s_variant);
+        }
         *ret_has_variant = variant && variant[0];
         return 0;
 }
@@ -280,7 +295,8 @@ int manifest_select(const struct bp_manifest *m, const struct bp_oci *target)
                 const struct bp_index_entry *e = &m->entries[i];
                 int rank;
 
-                if (!e->has_platform || e->attestation)
+                /* a malformed entry with a known platform competes, so that it is refused, not passed over */
+                if (!e->platform_known || e->attestation)
                         continue;
                 rank = rules_rank(target, &e->platform);
                 if (rank >= 0 && rank < best_rank) {
@@ -288,5 +304,7 @@ int manifest_select(const struct bp_manifest *m, const struct bp_oci *target)
                         best = (int) i;
                 }
         }
+        if (best >= 0 && !m->entries[best].has_platform)
+                return -EBADMSG;
         return best;
 }

@@ -30,9 +30,11 @@ struct bp_index_entry {
         char digest[REF_DIGEST_MAX];
         char media_type[96];
         struct bp_oci platform;
-        bool has_platform;
+        bool platform_known;    /* platform holds the entry's os/architecture/variant */
+        bool has_platform;      /* platform_known and the entry usable: only these are listed or chosen */
         bool attestation;       /* unknown/unknown, or annotated as an attestation manifest: never chosen */
         bool nested_index;      /* the entry is itself an index */
+        char bad[160];          /* why the entry is unusable (a bad digest, not an object), or "" */
 };
 
 struct bp_manifest {
@@ -47,9 +49,11 @@ struct bp_manifest {
 };
 
 /* Parse body (len bytes) served with content_type (may be NULL or empty: then the document's own mediaType,
- * or its shape, decides). Schema 1 manifests are refused with a message saying so. -EINVAL with one line
- * for malformed JSON, nesting deeper than MANIFEST_JSON_DEPTH, wrong types, bad digests, more than
- * MANIFEST_ENTRIES_MAX entries. */
+ * or its shape, decides). Strict JSON (RFC 8259). Schema 1 manifests are refused with a message saying so.
+ * -EINVAL with one line for malformed JSON, nesting deeper than MANIFEST_JSON_DEPTH, wrong types, a bad
+ * config digest, more than MANIFEST_ENTRIES_MAX entries. An odd index entry (platform fields no board has,
+ * such as variant "v8+crypto"; a bad digest) does not reject the index: it is kept with has_platform
+ * false, and "bad" says why when it is malformed. */
 int manifest_parse(const char *body, size_t len, const char *content_type, struct bp_manifest **ret,
                    struct bp_err *err);
 
@@ -62,7 +66,8 @@ int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, b
                              struct bp_err *err);
 
 /* Index of the entry best for target (lowest rank in its compatible order; the first among equals), or
- * -ENOENT when none can run there. Attestation entries are never chosen. */
+ * -ENOENT when none can run there. Attestation entries are never chosen. -EBADMSG when the best entry for
+ * target is malformed (its "bad" says why): refused, never passed over for a worse one. */
 int manifest_select(const struct bp_manifest *m, const struct bp_oci *target);
 
 /* True when media type names an index / manifest list. */

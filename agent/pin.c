@@ -12,6 +12,7 @@
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
+#include "resolve.h"
 #include "text.h"
 #include "version.h"
 
@@ -230,7 +231,7 @@ int run_resolve_service(struct bp_run *run, const struct bp_service *s, json_obj
         const struct bp_tag_template *t =
                 config_template_for(s, run->platform.compatible, run->platform.n_compatible);
         struct bp_resolution prev = { 0 }, r = { 0 };
-        struct bp_lock_entry *e = lock_find(run->lock, s->name);
+        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
         struct bp_registry *reg = NULL;
         struct bp_ref ref = s->image;
         char image[REF_STRING_MAX];

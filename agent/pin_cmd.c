@@ -12,6 +12,7 @@
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
+#include "osrelease.h"
 #include "pin.h"
 #include "rootfs.h"
 #include "sd.h"
@@ -142,7 +143,7 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
  * need their own tag, so a board change sends them to the network. */
 static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, json_object *o)
 {
-        struct bp_lock_entry *e = lock_find(run->lock, s->name);
+        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
         const struct bp_platform_digest *pick;
         char image[REF_STRING_MAX], name[RULES_NAME_MAX];
 
@@ -152,15 +153,10 @@ static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, json_
                 if (s->n_tags > 0 || !e->index_digest[0] ||
                     lock_pick(e, run->platform.compatible, run->platform.n_compatible, &pick) < 0)
                         return false;
-                if (strcmp(e->pin.digest, pick->digest) != 0) {
-                        e->previous = e->pin;
-                        e->has_previous = true;
-                        text_copy(e->pin.digest, sizeof(e->pin.digest), pick->digest);
-                        text_copy(e->pin.platform, sizeof(e->pin.platform), rules_format(&pick->platform, name));
-                }
                 log_info("%s: lock made for %s; this board is %s: %s from the lock's platform table", s->name,
-                         e->target, run->platform.name, e->pin.platform);
-                text_copy(e->target, sizeof(e->target), run->platform.name);
+                         e->target, run->platform.name, rules_format(&pick->platform, name));
+                if (lock_repin(run->lock, s->name, pick, run->platform.name, NULL) < 0)
+                        return false;
         }
         json_object_object_add(o, "image", json_object_new_string(e->image));
         json_object_object_add(o, "tag", json_object_new_string(e->pin.tag));
@@ -306,24 +302,8 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
 /* PRETTY_NAME of the root's os-release, in buf. */
 static const char *os_name(const char *root, char *buf, size_t size)
 {
-        static const char *const files[] = { "/etc/os-release", "/usr/lib/os-release" };
-
-        text_copy(buf, size, "unknown OS");
-        for (size_t i = 0; i < 2; i++) {
-                _cleanup_free_ char *text = NULL;
-                const char *p;
-
-                if (rootfs_read(root, files[i], 64 * 1024, &text, NULL, NULL) < 0)
-                        continue;
-                p = strstr(text, "PRETTY_NAME=");
-                if (!p || (p != text && p[-1] != '\n'))
-                        continue;
-                p += 12;
-                p += *p == '"';
-                text_copy(buf, size, p);
-                buf[strcspn(buf, "\"\n")] = '\0';
-                return buf;
-        }
+        if (osrelease_pretty_name(root, buf, size, NULL) < 0)
+                text_copy(buf, size, "unknown OS");
         return buf;
 }
 

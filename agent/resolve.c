@@ -22,25 +22,6 @@ static void why(struct bp_resolution *r, const char *fmt, ...)
         va_end(ap);
 }
 
-void resolution_done(struct bp_resolution *r)
-{
-        free(r->table);
-        memset(r, 0, sizeof(*r));
-}
-
-int resolution_copy(struct bp_resolution *dst, const struct bp_resolution *src)
-{
-        *dst = *src;
-        dst->table = NULL;
-        if (src->n_table) {
-                dst->table = calloc(src->n_table, sizeof(*dst->table));
-                if (!dst->table)
-                        return -ENOMEM;
-                memcpy(dst->table, src->table, src->n_table * sizeof(*dst->table));
-        }
-        return 0;
-}
-
 /* "linux/arm/v7, linux/arm/v6" into buf. */
 static const char *list_platforms(const struct bp_oci *p, size_t n, char *buf, size_t size)
 {

@@ -69,6 +69,22 @@ int board_from_revision(const char *revision, char *buf, size_t size)
         return -ENOENT;
 }
 
+bool board_hardware_is_pi(const char *hardware)
+{
+        static const char *const socs[] = { "BCM2708", "BCM2709", "BCM2710", "BCM2711",
+                                            "BCM2835", "BCM2836", "BCM2837" };
+
+        for (size_t i = 0; i < sizeof(socs) / sizeof(socs[0]); i++)
+                if (strcmp(hardware, socs[i]) == 0)
+                        return true;
+        return false;
+}
+
+bool board_compatible_is_pi(const char *compatible)
+{
+        return text_has_prefix(compatible, "raspberrypi,");
+}
+
 bool board_hardware_is_board(const char *hardware)
 {
         /* Board families whose kernels put the board in Hardware; SoC names ("BCM2835", "sun8i",

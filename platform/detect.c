@@ -35,6 +35,13 @@ static void note(struct bp_platform *p, const char *fmt, ...)
         va_end(ap);
 }
 
+/* "i386" … "i686": the x86 names uname(2) and AT_PLATFORM give a 32-bit process. Each character is
+ * checked before the next is read, so a short name such as "i" is never read past its end. */
+static bool is_x86_32(const char *m)
+{
+        return m[0] == 'i' && m[1] >= '3' && m[1] <= '6' && strcmp(m + 2, "86") == 0;
+}
+
 int platform_machine_bits(const char *m)
 {
         static const char *const m64[] = { "aarch64", "arm64", "x86_64", "ppc64le", "ppc64", "s390x", "riscv64",
@@ -45,7 +52,7 @@ int platform_machine_bits(const char *m)
         for (size_t i = 0; i < sizeof(m64) / sizeof(m64[0]); i++)
                 if (strcmp(m, m64[i]) == 0)
                         return 64;
-        if (text_has_prefix(m, "arm") || (m[0] == 'i' && strcmp(m + 2, "86") == 0) || strcmp(m, "riscv32") == 0)
+        if (text_has_prefix(m, "arm") || is_x86_32(m) || strcmp(m, "riscv32") == 0)
                 return 32;
         return 0;
 }
@@ -116,7 +123,7 @@ static void cpu_from_auxv(struct bp_platform *p)
                 text_copy(p->cpu.variant, sizeof(p->cpu.variant), "v8");
         } else if (strcmp(plat, "x86_64") == 0) {
                 text_copy(p->cpu.arch, sizeof(p->cpu.arch), "amd64");
-        } else if (plat[0] == 'i' && strcmp(plat + 2, "86") == 0) {
+        } else if (is_x86_32(plat)) {
                 text_copy(p->cpu.arch, sizeof(p->cpu.arch), "386");
         }
         if (p->cpu.arch[0])
@@ -156,6 +163,25 @@ static void detect_cpu(struct bp_platform *p, const char *root, bool self)
         }
         if (!p->cpu.arch[0] && self)
                 cpu_from_auxv(p);
+}
+
+/* No CPU fact from cpuinfo or AT_PLATFORM: the kernel's machine name still says which ARM it runs on,
+ * as containerd reads it (cpuinfo_linux.go getCPUVariantFromArch: "aarch64" is 8, "armv7l" 7). */
+static void cpu_from_machine(struct bp_platform *p)
+{
+        const char *m = p->kernel.machine;
+
+        if (p->cpu.arch[0])
+                return;
+        if (strcmp(m, "aarch64") == 0 || strcmp(m, "arm64") == 0) {
+                text_copy(p->cpu.arch, sizeof(p->cpu.arch), "arm64");
+                text_copy(p->cpu.variant, sizeof(p->cpu.variant), "v8");
+        } else if (text_has_prefix(m, "armv") && m[4] >= '5' && m[4] <= '8') {
+                text_copy(p->cpu.arch, sizeof(p->cpu.arch), "arm");
+                (void) snprintf(p->cpu.variant, sizeof(p->cpu.variant), "v%c", m[4]);
+        }
+        if (p->cpu.arch[0])
+                p->cpu.source = p->kernel.source;
 }
 
 static void detect_userspace(struct bp_platform *p, const char *root)
@@ -241,12 +267,25 @@ static void detect_dmi(struct bp_platform *p, const char *root)
         p->board_source = "dmi";
 }
 
+/* Qualcomm, Samsung and other kernels print small numbers as Revision (000f on an MSM8996) that are
+ * also old-style Pi codes: decode them only on a board that says it is a Pi. */
+static bool says_raspberry_pi(const struct bp_platform *p)
+{
+        if (board_hardware_is_pi(p->hardware))
+                return true;
+        for (size_t i = 0; i < p->n_dt_compatible; i++)
+                if (board_compatible_is_pi(p->dt_compatible[i]))
+                        return true;
+        return false;
+}
+
 static void detect_board(struct bp_platform *p, const char *root)
 {
         detect_devicetree(p, root);
         if (!p->board[0] && (strcmp(p->cpu.arch, "amd64") == 0 || strcmp(p->cpu.arch, "386") == 0))
                 detect_dmi(p, root);
-        if (!p->board[0] && p->revision[0] && board_from_revision(p->revision, p->board, sizeof(p->board)) == 0)
+        if (!p->board[0] && p->revision[0] && says_raspberry_pi(p) &&
+            board_from_revision(p->revision, p->board, sizeof(p->board)) == 0)
                 p->board_source = "revision";
         if (!p->board[0] && board_hardware_is_board(p->hardware)) {
                 text_copy(p->board, sizeof(p->board), p->hardware);
@@ -343,6 +382,7 @@ int platform_detect(const char *root, const char *machine, struct bp_platform *r
                 }
         }
         detect_cpu(&p, root, self);
+        cpu_from_machine(&p);
         p.kernel.bits = platform_machine_bits(p.kernel.machine);
         detect_userspace(&p, root);
         detect_board(&p, root);

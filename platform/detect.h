@@ -25,7 +25,8 @@ struct bp_platform {
                 char arch[16];          /* OCI spelling: "arm", "arm64", "amd64", "386"; "" unknown */
                 char variant[8];        /* "v6", "v7", "v8"; "" unknown or none */
                 char model[96];         /* "Cortex-A53", or the cpuinfo model name */
-                const char *source;     /* "/proc/cpuinfo", "AT_PLATFORM" or NULL */
+                const char *source;     /* "/proc/cpuinfo", "AT_PLATFORM", or the kernel's source when
+                                         * only its machine name tells ("--machine", "uname"); NULL */
         } cpu;
 
         struct {

@@ -10,6 +10,9 @@
 
 #include "cleanup.h"
 
+/* st_size and pread() offsets of files over 2 GiB need a 64-bit off_t on 32-bit ARM. */
+_Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
+
 #define EM_386 3
 #define EM_PPC64 21
 #define EM_S390 22
@@ -48,6 +51,9 @@ static bool uleb(const uint8_t **p, const uint8_t *end, uint32_t *ret)
 
         for (unsigned shift = 0; *p < end && shift < 35; shift += 7) {
                 uint8_t b = *(*p)++;
+
+                if (shift == 28 && (b & 0x70))
+                        return false;           /* bits 32 and up: cut, it would read as another value */
                 v |= (uint32_t) (b & 0x7f) << shift;
                 if (!(b & 0x80)) {
                         *ret = v;

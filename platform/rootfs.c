@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,10 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+
+/* On 32-bit ARM without -D_FILE_OFFSET_BITS=64, stat() fails with EOVERFLOW on filesystems with 64-bit
+ * inode numbers and on files over 2 GiB. */
+_Static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64");
 
 /* root + rel, where rel is "" or starts with '/'. Root "/" adds nothing. */
 static int join(const char *root, const char *rel, char out[static PATH_MAX])
@@ -135,8 +140,10 @@ int rootfs_read_fd(int fd, const char *what, size_t max_bytes, char **ret, size_
                 ssize_t k;
 
                 if (len + 1 >= size) {
-                        /* Read one byte past the cap to tell a full file from a cut one. */
-                        size_t want = size * 2 > max_bytes + 2 ? max_bytes + 2 : size * 2;
+                        /* Read one byte past the cap to tell a full file from a cut one; a cap near
+                         * SIZE_MAX (4 GiB on 32-bit) must not wrap to a tiny buffer. */
+                        size_t limit = max_bytes > SIZE_MAX - 2 ? SIZE_MAX : max_bytes + 2;
+                        size_t want = size > limit / 2 ? limit : size * 2;
                         char *q;
 
                         if (want <= size)

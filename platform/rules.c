@@ -35,8 +35,10 @@ static void normalize(struct bp_oci *p)
                         p->variant[0] = '\0';
         } else if (strcmp(a, "aarch64") == 0 || strcmp(a, "arm64") == 0) {
                 text_copy(p->arch, sizeof(p->arch), "arm64");
-                if (strcmp(v, "8") == 0 || strcmp(v, "v8") == 0)
+                if (strcmp(v, "8") == 0 || strcmp(v, "v8") == 0 || strcmp(v, "v8.0") == 0)
                         p->variant[0] = '\0';
+                else if (strcmp(v, "9") == 0 || strcmp(v, "9.0") == 0 || strcmp(v, "v9.0") == 0)
+                        text_copy(p->variant, sizeof(p->variant), "v9");
         } else if (strcmp(a, "armhf") == 0) {
                 text_copy(p->arch, sizeof(p->arch), "arm");
                 text_copy(p->variant, sizeof(p->variant), "v7");
@@ -119,18 +121,27 @@ int rules_parse_user(const char *s, struct bp_oci *ret, struct bp_err *err)
         static const char *const known[] = { "386",    "amd64",   "arm",      "arm64",   "loong64", "mips",
                                              "mipsle", "mips64",  "mips64le", "ppc64",   "ppc64le", "riscv64",
                                              "s390x",  "wasm" };
-        struct bp_oci p;
+        struct bp_oci p, order[RULES_COMPAT_MAX];
+        bool arch_ok = false;
         int r = rules_parse(s, &p, err);
 
         if (r < 0)
                 return r;
         for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-                if (strcmp(p.arch, known[i]) == 0) {
-                        *ret = p;
-                        return 0;
-                }
-        return bp_fail(err, -EINVAL, "bad platform '%s': unknown architecture '%s' (amd64, arm64, arm, 386, ...)", s,
-                       p.arch);
+                arch_ok = arch_ok || strcmp(p.arch, known[i]) == 0;
+        if (!arch_ok)
+                return bp_fail(err, -EINVAL, "bad platform '%s': unknown architecture '%s' (amd64, arm64, arm, 386, ...)",
+                               s, p.arch);
+        /* A target whose fallback list is empty or too long would match nothing, or cut the list. */
+        if (rules_compatible(&p, order) == 0) {
+                if (strcmp(p.arch, "arm64") == 0)
+                        return bp_fail(err, -EINVAL, "bad platform '%s': unknown arm64 variant '%s' (v8, v8.1 … v8.9, "
+                                       "v9, v9.1 … v9.7)", s, p.variant);
+                return bp_fail(err, -EINVAL, "bad platform '%s': more than %d platforms would run on it", s,
+                               RULES_COMPAT_MAX);
+        }
+        *ret = p;
+        return 0;
 }
 
 const char *rules_format(const struct bp_oci *p, char buf[static RULES_NAME_MAX])
@@ -139,52 +150,122 @@ const char *rules_format(const struct bp_oci *p, char buf[static RULES_NAME_MAX]
         return buf;
 }
 
-static size_t push(struct bp_oci *ret, size_t n, const char *os, const char *arch, const char *variant)
+/* The fallback list being built: entries past RULES_COMPAT_MAX are counted, never written, so an
+ * overlong list is seen and refused rather than cut. */
+struct vector {
+        struct bp_oci *p;
+        size_t n;
+};
+
+static void push(struct vector *v, const char *os, const char *arch, const char *variant)
 {
-        if (n >= RULES_COMPAT_MAX)
-                return n;
-        text_copy(ret[n].os, sizeof(ret[n].os), os);
-        text_copy(ret[n].arch, sizeof(ret[n].arch), arch);
-        text_copy(ret[n].variant, sizeof(ret[n].variant), variant);
-        return n + 1;
+        if (v->n < RULES_COMPAT_MAX) {
+                text_copy(v->p[v->n].os, sizeof(v->p[0].os), os);
+                text_copy(v->p[v->n].arch, sizeof(v->p[0].arch), arch);
+                text_copy(v->p[v->n].variant, sizeof(v->p[0].variant), variant);
+        }
+        v->n++;
 }
 
-/* "v7" -> 7; anything else -> 0. */
+/* containerd's strconv.Atoi(strings.TrimPrefix(variant, "v")): "v7" and "7" -> 7, -1 when not a number. */
 static int variant_number(const char *v)
 {
-        if (v[0] != 'v' || v[1] < '1' || v[1] > '9' || v[2] != '\0')
-                return 0;
-        return v[1] - '0';
+        unsigned long long n;
+        int r;
+
+        if (v[0] == 'v')
+                v++;
+        r = text_parse_u64(v, 10, 999, &n);
+        if (r == -ERANGE)
+                return 1000;            /* still a number: its list is too long, and is refused */
+        return r < 0 ? -1 : (int) n;
 }
 
-static size_t push_arm_down(struct bp_oci *ret, size_t n, const char *os, int from)
+static void push_numbered(struct vector *v, const char *os, const char *arch, int from, int to)
 {
-        for (int v = from; v >= 5; v--) {
-                char name[4] = { 'v', (char) ('0' + v), '\0', '\0' };
-                n = push(ret, n, os, "arm", name);
+        for (int i = from; i >= to; i--) {
+                char name[16];
+
+                (void) snprintf(name, sizeof(name), "v%d", i);
+                push(v, os, arch, name);
         }
-        return n;
+}
+
+/* arm64 variants containerd knows (compare.go, arm64variantToVersion): v8, v8.1 … v8.9, v9, v9.1 … v9.7.
+ * Returns false for any other spelling; ret_major/ret_minor otherwise. */
+static bool arm64_version(const char *variant, int *ret_major, int *ret_minor)
+{
+        int major, minor = 0;
+
+        if (variant[0] == '\0') {
+                *ret_major = 8;
+                *ret_minor = 0;
+                return true;
+        }
+        if (variant[0] != 'v' || (variant[1] != '8' && variant[1] != '9'))
+                return false;
+        major = variant[1] - '0';
+        if (variant[2] == '.') {
+                if (variant[3] < '1' || variant[3] > '9' || variant[4] != '\0')
+                        return false;
+                minor = variant[3] - '0';
+        } else if (variant[2] != '\0' || major == 8) {
+                return false;           /* a plain "v8" is normalized to "" before it gets here */
+        }
+        if (major == 9 && minor > 7)
+                return false;
+        *ret_major = major;
+        *ret_minor = minor;
+        return true;
+}
+
+/* vM.top … vM.1, vM; arm64 "v8" is written "", as it is normalized. */
+static void push_arm64_minors(struct vector *v, const char *os, int major, int top)
+{
+        for (int i = top; i >= 0; i--) {
+                char name[24] = "";
+
+                if (i > 0)
+                        (void) snprintf(name, sizeof(name), "v%d.%d", major, i);
+                else if (major != 8)
+                        (void) snprintf(name, sizeof(name), "v%d", major);
+                push(v, os, "arm64", name);
+        }
+}
+
+/* v9.x also runs v8.0 … v8.(x+5), at most v8.9: ARMv9.x includes ARMv8.(x+5). */
+static void push_arm64(struct vector *v, const char *os, int major, int minor)
+{
+        push_arm64_minors(v, os, major, minor);
+        if (major == 9)
+                push_arm64_minors(v, os, 8, minor + 5 < 9 ? minor + 5 : 9);
 }
 
 size_t rules_compatible(const struct bp_oci *target, struct bp_oci ret[static RULES_COMPAT_MAX])
 {
-        size_t n = push(ret, 0, target->os, target->arch, target->variant);
-        int v = variant_number(target->variant);
+        struct vector v = { ret, 0 };
+        const char *os = target->os;
+        int n = variant_number(target->variant), major, minor;
 
-        if (strcmp(target->arch, "amd64") == 0) {
-                for (v--; v >= 2; v--) {
-                        char name[4] = { 'v', (char) ('0' + v), '\0', '\0' };
-                        n = push(ret, n, target->os, "amd64", name);
+        if (strcmp(target->arch, "arm64") == 0) {
+                /* containerd's vector for an arm64 variant it does not know is empty: nothing runs. */
+                if (!arm64_version(target->variant, &major, &minor))
+                        return 0;
+                push_arm64(&v, os, major, minor);
+                push_numbered(&v, os, "arm", 8, 5);
+        } else {
+                push(&v, os, target->arch, target->variant);
+                if (strcmp(target->arch, "amd64") == 0) {
+                        if (n > 1) {
+                                push_numbered(&v, os, "amd64", n - 1, 2);
+                                push(&v, os, "amd64", "");      /* v1, as normalized */
+                        }
+                        push(&v, os, "386", "");
+                } else if (strcmp(target->arch, "arm") == 0 && n > 5) {
+                        push_numbered(&v, os, "arm", n - 1, 5);
                 }
-                if (variant_number(target->variant) > 1)
-                        n = push(ret, n, target->os, "amd64", "");
-                n = push(ret, n, target->os, "386", "");
-        } else if (strcmp(target->arch, "arm") == 0 && v > 5) {
-                n = push_arm_down(ret, n, target->os, v - 1);
-        } else if (strcmp(target->arch, "arm64") == 0) {
-                n = push_arm_down(ret, n, target->os, target->variant[0] ? v : 8);
         }
-        return n;
+        return v.n <= RULES_COMPAT_MAX ? v.n : 0;
 }
 
 bool rules_equal(const struct bp_oci *a, const struct bp_oci *b)

@@ -8,7 +8,9 @@
 
 #include "err.h"
 
-#define RULES_COMPAT_MAX 8
+/* The longest list containerd makes for a real target: arm64/v9.7 runs 8 arm64/v9.x, 10 arm64/v8.x and
+ * 4 arm variants (22); amd64/vN runs N + 1. */
+#define RULES_COMPAT_MAX 24
 #define RULES_NAME_MAX 64
 
 struct bp_oci {
@@ -34,7 +36,9 @@ int rules_from_fields(const char *os, const char *arch, const char *variant, str
 /* "linux/arm/v7". Returns buf. */
 const char *rules_format(const struct bp_oci *p, char buf[static RULES_NAME_MAX]);
 
-/* The platforms target can run, best first (containerd's platforms.Only). Returns how many. */
+/* The platforms target can run, best first (containerd's platforms.Only). Returns how many; 0 when
+ * there are none (an arm64 variant containerd does not know) or more than RULES_COMPAT_MAX (a list is
+ * never cut). rules_parse_user() refuses such targets. */
 size_t rules_compatible(const struct bp_oci *target, struct bp_oci ret[static RULES_COMPAT_MAX]);
 
 /* Position of candidate (normalized) in target's compatible order, or -1 when it can't run. */

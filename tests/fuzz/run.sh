@@ -1,6 +1,8 @@
 #!/bin/bash
 # run.sh SECONDS: build every tests/fuzz/fuzz-*.c with clang's libFuzzer and AddressSanitizer and run each
 # for SECONDS, seeded with the real captures and binaries. A crash keeps its input in build/fuzz/.
+# The ELF seeds are the fixture roots' userspaces ($BP_FIXTURE_ROOTS, else build/roots, built with
+# tests/fixtures/mkroots.sh when missing): a target that cannot get its seeds fails, never runs without.
 # Ends with 'N passed, N failed'.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,8 +27,20 @@ for src in tests/fuzz/fuzz-*.c; do
         mkdir -p "$corpus"
         case $name in
         fuzz-cpuinfo) for f in tests/fixtures/boards/*/cpuinfo; do cp "$f" "$corpus/$(basename "$(dirname "$f")")"; done ;;
-        fuzz-elf) elves=${BP_FIXTURE_ROOTS:-build/roots}/.elf
-                [ -d "$elves" ] && for f in "$elves"/*; do head -c 65536 "$f" >"$corpus/$(basename "$f")"; done ;;
+        fuzz-elf) roots=${BP_FIXTURE_ROOTS:-build/roots}
+                if [ ! -d "$roots/.elf" ] && ! tests/fixtures/mkroots.sh "$roots" >"$out/mkroots.log" 2>&1; then
+                        fail=$((fail + 1)); echo "FAIL $name: no ELF seeds: mkroots.sh $roots failed"
+                        tail -n 20 "$out/mkroots.log"; continue
+                fi
+                n=0
+                for f in "$roots"/.elf/*; do
+                        [ "$(head -c 4 "$f" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || continue
+                        head -c 65536 "$f" >"$corpus/$(basename "$f")"; n=$((n + 1))
+                done
+                if [ $n -eq 0 ]; then
+                        fail=$((fail + 1)); echo "FAIL $name: no ELF seeds in $roots/.elf"; continue
+                fi ;;
+        fuzz-manifest) cp tests/fixtures/manifests/*.json "$corpus/" ;;
         fuzz-ref)
                 seed "$corpus" nginx vaultwarden/server:1.30 "127.0.0.1:5000/x/y:tag" "[fc00::1]:5000/a/b" \
                         "ghcr.io/o/r:t@sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c" ;;
@@ -43,6 +57,10 @@ for src in tests/fuzz/fuzz-*.c; do
         if ! clang $flags -Iagent -o "$out/$name" "$src" $(ls agent/*.c | grep -v '^agent/main.c$') platform/*.c \
                 $libs; then
                 fail=$((fail + 1)); echo "FAIL $name: build"; continue
+        fi
+        # The lock's seed is one lock_render() wrote, from the real manifest lists (see fuzz-lock.c).
+        if [ "$name" = fuzz-lock ] && ! BP_FUZZ_SEED="$corpus/rendered.json" "$out/$name" tests/fixtures/manifests/*.json; then
+                fail=$((fail + 1)); echo "FAIL $name: could not render its seed lock"; continue
         fi
         if (cd "$out" && "./$name" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 "$name-corpus" \
                 >"$name.log" 2>&1); then

@@ -54,6 +54,23 @@ static void hardware_lines(void **state)
         assert_false(board_hardware_is_board(""));
 }
 
+static void pi_hardware_and_compatible(void **state)
+{
+        (void) state;
+        assert_true(board_hardware_is_pi("BCM2708"));
+        assert_true(board_hardware_is_pi("BCM2709"));
+        assert_true(board_hardware_is_pi("BCM2711"));
+        assert_true(board_hardware_is_pi("BCM2835"));
+        assert_false(board_hardware_is_pi("Qualcomm Technologies, Inc MSM8996"));
+        assert_false(board_hardware_is_pi("Manta"));
+        assert_false(board_hardware_is_pi("BCM283"));
+        assert_false(board_hardware_is_pi("BCM28350"));
+        assert_false(board_hardware_is_pi(""));
+        assert_true(board_compatible_is_pi("raspberrypi,4-model-b"));
+        assert_false(board_compatible_is_pi("brcm,bcm2711"));
+        assert_false(board_compatible_is_pi("raspberrypi"));
+}
+
 static void clean_text(void **state)
 {
         char out[16];
@@ -91,6 +108,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(revision_codes),
                 cmocka_unit_test(hardware_lines),
+                cmocka_unit_test(pi_hardware_and_compatible),
                 cmocka_unit_test(clean_text),
                 cmocka_unit_test(numbers),
         };

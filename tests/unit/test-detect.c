@@ -79,6 +79,23 @@ static void pi4_64bit_os(void **state)
         assert_string_equal(p.name, "linux/arm64");
 }
 
+/* Other vendors' kernels print their own numbers as Revision: 000f is a Pi Model B only on a Pi. */
+static void revision_decoded_only_on_a_pi(void **state)
+{
+        struct bp_platform p = detect_board("qualcomm-msm8996-revision-000f", "aarch64");
+
+        (void) state;
+        assert_string_equal(p.revision, "000f");
+        assert_string_equal(p.board, "");
+        assert_null(p.board_source);
+        assert_string_equal(p.name, "linux/arm64");
+        p = detect_board("samsung-galaxy-s5-us-revision-000e", "armv7l");
+        assert_string_equal(p.board, "");
+        p = detect_board("rpi-1-b-rev2-legacy-format", "armv6l");      /* the same code on a BCM2708 */
+        assert_string_equal(p.revision, "000e");
+        assert_string_equal(p.board, "Raspberry Pi Model B Rev 2.0");
+}
+
 static void kernel_from_cpuinfo_without_machine(void **state)
 {
         struct bp_platform p = detect_board("rpi-2-b", NULL);
@@ -121,6 +138,25 @@ static void put_userspace(const char *root, const char *elf)
         free(buf);
 }
 
+/* A Pi's device tree may carry no model, but its compatible list still says raspberrypi. */
+static void revision_decoded_on_a_pi_compatible(void **state)
+{
+        const char *root = *state;
+        static const char cpuinfo[] = "model name\t: ARMv7 Processor rev 3 (v7l)\nCPU architecture: 7\n"
+                                      "Revision\t: a03111\n";
+        static const char compat[] = "raspberrypi,4-model-b\0brcm,bcm2711";
+        struct bp_platform p;
+
+        put_userspace(root, "debian-armhf");
+        put_file(root, "proc/cpuinfo", cpuinfo, strlen(cpuinfo));
+        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        assert_string_equal(p.board, "");                       /* no Hardware line, no device tree */
+        put_file(root, "proc/device-tree/compatible", compat, sizeof(compat));
+        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        assert_string_equal(p.board, "Raspberry Pi 4 Model B Rev 1.1");
+        assert_string_equal(p.board_source, "revision");
+}
+
 static void model_without_nul_and_not_utf8(void **state)
 {
         const char *root = *state;
@@ -150,6 +186,39 @@ static void empty_elf_falls_through_with_a_note(void **state)
         assert_string_equal(p.name, "linux/arm/v6");
 }
 
+/* containerd reads "armv7l" as ARMv7 when cpuinfo has no CPU architecture line; the armel userspace's
+ * build tag (ARMv5TE) says only what the binary needs. */
+static void machine_tells_arm_version_without_cpuinfo(void **state)
+{
+        const char *root = *state;
+        static const char no_arch[] = "processor\t: 0\nBogoMIPS\t: 38.40\n\nHardware\t: BCM2835\n";
+        struct bp_platform p;
+
+        put_userspace(root, "debian-armel");
+        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        assert_string_equal(p.cpu.arch, "arm");
+        assert_string_equal(p.cpu.variant, "v7");
+        assert_string_equal(p.cpu.source, "--machine");
+        assert_string_equal(p.name, "linux/arm/v7");
+        put_file(root, "proc/cpuinfo", no_arch, strlen(no_arch));
+        assert_int_equal(platform_detect(root, "armv6l", &p, NULL), 0);
+        assert_string_equal(p.name, "linux/arm/v6");
+        assert_int_equal(platform_detect(root, "aarch64", &p, NULL), 0);
+        assert_string_equal(p.cpu.arch, "arm64");
+        assert_string_equal(p.name, "linux/arm/v7");            /* a 32-bit userspace runs arm/v7 at most */
+        assert_int_equal(platform_detect(root, "armv5tel", &p, NULL), 0);
+        assert_string_equal(p.name, "linux/arm/v5");
+        assert_int_equal(platform_detect(root, "x86_64", &p, NULL), 0);
+        assert_string_equal(p.cpu.arch, "");
+        assert_null(p.cpu.source);
+        assert_string_equal(p.name, "linux/arm/v5");            /* no ARM evidence: the build tag */
+        /* cpuinfo's own line outranks the machine name. */
+        put_file(root, "proc/cpuinfo", pi_zero_cpuinfo, strlen(pi_zero_cpuinfo));
+        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        assert_string_equal(p.name, "linux/arm/v6");
+        assert_string_equal(p.cpu.source, "/proc/cpuinfo");
+}
+
 static void no_userspace_no_platform(void **state)
 {
         const char *root = *state;
@@ -177,14 +246,42 @@ static void huge_and_garbage_cpuinfo(void **state)
         put_userspace(root, "debian-armhf");
         put_file(root, "proc/cpuinfo", big, 3 * 1024 * 1024);
         free(big);
-        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        /* No machine given: the kernel's name would stand in for cpuinfo. */
+        assert_int_equal(platform_detect(root, /* machine= */ NULL, &p, NULL), 0);
         assert_string_equal(p.cpu.arch, "");
         assert_non_null(strstr(p.notes[0], "cpuinfo set aside"));
         assert_string_equal(p.name, "linux/arm/v7");            /* from the userspace's Tag_CPU_arch */
         put_file(root, "proc/cpuinfo", "\x7f\x45LF\x01\x01\x01garbage:::\n", 17);
-        assert_int_equal(platform_detect(root, "armv7l", &p, NULL), 0);
+        assert_int_equal(platform_detect(root, /* machine= */ NULL, &p, NULL), 0);
         assert_string_equal(p.cpu.arch, "");
         assert_string_equal(p.name, "linux/arm/v7");
+}
+
+/* Each name on the heap at its exact size, so ASan sees a read past its end. */
+static int bits_of(const char *machine)
+{
+        char *m = strdup(machine);
+        int bits;
+
+        assert_non_null(m);
+        bits = platform_machine_bits(m);
+        free(m);
+        return bits;
+}
+
+static void machine_bits_short_names(void **state)
+{
+        (void) state;
+        assert_int_equal(bits_of("i"), 0);
+        assert_int_equal(bits_of("i6"), 0);
+        assert_int_equal(bits_of(""), 0);
+        assert_int_equal(bits_of("a"), 0);
+        assert_int_equal(bits_of("i686"), 32);
+        assert_int_equal(bits_of("i386"), 32);
+        assert_int_equal(bits_of("ix86"), 0);
+        assert_int_equal(bits_of("i6860"), 0);
+        assert_int_equal(bits_of("armv7l"), 32);
+        assert_int_equal(bits_of("aarch64"), 64);
 }
 
 static void bad_root(void **state)
@@ -216,13 +313,18 @@ int main(void)
                 cmocka_unit_test(pi3_raspbian_is_v7),
                 cmocka_unit_test(pi4_64bit_kernel_32bit_userspace),
                 cmocka_unit_test(pi4_64bit_os),
+                cmocka_unit_test(revision_decoded_only_on_a_pi),
+                cmocka_unit_test_setup_teardown(revision_decoded_on_a_pi_compatible, scratch_setup, scratch_teardown),
                 cmocka_unit_test(kernel_from_cpuinfo_without_machine),
                 cmocka_unit_test(set_target),
                 cmocka_unit_test_setup_teardown(model_without_nul_and_not_utf8, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(empty_elf_falls_through_with_a_note, scratch_setup,
                                                 scratch_teardown),
+                cmocka_unit_test_setup_teardown(machine_tells_arm_version_without_cpuinfo, scratch_setup,
+                                                scratch_teardown),
                 cmocka_unit_test_setup_teardown(no_userspace_no_platform, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(huge_and_garbage_cpuinfo, scratch_setup, scratch_teardown),
+                cmocka_unit_test(machine_bits_short_names),
                 cmocka_unit_test(bad_root),
                 cmocka_unit_test(this_machine),
         };

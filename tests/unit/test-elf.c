@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <stdint.h>
 
+#include "cleanup.h"
 #include "elf.h"
 #include "helpers.h"
 
@@ -58,6 +59,31 @@ static uint8_t *load(const char *name, size_t *len)
 
         snprintf(path, sizeof(path), "%s/.elf/%s", fixture_roots(), name);
         return (uint8_t *) slurp(path, len);
+}
+
+/* The runtime binary with a sparse tail past 4 GiB: fstat() and pread() need a 64-bit off_t on 32-bit
+ * ARM, or the file is set aside with EOVERFLOW. */
+static void file_past_4_gib(void **state)
+{
+        char path[] = "/tmp/boardpin-elf.XXXXXX";
+        size_t len;
+        _cleanup_free_ uint8_t *buf = load("debian-armhf", &len);
+        struct bp_err err = { 0 };
+        const char *arch, *variant;
+        struct bp_elf e;
+        int fd = mkstemp(path);
+
+        (void) state;
+        assert_true(fd >= 0);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(write(fd, buf, len), (ssize_t) len);
+        assert_int_equal(pwrite(fd, "", 1, ((off_t) 5 << 30) - 1), 1);
+        if (elf_parse_fd(fd, path, &e, &err) < 0)
+                fail_msg("%s", err.msg);
+        close(fd);
+        assert_int_equal(elf_oci_arch(&e, &arch, &variant), 0);
+        assert_string_equal(arch, "arm");
+        assert_string_equal(variant, "v7");
 }
 
 static void not_elf(void **state)
@@ -156,6 +182,18 @@ static void hostile_attributes(void **state)
         memset(a + 16, 0xff, size - 16);
         assert_int_equal(elf_parse_buf(buf, len, &e, NULL), 0);
         assert_int_equal(e.arm_cpu_arch, -1);
+        /* Tag_CPU_arch = 2^32 + 10 in five ULEB128 bytes: cut to 32 bits it would read as 10 (v7). */
+        memset(a + 5, 0, size - 5);
+        memcpy(a + 5, "aeabi", 6);
+        put32(a + 1, 4 + 6 + 11);
+        a[11] = 1;
+        put32(a + 12, 11);
+        memcpy(a + 16, "\x06\x8a\x80\x80\x80\x10", 6);
+        assert_int_equal(elf_parse_buf(buf, len, &e, NULL), 0);
+        assert_int_equal(e.arm_cpu_arch, -1);
+        a[21] = 0x00;                           /* the same bytes with the value in range: 10 */
+        assert_int_equal(elf_parse_buf(buf, len, &e, NULL), 0);
+        assert_int_equal(e.arm_cpu_arch, 10);
         free(buf);
 }
 
@@ -163,6 +201,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(debian_and_raspbian_userspaces),
+                cmocka_unit_test(file_past_4_gib),
                 cmocka_unit_test(not_elf),
                 cmocka_unit_test(section_offsets_past_end),
                 cmocka_unit_test(hostile_attributes),

@@ -10,6 +10,7 @@
 #include "fsio.h"
 #include "helpers.h"
 #include "lock.h"
+#include "manifest.h"
 
 #define D_V6 "sha256:6666666666666666666666666666666666666666666666666666666666666666"
 #define D_V7 "sha256:7777777777777777777777777777777777777777777777777777777777777777"
@@ -68,7 +69,7 @@ static void previous_pin(void **state)
 {
         _cleanup_(lock_freep) struct bp_lock *l = sample();
         struct bp_resolution r = resolution(D_V6, "linux/arm/v6");
-        struct bp_lock_entry *e;
+        const struct bp_lock_entry *e;
 
         (void) state;
         assert_int_equal(lock_set(l, "vaultwarden", "docker.io/vaultwarden/server", "^1.30", "1.30.6", "linux/arm/v6",
@@ -118,6 +119,192 @@ static void corrupt(void **state)
                 assert_int_equal(lock_parse(bad[i], strlen(bad[i]), &l, &err), -EBADMSG);
                 assert_null(l);
         }
+}
+
+/* Render l, parse it back, render again: the lock must always read what it wrote, byte for byte. */
+static struct bp_lock *reread(const struct bp_lock *l)
+{
+        _cleanup_free_ char *text = NULL, *again = NULL;
+        struct bp_lock *back = NULL;
+        struct bp_err err = { 0 };
+        size_t len, len2;
+
+        assert_int_equal(lock_render(l, &text, &len, NULL), 0);
+        assert_int_equal(strlen(text), len);
+        if (lock_parse(text, len, &back, &err) < 0)
+                fail_msg("lock_parse refused what lock_render wrote: %s\n%s", err.msg, text);
+        assert_int_equal(lock_render(back, &again, &len2, NULL), 0);
+        assert_int_equal(len, len2);
+        assert_memory_equal(text, again, len);
+        return back;
+}
+
+/* An offline first boot renders a lock that never had an entry. */
+static void empty_lock(void **state)
+{
+        _cleanup_(lock_freep) struct bp_lock *l = lock_new(), *back = NULL;
+
+        (void) state;
+        assert_non_null(l);
+        assert_int_equal(lock_count(l), 0);
+        assert_null(lock_entry(l, 0));
+        back = reread(l);
+        assert_int_equal(lock_count(back), 0);
+}
+
+/* buildx --platform wasi/wasm publishes an entry whose two-part name is os/arch, as containerd reads it:
+ * recorded in the platform table, it must come back as wasi/wasm, not poison the lock. */
+static void wasi_entry_round_trip(void **state)
+{
+        const char *doc = "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX "\",\"manifests\":["
+                          "{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"digest\":\"" D_V7 "\",\"size\":1,"
+                          "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v7\"}},"
+                          "{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"digest\":\"" D_64 "\",\"size\":1,"
+                          "\"platform\":{\"os\":\"wasi\",\"architecture\":\"wasm\"}}]}";
+        _cleanup_(manifest_freep) struct bp_manifest *m = NULL;
+        _cleanup_(lock_freep) struct bp_lock *l = lock_new(), *back = NULL;
+        struct bp_resolution r = { 0 };
+        const struct bp_lock_entry *e;
+        char name[RULES_NAME_MAX];
+
+        (void) state;
+        assert_int_equal(manifest_parse(doc, strlen(doc), NULL, &m, NULL), 0);
+        r.table = calloc(m->n_entries, sizeof(*r.table));
+        assert_non_null(r.table);
+        for (size_t i = 0; i < m->n_entries; i++) {
+                assert_true(m->entries[i].has_platform);
+                r.table[r.n_table].platform = m->entries[i].platform;
+                strcpy(r.table[r.n_table++].digest, m->entries[i].digest);
+        }
+        assert_string_equal(rules_format(&r.table[1].platform, name), "wasi/wasm");
+        strcpy(r.index_digest, D_IX);
+        strcpy(r.digest, D_V7);
+        r.platform = r.table[0].platform;
+        assert_int_equal(lock_set(l, "app", "docker.io/a/b", "1", "1", "linux/arm/v7", &r, NULL), 0);
+        resolution_done(&r);
+        back = reread(l);
+        e = lock_find(back, "app");
+        assert_non_null(e);
+        assert_int_equal(e->n_table, 2);
+        assert_string_equal(rules_format(&e->table[1].platform, name), "wasi/wasm");
+        assert_string_equal(e->table[1].digest, D_64);
+}
+
+/* lock_set() records only what lock_parse() reads: a platform the lock cannot spell back is refused, and
+ * the lock keeps its old entry. */
+static void set_refuses_what_parse_would(void **state)
+{
+        _cleanup_(lock_freep) struct bp_lock *l = sample(), *back = NULL;
+        struct bp_resolution r = resolution(D_V6, "linux/arm/v6");
+        struct bp_err err = { 0 };
+
+        (void) state;
+        r.table[1].platform.variant[0] = '\0';          /* "linux/arm": would read back as linux/arm/v7 */
+        assert_int_equal(lock_set(l, "vaultwarden", "docker.io/vaultwarden/server", "^1.30", "1.30.6",
+                                  "linux/arm/v6", &r, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "bad platform entry 'linux/arm'"));
+        r.table[1] = r.table[0];                        /* the same platform twice: one key in JSON */
+        assert_int_equal(lock_set(l, "vaultwarden", "docker.io/vaultwarden/server", "^1.30", "1.30.6",
+                                  "linux/arm/v6", &r, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "listed twice"));
+        assert_int_equal(lock_set(l, "vaultwarden", "docker.io/vaultwarden/server", "^1.30", "1.30.6", "arm/v6",
+                                  &r, &err), -EINVAL);  /* not as rules_format() spells it */
+        resolution_done(&r);
+        assert_int_equal(lock_count(l), 1);
+        assert_string_equal(lock_find(l, "vaultwarden")->pin.digest, D_V7);
+        assert_int_equal(lock_find(l, "vaultwarden")->n_table, 3);
+        back = reread(l);
+}
+
+/* The card moved to a Pi Zero: the lock's own table answers, and the old pin becomes previous. */
+static void repin_for_another_board(void **state)
+{
+        _cleanup_(lock_freep) struct bp_lock *l = sample(), *back = NULL;
+        const struct bp_platform_digest *pick;
+        const struct bp_lock_entry *e;
+        struct bp_oci target, compat[RULES_COMPAT_MAX];
+        size_t n;
+
+        (void) state;
+        assert_int_equal(rules_parse("linux/arm/v6", &target, NULL), 0);
+        n = rules_compatible(&target, compat);
+        assert_int_equal(lock_pick(lock_find(l, "vaultwarden"), compat, n, &pick), 0);
+        assert_int_equal(lock_repin(l, "vaultwarden", pick, "linux/arm/v6", NULL), 0);
+        e = lock_find(l, "vaultwarden");
+        assert_string_equal(e->pin.digest, D_V6);
+        assert_string_equal(e->pin.platform, "linux/arm/v6");
+        assert_string_equal(e->target, "linux/arm/v6");
+        assert_true(e->has_previous);
+        assert_string_equal(e->previous.digest, D_V7);
+        assert_int_equal(lock_repin(l, "nothere", pick, "linux/arm/v6", NULL), -ENOENT);
+        back = reread(l);
+        assert_int_equal(lock_count(back), 1);
+        assert_string_equal(lock_entry(back, 0)->service, "vaultwarden");
+}
+
+/* resolved_at is RFC 3339 UTC from a 64-bit clock; one past 2038 and 2106 reads and renders unchanged. */
+static void timestamps(void **state)
+{
+        _cleanup_(lock_freep) struct bp_lock *l = sample(), *back = NULL;
+        _cleanup_free_ char *text = NULL;
+        const char *at = lock_find(l, "vaultwarden")->pin.resolved_at;
+        size_t len;
+        char *p;
+
+        (void) state;
+        assert_int_equal(strlen(at), 20);
+        assert_true(at[0] == '2' && at[4] == '-' && at[10] == 'T' && at[19] == 'Z');
+        assert_int_equal(lock_render(l, &text, &len, NULL), 0);
+        p = strstr(text, at);
+        assert_non_null(p);
+        memcpy(p, "2106-02-07T06:28:16Z", 20);
+        assert_int_equal(lock_parse(text, len, &back, NULL), 0);
+        assert_string_equal(lock_find(back, "vaultwarden")->pin.resolved_at, "2106-02-07T06:28:16Z");
+}
+
+/* lock.json is JSON (RFC 8259): what json-c lets through by default is refused. */
+static void strict_json(void **state)
+{
+        static const char *const lenient[] = {
+                "{\"schema\":1,\"services\":{}} x",
+                "{\"schema\":1,\"services\":{}}{\"schema\":2}",
+                "{\"schema\":1,\"services\":{},}",
+                "{\"schema\":1,/* c */\"services\":{}}",
+                "{\"schema\":1,\"services\":{}} // c",
+                "{'schema':1,\"services\":{}}",
+        };
+        _cleanup_(lock_freep) struct bp_lock *l = sample();
+        _cleanup_free_ char *text = NULL, *bad = NULL;
+        struct bp_err err = { 0 };
+        struct bp_lock *back = NULL;
+        size_t len;
+
+        (void) state;
+        assert_int_equal(lock_render(l, &text, &len, NULL), 0);
+        assert_true(asprintf(&bad, "%s{\"schema\":2}", text) > 0);
+        assert_int_equal(lock_parse(bad, strlen(bad), &back, &err), -EBADMSG);      /* text after the lock */
+        assert_null(back);
+        assert_non_null(strstr(err.msg, "malformed JSON"));
+        for (size_t i = 0; i < sizeof(lenient) / sizeof(lenient[0]); i++) {
+                assert_int_equal(lock_parse(lenient[i], strlen(lenient[i]), &back, &err), -EBADMSG);
+                assert_null(back);
+        }
+        assert_int_equal(lock_parse("{\"schema\":1,\"services\":{}}\n", 27, &back, NULL), 0);
+        lock_free(back);
+}
+
+/* A damaged lock.json is named in one clean line: no terminal escape, no forged line. */
+static void messages_clean(void **state)
+{
+        const char *doc = "{\"schema\":1,\"services\":{\"\\u001b[2J\\nboardpin: fake\":5}}";
+        struct bp_lock *l = NULL;
+        struct bp_err err = { 0 };
+
+        (void) state;
+        assert_int_equal(lock_parse(doc, strlen(doc), &l, &err), -EBADMSG);
+        assert_null(strchr(err.msg, '\033'));
+        assert_null(strchr(err.msg, '\n'));
+        assert_non_null(strstr(err.msg, "?[2J boardpin: fake': not an object"));
 }
 
 static void env_files(void **state)
@@ -176,6 +363,13 @@ int main(void)
                 cmocka_unit_test(previous_pin),
                 cmocka_unit_test(pick_for_another_board),
                 cmocka_unit_test(corrupt),
+                cmocka_unit_test(empty_lock),
+                cmocka_unit_test(wasi_entry_round_trip),
+                cmocka_unit_test(set_refuses_what_parse_would),
+                cmocka_unit_test(repin_for_another_board),
+                cmocka_unit_test(timestamps),
+                cmocka_unit_test(strict_json),
+                cmocka_unit_test(messages_clean),
                 cmocka_unit_test(env_files),
                 cmocka_unit_test_setup_teardown(atomic_write, scratch_setup, scratch_teardown),
         };

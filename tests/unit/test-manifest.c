@@ -134,16 +134,97 @@ static void hostile(void **state)
         PARSE_ERR("{\"schemaVersion\":2,\"manifests\":", "truncated");
         PARSE_ERR("[1,2]", "not an object");
         PARSE_ERR("{\"a\":1} trailing", "malformed JSON");
-        PARSE_ERR("{\"a\":\"x\0y\"}", "NUL byte");
+        PARSE_ERR("{\"a\":\"x\0y\"}", "NUL character");
         assert_int_equal(PARSE_ERR("{\"schemaVersion\":1,\"fsLayers\":[]}", "schema 1"), -ENOTSUP);
         PARSE_ERR("{\"schemaVersion\":\"2\",\"manifests\":{}}", "'manifests' is not an array");
-        PARSE_ERR("{\"manifests\":[{\"digest\":5}]}", "'digest' is not a string");
-        PARSE_ERR("{\"manifests\":[{\"digest\":\"sha256:ABC\"}]}", "missing or bad digest");
-        PARSE_ERR("{\"manifests\":[{\"digest\":\"" D1 "\",\"platform\":{\"os\":\"linux\"}}]}",
-                  "platform without os or architecture");
         PARSE_ERR("{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"config\":{\"digest\":\"" D1 "\",\"size\":1e400}}",
                   "not an integer");
         PARSE_ERR("{\"mediaType\":\"text/html\"}", "unknown manifest media type");
+}
+
+/* Index entries no board here runs (another OS spelled in capitals, a variant no rule knows, a variant longer
+ * than any field, malformed entries) are skipped, as containerd skips them: the board's entry is still
+ * chosen. A malformed entry that would be the board's is refused, never passed over. */
+static void odd_entries(void **state)
+{
+        static const char odd[] =
+                "{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"digest\":\"" D1 "\",\"size\":1,"
+                "\"platform\":{\"os\":\"Windows\",\"architecture\":\"amd64\",\"os.version\":\"10.0.17763.5820\"}},"
+                "{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"digest\":\"" D2 "\",\"size\":1,"
+                "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8+crypto\"}},"
+                "{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"digest\":\"" D3 "\",\"size\":1,"
+                "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm\",\"variant\":\"v6-but-much-longer\"}},"
+                "{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"digest\":\"sha256:ABC\",\"size\":1,"
+                "\"platform\":{\"os\":\"linux\",\"architecture\":\"s390x\"}},"
+                "{\"digest\":5,\"platform\":{\"os\":\"linux\",\"architecture\":\"mips64\"}},"
+                "{\"digest\":\"" D1 "\",\"platform\":{\"os\":\"linux\"}}, 7,";
+        _cleanup_free_ char *list = slurp(FIXTURES "/manifests/golang-alpine.list.json", NULL);
+        _cleanup_free_ char *doc = NULL;
+        _cleanup_(manifest_freep) struct bp_manifest *m = NULL;
+        struct bp_oci t;
+        char *at;
+
+        (void) state;
+        at = strstr(list, "\"manifests\": [");
+        assert_non_null(at);
+        at += strlen("\"manifests\": [");
+        assert_true(asprintf(&doc, "%.*s%s%s", (int) (at - list), list, odd, at) > 0);
+        m = parse_ok(doc, MT_DOCKER_LIST);
+        assert_int_equal(m->n_entries, 13);
+        assert_true(m->entries[0].has_platform);       /* lower-cased, as containerd does */
+        assert_string_equal(m->entries[0].platform.os, "windows");
+        assert_false(m->entries[1].platform_known);
+        assert_false(m->entries[2].platform_known);
+        assert_non_null(strstr(m->entries[3].bad, "index entry 4: missing or bad digest"));
+        assert_non_null(strstr(m->entries[4].bad, "'digest' is not a string"));
+        assert_false(m->entries[5].platform_known);
+        assert_non_null(strstr(m->entries[6].bad, "index entry 7 is not an object"));
+        for (size_t i = 1; i < 7; i++)
+                assert_false(m->entries[i].has_platform);
+        assert_string_equal(select_for(m, "linux/arm/v7"),
+                            "sha256:2945c46e26c9787da884b4065d1de64cf93a3b81ead1b949843dda1fcd458bae");
+        assert_string_equal(select_for(m, "linux/arm64"),
+                            "sha256:87fff60114fd3402d0c1a7ddf1eea1ded658f171749b57dc782fd33ee2d47b2d");
+        assert_string_equal(select_for(m, "linux/amd64"),
+                            "sha256:5e28ac423243b187f464d635bcfe1e909f4a31c6c8bce51d0db0a1062bec9e16");
+        assert_string_equal(select_for(m, "windows/amd64"), D1);
+        /* the list's own s390x entry comes after the malformed one, which would be chosen: refused */
+        assert_int_equal(rules_parse("linux/s390x", &t, NULL), 0);
+        assert_int_equal(manifest_select(m, &t), -EBADMSG);
+}
+
+/* Registries speak JSON (RFC 8259): json-c's lenient extensions are refused. */
+static void strict_json(void **state)
+{
+        (void) state;
+        PARSE_ERR("{'mediaType':'" MT_OCI_INDEX "','manifests':[]}", "single quote");
+        PARSE_ERR("{\"manifests\":[],}", "malformed JSON");
+        PARSE_ERR("{\"manifests\":[{\"digest\":\"" D1 "\"},]}", "malformed JSON");
+        PARSE_ERR("{/* c */\"manifests\":[]}", "malformed JSON");
+        PARSE_ERR("{\"manifests\":[]} // c", "malformed JSON");
+        PARSE_ERR("{\"manifests\":[]}{}", "malformed JSON");
+}
+
+/* The registry's words reach the terminal and the journal cleaned: no escape sequence, no forged line. */
+static void messages_clean(void **state)
+{
+        const char *doc = "{\"mediaType\":\"\\u001b[31mx\\nboardpin: resolved\"}";
+        const char *config = "{\"os\":\"linux\",\"architecture\":\"\\u001b[2J\\nboardpin: ok\"}";
+        struct bp_manifest *m = NULL;
+        struct bp_err err = { 0 };
+        struct bp_oci p;
+        bool has_variant;
+
+        (void) state;
+        assert_int_equal(manifest_parse(doc, strlen(doc), NULL, &m, &err), -EINVAL);
+        assert_null(m);
+        assert_null(strchr(err.msg, '\033'));
+        assert_null(strchr(err.msg, '\n'));
+        assert_non_null(strstr(err.msg, "unknown manifest media type '?[31mx boardpin: resolved'"));
+        assert_int_equal(manifest_config_platform(config, strlen(config), &p, &has_variant, &err), -EINVAL);
+        assert_null(strchr(err.msg, '\033'));
+        assert_null(strchr(err.msg, '\n'));
+        assert_non_null(strstr(err.msg, "image config: bad platform fields"));
 }
 
 static void too_many_entries(void **state)
@@ -166,7 +247,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(golang_alpine_list), cmocka_unit_test(attestations_and_duplicates),
                 cmocka_unit_test(image_and_config),   cmocka_unit_test(hostile),
-                cmocka_unit_test(too_many_entries),
+                cmocka_unit_test(too_many_entries),   cmocka_unit_test(odd_entries),
+                cmocka_unit_test(strict_json),        cmocka_unit_test(messages_clean),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

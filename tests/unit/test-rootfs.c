@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdint.h>
 
 #include "cleanup.h"
 #include "helpers.h"
@@ -89,6 +90,42 @@ static void reads_are_capped(void **state)
         assert_int_equal(rootfs_read(root, "/proc", 4096, &data, &len, &err), -EINVAL); /* a directory */
 }
 
+/* A cap of SIZE_MAX (what a caller means by "no cap"; 4 GiB on 32-bit) used to wrap to 1 byte. */
+static void cap_near_size_max(void **state)
+{
+        const char *root = *state;
+        _cleanup_free_ char *big = malloc(10000), *data = NULL;
+        size_t len;
+
+        assert_non_null(big);
+        memset(big, 'b', 10000);
+        put_file(root, "etc/big", big, 10000);
+        assert_int_equal(rootfs_read(root, "/etc/big", SIZE_MAX, &data, &len, NULL), 0);
+        assert_int_equal(len, 10000);
+        free(steal_ptr(&data));
+        assert_int_equal(rootfs_read(root, "/etc/big", SIZE_MAX - 1, &data, &len, NULL), 0);
+        assert_int_equal(len, 10000);
+}
+
+/* A sparse file past 4 GiB: fstat() must know its size (64-bit off_t), and the cap still holds. */
+static void file_past_4_gib(void **state)
+{
+        const char *root = *state;
+        _cleanup_free_ char *data = NULL;
+        char path[PATH_MAX];
+        struct bp_err err = { 0 };
+        size_t len;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/big", root);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(pwrite(fd, "x", 1, (off_t) 5 << 30), 1);
+        close(fd);
+        assert_int_equal(rootfs_read(root, "/big", 4096, &data, &len, &err), -EFBIG);
+        assert_non_null(strstr(err.msg, "larger than 4096 bytes"));
+}
+
 static void proc_files_without_size(void **state)
 {
         _cleanup_free_ char *data = NULL;
@@ -109,6 +146,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(loops_end, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(not_a_directory, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(reads_are_capped, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(cap_near_size_max, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(file_past_4_gib, scratch_setup, scratch_teardown),
                 cmocka_unit_test(proc_files_without_size),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

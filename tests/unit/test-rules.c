@@ -1,5 +1,6 @@
 /* tests/unit/test-rules.c: OCI platform parsing, normalization and fallback order, with containerd's
- * platforms package (database.go normalizeArch, compare.go platformVector) as the test vectors. */
+ * platforms package (database.go normalizeArch, compare.go platformVector, compare_test.go TestOnly, at
+ * commit 09756f59cb1d6b3fb368f371043d36e634789537) as the test vectors. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -36,6 +37,12 @@ static void parse_normalizes(void **state)
         assert_parses("arm64", "linux/arm64");
         assert_parses("linux/arm64/v8", "linux/arm64");
         assert_parses("linux/arm64/8", "linux/arm64");
+        assert_parses("linux/arm64/v8.0", "linux/arm64");
+        assert_parses("linux/arm64/v9.0", "linux/arm64/v9");
+        assert_parses("linux/arm64/9", "linux/arm64/v9");
+        assert_parses("linux/arm64/9.0", "linux/arm64/v9");
+        assert_parses("linux/arm64/v9", "linux/arm64/v9");
+        assert_parses("linux/arm64/v8.2", "linux/arm64/v8.2");
         assert_parses("linux/aarch64", "linux/arm64");
         assert_parses("x86_64", "linux/amd64");
         assert_parses("x86-64", "linux/amd64");
@@ -93,6 +100,124 @@ static void compatible_orders(void **state)
         ORDER("linux/amd64/v3", "linux/amd64/v3", "linux/amd64/v2", "linux/amd64", "linux/386");
         ORDER("linux/386", "linux/386");
         ORDER("linux/s390x", "linux/s390x");
+        /* compare.go platformVector(): amd64/vN runs every lower level, then 386. */
+        ORDER("linux/amd64/v2", "linux/amd64/v2", "linux/amd64", "linux/386");
+        ORDER("linux/amd64/v4", "linux/amd64/v4", "linux/amd64/v3", "linux/amd64/v2", "linux/amd64", "linux/386");
+        ORDER("linux/amd64/v9", "linux/amd64/v9", "linux/amd64/v8", "linux/amd64/v7", "linux/amd64/v6",
+              "linux/amd64/v5", "linux/amd64/v4", "linux/amd64/v3", "linux/amd64/v2", "linux/amd64", "linux/386");
+        /* arm64/v8.x: v8.x down to v8 (written arm64), then 32-bit arm/v8 down. */
+        ORDER("linux/arm64/v8.0", "linux/arm64", "linux/arm/v8", "linux/arm/v7", "linux/arm/v6", "linux/arm/v5");
+        ORDER("linux/arm64/v8.3", "linux/arm64/v8.3", "linux/arm64/v8.2", "linux/arm64/v8.1", "linux/arm64",
+              "linux/arm/v8", "linux/arm/v7", "linux/arm/v6", "linux/arm/v5");
+        /* arm64variantToVersion: v9 = {9, 8} {0, 5}; v9.x runs v8.(x+5), at most v8.9. */
+        ORDER("linux/arm64/v9", "linux/arm64/v9", "linux/arm64/v8.5", "linux/arm64/v8.4", "linux/arm64/v8.3",
+              "linux/arm64/v8.2", "linux/arm64/v8.1", "linux/arm64", "linux/arm/v8", "linux/arm/v7", "linux/arm/v6",
+              "linux/arm/v5");
+        ORDER("linux/arm64/v9.5", "linux/arm64/v9.5", "linux/arm64/v9.4", "linux/arm64/v9.3", "linux/arm64/v9.2",
+              "linux/arm64/v9.1", "linux/arm64/v9", "linux/arm64/v8.9", "linux/arm64/v8.8", "linux/arm64/v8.7",
+              "linux/arm64/v8.6", "linux/arm64/v8.5", "linux/arm64/v8.4", "linux/arm64/v8.3", "linux/arm64/v8.2",
+              "linux/arm64/v8.1", "linux/arm64", "linux/arm/v8", "linux/arm/v7", "linux/arm/v6", "linux/arm/v5");
+        ORDER("linux/arm64/v9.7", "linux/arm64/v9.7", "linux/arm64/v9.6", "linux/arm64/v9.5", "linux/arm64/v9.4",
+              "linux/arm64/v9.3", "linux/arm64/v9.2", "linux/arm64/v9.1", "linux/arm64/v9", "linux/arm64/v8.9",
+              "linux/arm64/v8.8", "linux/arm64/v8.7", "linux/arm64/v8.6", "linux/arm64/v8.5", "linux/arm64/v8.4",
+              "linux/arm64/v8.3", "linux/arm64/v8.2", "linux/arm64/v8.1", "linux/arm64", "linux/arm/v8",
+              "linux/arm/v7", "linux/arm/v6", "linux/arm/v5");
+}
+
+/* containerd/platforms compare_test.go TestOnly (at commit 09756f59cb1d6b3fb368f371043d36e634789537),
+ * its linux cases as a table: what Only(platform) must match and must not. */
+static const struct {
+        const char *platform;
+        const char *match[24];
+        const char *no_match[10];
+} only_cases[] = {
+        { "linux/amd64", { "linux/amd64", "linux/386" },
+          { "linux/amd64/v2", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm" } },
+        { "linux/amd64/v2", { "linux/amd64", "linux/amd64/v1", "linux/amd64/v2", "linux/386" },
+          { "linux/amd64/v3", "linux/amd64/v4", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm" } },
+        { "linux/386", { "linux/386" }, { "linux/amd64", "linux/arm/v7", "linux/arm64", "windows/amd64", "windows/arm" } },
+        { "linux/arm/v8", { "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8" },
+          { "linux/amd64", "linux/arm/v4", "linux/arm64", "windows/amd64", "windows/arm" } },
+        { "linux/arm/v7", { "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7" },
+          { "linux/amd64", "linux/arm/v4", "linux/arm/v8", "linux/arm64", "windows/amd64", "windows/arm" } },
+        { "linux/arm/v6", { "linux/arm/v5", "linux/arm/v6" },
+          { "linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v7", "linux/arm/v8", "linux/arm64",
+            "windows/amd64", "windows/arm" } },
+        { "linux/arm/v5", { "linux/arm/v5" },
+          { "linux/amd64", "linux/arm", "linux/arm/v4", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8",
+            "linux/arm64", "windows/amd64", "windows/arm" } },
+        { "linux/arm/v4", { "linux/arm/v4" },
+          { "linux/amd64", "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8",
+            "linux/arm64", "windows/amd64", "windows/arm" } },
+        { "linux/arm64/v9.6",
+          { "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64",
+            "linux/arm64/v8", "linux/arm64/v8.1", "linux/arm64/v8.2", "linux/arm64/v8.3", "linux/arm64/v8.4",
+            "linux/arm64/v8.5", "linux/arm64/v8.6", "linux/arm64/v8.7", "linux/arm64/v8.8", "linux/arm64/v8.9",
+            "linux/arm64/v9", "linux/arm64/v9.0", "linux/arm64/v9.1", "linux/arm64/v9.2", "linux/arm64/v9.3",
+            "linux/arm64/v9.4", "linux/arm64/v9.5", "linux/arm64/v9.6" },
+          { "linux/amd64", "linux/arm/v4", "windows/amd64", "windows/arm", "linux/arm64/v8.10" } },
+        { "linux/arm64/v9",
+          { "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64",
+            "linux/arm64/v8", "linux/arm64/v8.1", "linux/arm64/v8.2", "linux/arm64/v8.3", "linux/arm64/v8.4",
+            "linux/arm64/v8.5", "linux/arm64/v9", "linux/arm64/v9.0" },
+          { "linux/amd64", "linux/arm/v4", "windows/amd64", "windows/arm", "linux/arm64/v8.6" } },
+        { "linux/arm64/v8.1",
+          { "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64",
+            "linux/arm64/v8", "linux/arm64/v8.1" },
+          { "linux/amd64", "linux/arm/v4", "linux/arm/v9", "linux/arm64/v9", "windows/amd64", "windows/arm" } },
+        { "linux/arm64",
+          { "linux/arm", "linux/arm/v5", "linux/arm/v6", "linux/arm/v7", "linux/arm/v8", "linux/arm64",
+            "linux/arm64/v8" },
+          { "linux/amd64", "linux/arm/v4", "linux/arm/v9", "linux/arm64/v9", "windows/amd64", "windows/arm" } },
+};
+
+static void containerd_only(void **state)
+{
+        (void) state;
+        for (size_t i = 0; i < sizeof(only_cases) / sizeof(only_cases[0]); i++) {
+                struct bp_oci t, c;
+
+                assert_int_equal(rules_parse_user(only_cases[i].platform, &t, NULL), 0);
+                for (size_t j = 0; j < 24 && only_cases[i].match[j]; j++) {
+                        assert_int_equal(rules_parse(only_cases[i].match[j], &c, NULL), 0);
+                        if (rules_rank(&t, &c) < 0)
+                                fail_msg("Only(%s) must match %s", only_cases[i].platform, only_cases[i].match[j]);
+                }
+                for (size_t j = 0; j < 10 && only_cases[i].no_match[j]; j++) {
+                        assert_int_equal(rules_parse(only_cases[i].no_match[j], &c, NULL), 0);
+                        if (rules_rank(&t, &c) >= 0)
+                                fail_msg("Only(%s) must not match %s", only_cases[i].platform,
+                                         only_cases[i].no_match[j]);
+                }
+        }
+}
+
+/* A target whose list would be empty or longer than RULES_COMPAT_MAX is refused, never cut. */
+static void user_targets_never_cut(void **state)
+{
+        struct bp_oci p, out[RULES_COMPAT_MAX];
+        struct bp_err err = { 0 };
+
+        (void) state;
+        assert_int_equal(rules_parse_user("linux/amd64/v9", &p, NULL), 0);
+        assert_int_equal(rules_parse_user("linux/arm64/v9.7", &p, NULL), 0);
+        assert_int_equal(rules_compatible(&p, out), 22);
+        assert_int_equal(rules_parse_user("linux/amd64/v23", &p, NULL), 0);
+        assert_int_equal(rules_compatible(&p, out), 24);
+        assert_string_equal(out[23].arch, "386");
+        assert_int_equal(rules_parse_user("linux/amd64/v24", &p, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "more than 24 platforms"));
+        assert_int_equal(rules_parse_user("linux/amd64/v99999999999999999999", &p, &err), -EINVAL);
+        assert_int_equal(rules_parse_user("linux/arm/v999", &p, &err), -EINVAL);
+        assert_int_equal(rules_parse_user("linux/arm64/v8.10", &p, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "unknown arm64 variant 'v8.10'"));
+        assert_int_equal(rules_parse_user("linux/arm64/v9.8", &p, &err), -EINVAL);
+        assert_int_equal(rules_parse_user("linux/arm64/v7", &p, &err), -EINVAL);
+        /* The same targets reached without the check match nothing rather than a cut list. */
+        assert_int_equal(rules_parse("linux/amd64/v24", &p, NULL), 0);
+        assert_int_equal(rules_compatible(&p, out), 0);
+        assert_int_equal(rules_parse("linux/arm64/v8.10", &p, NULL), 0);
+        assert_int_equal(rules_compatible(&p, out), 0);
 }
 
 static void rank_matches_index_spellings(void **state)
@@ -157,6 +282,8 @@ int main(void)
                 cmocka_unit_test(parse_normalizes),
                 cmocka_unit_test(parse_rejects),
                 cmocka_unit_test(compatible_orders),
+                cmocka_unit_test(containerd_only),
+                cmocka_unit_test(user_targets_never_cut),
                 cmocka_unit_test(rank_matches_index_spellings),
                 cmocka_unit_test(fields_reject_hostile),
                 cmocka_unit_test(user_platforms_name_real_architectures),

@@ -1,0 +1,34 @@
+/* agent/resolution.h: what resolving one image reference for one board found: the digest chosen, its
+ * platform, and the digest of every platform the index offers. The shape the lock stores and the resolver
+ * fills; knows no HTTP, no files and no JSON. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ref.h"
+#include "rules.h"
+
+#define RESOLVE_WHY_MAX 8
+
+struct bp_platform_digest {
+        struct bp_oci platform;
+        char digest[REF_DIGEST_MAX];
+};
+
+struct bp_resolution {
+        char index_digest[REF_DIGEST_MAX];      /* "" when the tag is a single manifest */
+        char media_type[96];                    /* of what the tag points to */
+        char digest[REF_DIGEST_MAX];            /* the image for this board */
+        struct bp_oci platform;                 /* its platform, as its config says */
+        struct bp_platform_digest *table;       /* every platform offered, first entry wins; owned */
+        size_t n_table;
+        char why[RESOLVE_WHY_MAX][256];
+        size_t n_why;
+        bool unchanged;                         /* answered by one HEAD from prev */
+};
+
+void resolution_done(struct bp_resolution *r);
+
+/* Deep copy of src into dst. -ENOMEM leaves dst without a table. */
+int resolution_copy(struct bp_resolution *dst, const struct bp_resolution *src);
