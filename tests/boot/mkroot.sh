@@ -16,6 +16,10 @@ mirror=$(grep -hs -A3 '^Types: deb' /etc/apt/sources.list.d/*.sources | awk '/^U
 
 key="suite=$suite arch=$arch variant=minbase packages=$pkgs mirror=$mirror"
 dir=$out/$name
+mkdir -p "$out"
+# Two runs in one checkout make a root once: the second waits for the first and takes its root.
+exec 9>"$out/$name.lock"
+flock 9
 if [ -d "$dir" ] && [ "$(cat "$out/$name.key" 2>/dev/null)" = "$key" ]; then
         echo "$name: cached (made in $(cat "$out/$name.secs" 2>/dev/null || echo '?') s)"
         exit 0
@@ -27,7 +31,6 @@ if grep -qE " ($dir|$dir\.tmp)/" /proc/mounts; then
         exit 1
 fi
 rm -rf "$dir" "$dir.tmp" "$out/$name.key"
-mkdir -p "$out"
 start=$(date +%s%N)
 # Languages none: no Translation files, which nothing here reads. cleanup/apt/lists skipped: the lists
 # stay, apt in the root answers without an update. eatmydata (mmdebstrap's hook, which fetches it for
