@@ -52,6 +52,7 @@ ROOTS = {
 }
 
 QEMU_CPU = {"armhf": "cortex-a7", "armel": "arm1176", "arm64": "max"}
+UNAME_M = {"armhf": "armv7l", "armel": "armv6l", "arm64": "aarch64"}
 
 passed = 0
 failed = 0
@@ -627,6 +628,9 @@ def arm_boot(builddir, roots, debs, reg, name, platform, nov6=False):
         configure(root, reg, services=services, qemu_cpu=cpu)
         root.put(os.path.join(HERE, "qemu-user.conf"), "/etc/systemd/system/boardpin.service.d/qemu-user.conf")
         b = boot(root, f"{label} boot", qemu_cpu=cpu, timeout=600)
+        got = (b.read("uname") or "").strip()
+        check(got == UNAME_M[arch], f"{label}: the booted system's services run on the emulated {cpu}",
+              f"uname -m in boot-test-collect.service says '{got}', want {UNAME_M[arch]}")
         check_pins(b, label, reg, {"web": "test/multi:1.0"}, platform)
         check_consumer(b, label, reg, "test/multi:1.0", platform)
         check_journal_fields(b, label, "web", reg.child("test/multi:1.0", platform), platform)
