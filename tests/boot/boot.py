@@ -102,11 +102,21 @@ def tail(text, n=12):
 # the registry
 
 
+def gone(pid):
+        """The process has exited: no such process, or a zombie its parent has not reaped yet."""
+        try:
+                with open(f"/proc/{pid}/stat") as f:
+                        return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+                return True
+
+
 class Registry:
         def __init__(self):
                 self.work = tempfile.mkdtemp(prefix="boardpin-boot.")
                 self.env = {}
                 self.expected = {}
+                self.plain = None       # the registry-plain this run started again, once it has
 
         def start(self):
                 for step in (["registry.sh", "start"], ["seed.sh"]):
@@ -139,14 +149,19 @@ class Registry:
                 with open(self._pidfile()) as f:
                         pid = int(f.read())
                 os.kill(pid, signal.SIGTERM)
-                for _ in range(100):
+                if self.plain and self.plain.pid == pid:
+                        # Our own child: reaped here, or it would linger as a zombie that kill(0) finds.
                         try:
-                                os.kill(pid, 0)
-                        except ProcessLookupError:
-                                break
-                        time.sleep(0.1)
+                                self.plain.wait(timeout=10)
+                        except subprocess.TimeoutExpired:
+                                raise RuntimeError(f"registry-plain (pid {pid}) did not stop") from None
                 else:
-                        raise RuntimeError(f"registry-plain (pid {pid}) did not stop")
+                        for _ in range(100):
+                                if gone(pid):
+                                        break
+                                time.sleep(0.1)
+                        else:
+                                raise RuntimeError(f"registry-plain (pid {pid}) did not stop")
                 if self._answers():
                         raise RuntimeError(f"registry-plain still answers on {self.host}")
 
@@ -157,6 +172,7 @@ class Registry:
                                       os.path.join(self.work, "config", "registry-plain.yml")],
                                      stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env,
                                      start_new_session=True)
+                self.plain = p
                 with open(self._pidfile(), "w") as f:
                         f.write(f"{p.pid}\n")
                 for _ in range(100):
