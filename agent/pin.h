@@ -35,8 +35,9 @@ void run_close(struct bp_run *run);
 /* Resolve service s over the network and record it in the lock. Fills the JSON result object o. */
 int run_resolve_service(struct bp_run *run, const struct bp_service *s, json_object *o, struct bp_err *err);
 
-/* Write the lock and then the env files (the lock first: it is the state, env files a view of it). The
- * message says which of them moved. */
+/* Write the lock and then the env files (the lock first: it is the state, env files a view of it), then
+ * the Quadlet drop-ins, with a daemon-reload when one changed and systemd runs. The message says which
+ * of them moved. */
 int run_commit(struct bp_run *run, struct bp_err *err);
 
 /* Requests made so far, over all registries: {"head", "get", "blob", "tag_pages", "token"}. */
