@@ -233,8 +233,12 @@ static void reload_runs_the_command(void **state)
                 assert_non_null(strstr(err.msg, "daemon-reexec' failed (exit status 1)"));
         }
         {
+                /* -ENOENT from posix_spawnp(); under qemu-user, which runs the vfork as a fork, the
+                 * child's exit status 127 instead. Either way it fails, naming the program. */
                 char *argv[] = { "boardpin-test-no-such-program", "daemon-reload", NULL };
-                assert_int_equal(quadlet_reload(argv, &err), -ENOENT);
+                int r = quadlet_reload(argv, &err);
+                assert_true(r == -ENOENT || r == -EIO);
+                assert_non_null(strstr(err.msg, "boardpin-test-no-such-program"));
         }
 }
 
