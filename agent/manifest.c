@@ -224,8 +224,10 @@ int manifest_parse(const char *body, size_t len, const char *content_type, struc
                 return bp_fail(err, -ENOMEM, "out of memory");
         r = pick_type(o, content_type, m->media_type, err);
         if (r < 0)
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return r;
         if (type_is_schema1(m->media_type))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -ENOTSUP, "schema 1 manifest (deprecated, unsigned platform data): not supported");
         if (manifest_type_is_index(m->media_type)) {
                 m->kind = BP_MANIFEST_INDEX;

@@ -13,7 +13,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "auth.h"
+#include "authfile.h"
+#include "challenge.h"
 #include "cleanup.h"
 #include "dl.h"
 #include "manifest.h"
@@ -812,17 +813,8 @@ int registry_tags(struct bp_registry *reg, const char *repo, char ***ret, size_t
 
 static int load_credentials(struct bp_registry *reg, const char *path, const char *key, struct bp_err *err)
 {
-        _cleanup_free_ char *text = NULL;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        size_t len;
-        int r;
+        int r = auth_file_read(path, key, &reg->creds, err);
 
-        if (fd < 0)
-                return bp_fail(err, -errno, "auth file '%s': %s", path, strerror(errno));
-        r = rootfs_read_fd(fd, path, AUTH_FILE_MAX_BYTES, &text, &len, err);
-        if (r < 0)
-                return r;
-        r = auth_file_lookup(path, text, len, key, &reg->creds, err);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
@@ -875,11 +867,13 @@ int registry_new(const struct bp_registry_opts *o, struct bp_registry **ret, str
         if (!reg)
                 return bp_fail(err, -ENOMEM, "out of memory");
         if (strlen(o->host) >= sizeof(reg->host) || strpbrk(o->host, "/@?# \t\r\n"))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -EINVAL, "bad registry host '%.64s'", o->host);
         text_copy(reg->host, sizeof(reg->host), o->host);
         (void) snprintf(reg->base, sizeof(reg->base), "%s://%s", o->insecure ? "http" : "https", o->host);
         reg->timeout_s = o->timeout_s > 0 ? o->timeout_s : 30;
         if (o->ca_file && !(reg->ca_file = strdup(o->ca_file)))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -ENOMEM, "out of memory");
         r = setup_curl(reg, err);
         if (r < 0)

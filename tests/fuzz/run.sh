@@ -44,10 +44,12 @@ for src in tests/fuzz/fuzz-*.c; do
         fuzz-ref)
                 seed "$corpus" nginx vaultwarden/server:1.30 "127.0.0.1:5000/x/y:tag" "[fc00::1]:5000/a/b" \
                         "ghcr.io/o/r:t@sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c" ;;
-        fuzz-auth)
+        fuzz-challenge)
                 seed "$corpus" \
                         'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"' \
-                        'Basic realm="Registry \"Realm\"", Negotiate a8Z==' \
+                        'Basic realm="Registry \"Realm\"", Negotiate a8Z==' ;;
+        fuzz-authfile)
+                seed "$corpus" \
                         '{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz","identitytoken":"t"},"127.0.0.1:5000":{"username":"u","password":"p"}},"credsStore":"x"}' ;;
         fuzz-version) seed "$corpus" $'^1.30\n1.30.1\nv1.31.0\n1.31.0-alpine\n2.0.0-rc.1' $'~1.29.4-alpine\n1.29.10-alpine\nlatest' ;;
         fuzz-config) cp etc/boardpin.ini "$corpus/example.ini" ;;
