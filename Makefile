@@ -44,9 +44,12 @@ $(BUILDDIR)/platform/%.o: platform/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BP_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# -Wsystem-headers: curl's type checks (typecheck-gcc.h, kept by agent/dl.h) warn from a system header,
+# which gcc hides otherwise; tests/dl-typecheck.sh shows a wrong-typed curl_easy_setopt failing the build.
+AGENT_CFLAGS := -Wsystem-headers
 $(BUILDDIR)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
-	$(CC) $(BP_CFLAGS) -DBOARDPIN_VERSION='"$(VERSION)"' $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(BP_CFLAGS) $(AGENT_CFLAGS) -DBOARDPIN_VERSION='"$(VERSION)"' $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILDDIR)/libplatform.a: $(PLATFORM_OBJ)
 	rm -f $@

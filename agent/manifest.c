@@ -289,7 +289,8 @@ int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, b
         return 0;
 }
 
-int manifest_select(const struct bp_manifest *m, const struct bp_oci *target)
+/* The entry ranked best for target, malformed or not; -ENOENT when none can run there. */
+static int best_entry(const struct bp_manifest *m, const struct bp_oci *target)
 {
         int best = -ENOENT, best_rank = RULES_COMPAT_MAX;
 
@@ -306,7 +307,21 @@ int manifest_select(const struct bp_manifest *m, const struct bp_oci *target)
                         best = (int) i;
                 }
         }
+        return best;
+}
+
+int manifest_select(const struct bp_manifest *m, const struct bp_oci *target)
+{
+        int best = best_entry(m, target);
+
         if (best >= 0 && !m->entries[best].has_platform)
                 return -EBADMSG;
         return best;
+}
+
+int manifest_malformed_best(const struct bp_manifest *m, const struct bp_oci *target)
+{
+        int best = best_entry(m, target);
+
+        return best >= 0 && !m->entries[best].has_platform ? best : -ENOENT;
 }

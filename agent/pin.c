@@ -124,6 +124,7 @@ void run_close(struct bp_run *run)
 {
         for (size_t i = 0; i < run->n_registries; i++)
                 registry_free(run->registries[i]);
+        http_free(run->http);
         lock_free(run->lock);
         config_free(run->config);
         if (run->lock_fd >= 0)
@@ -144,6 +145,13 @@ static int registry_for(struct bp_run *run, const struct bp_ref *ref, struct bp_
                 .timeout_s = run->config->timeout_s,
         };
         int r;
+
+        if (!run->http) {
+                r = http_new(&run->http, err);
+                if (r < 0)
+                        return r;
+        }
+        o.http = run->http;
 
         for (size_t i = 0; i < run->n_registries; i++)
                 if (strcmp(run->hosts[i], ref->domain) == 0) {
@@ -192,29 +200,38 @@ static void free_tags(char **tags)
         free(tags);
 }
 
-/* The tag to pin: the version, or the best tag in its range, through the platform's template. */
-static int choose_tag(struct bp_registry *reg, const struct bp_service *s, const struct bp_tag_template *t,
-                      char ret[static REF_TAG_MAX], struct bp_err *err)
+/* The tag to pin when the version names one: 1 with it in ret; 0 when the version is a range and the
+ * tags must be listed first. */
+static int exact_tag(const struct bp_service *s, const struct bp_tag_template *t, char ret[static REF_TAG_MAX],
+                     struct bp_err *err)
 {
         _cleanup_(range_freep) struct bp_range *range = NULL;
-        char **tags = NULL, **versions = NULL, buf[REF_TAG_MAX];
+        int r = range_parse(s->version, &range, err);
+
+        if (r < 0)
+                return r;
+        if (!range_is_exact(range))
+                return 0;
+        if (!t) {
+                text_copy(ret, REF_TAG_MAX, range_exact_tag(range));
+                return 1;
+        }
+        return range_expand_template(t->template, range_exact_tag(range), ret, REF_TAG_MAX) < 0
+                       ? bp_fail(err, -EINVAL, "template '%s' gives no valid tag", t->template)
+                       : 1;
+}
+
+/* The best tag in the version's range among tags, through the platform's template. */
+static int pick_tag(const struct bp_service *s, const struct bp_tag_template *t, char **tags, size_t n,
+                    char ret[static REF_TAG_MAX], struct bp_err *err)
+{
+        _cleanup_(range_freep) struct bp_range *range = NULL;
+        char **versions = NULL, buf[REF_TAG_MAX];
         const char *best;
-        size_t n = 0, k = 0;
+        size_t k = 0;
         int r;
 
         r = range_parse(s->version, &range, err);
-        if (r < 0)
-                return r;
-        if (range_is_exact(range)) {
-                if (!t) {
-                        text_copy(ret, REF_TAG_MAX, range_exact_tag(range));
-                        return 0;
-                }
-                return range_expand_template(t->template, range_exact_tag(range), ret, REF_TAG_MAX) < 0
-                               ? bp_fail(err, -EINVAL, "template '%s' gives no valid tag", t->template)
-                               : 0;
-        }
-        r = registry_tags(reg, s->image.path, &tags, &n, err);
         if (r < 0)
                 return r;
         versions = calloc(n + 1, sizeof(char *));
@@ -229,7 +246,6 @@ static int choose_tag(struct bp_registry *reg, const struct bp_service *s, const
         else if (best)
                 text_copy(ret, REF_TAG_MAX, best);
         free_tags(versions);
-        free_tags(tags);
         if (!versions)
                 return bp_fail(err, -ENOMEM, "out of memory");
         if (!best)
@@ -262,43 +278,130 @@ void run_result_failed(const struct bp_service *s, const struct bp_err *err, str
         ret->status = PIN_ERROR;
 }
 
-int run_resolve_service(struct bp_run *run, const struct bp_service *s, struct pin_result *ret, struct bp_err *err)
-{
-        const struct bp_tag_template *t =
-                config_template_for(s, run->platform.compatible, run->platform.n_compatible);
-        struct bp_resolution prev = { 0 }, r = { 0 };
-        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
-        struct bp_registry *reg = NULL;
-        struct bp_ref ref = s->image;
+struct bp_pin_job {
+        struct bp_run *run;
+        const struct bp_service *s;
+        const struct bp_tag_template *t;
         char image[REF_STRING_MAX];
-        bool have_prev = false;
+        bool fixed; /* upgrade = no and the lock has it: no network */
+        int rc;     /* a failure before the chain started */
+        struct bp_err err;
+        struct bp_resolve_job *chain;
+};
+
+void pin_job_free(struct bp_pin_job *job)
+{
+        if (!job)
+                return;
+        resolve_job_free(job->chain);
+        free(job);
+}
+
+static int job_pick(void *userdata, char **tags, size_t n, char ret_tag[static REF_TAG_MAX], struct bp_err *err)
+{
+        struct bp_pin_job *job = userdata;
+
+        return pick_tag(job->s, job->t, tags, n, ret_tag, err);
+}
+
+/* The lock's resolution of the same image, tag and board, which a HEAD can confirm. */
+static int job_prev(void *userdata, const char *tag, struct bp_resolution *ret)
+{
+        struct bp_pin_job *job = userdata;
+        const struct bp_lock_entry *e = lock_find(job->run->lock, job->s->name);
+
+        if (e && strcmp(e->image, job->image) == 0 && strcmp(e->pin.tag, tag) == 0 &&
+            strcmp(e->target, job->run->platform.name) == 0)
+                return lock_resolution(e, ret);
+        return -ENOENT;
+}
+
+int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_pin_job **ret, struct bp_err *err)
+{
+        struct bp_pin_job *job = calloc(1, sizeof(*job));
+        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
+        struct bp_resolve_spec spec = {
+                .ref = s->image,
+                .target = run->platform.target,
+                .pick = job_pick,
+                .prev_for = job_prev,
+        };
         int rc;
 
-        (void) ref_name(&s->image, image);
-        if (!s->upgrade && e && strcmp(e->image, image) == 0 && strcmp(e->version, s->version) == 0 &&
+        if (!job)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        *ret = job;
+        job->run = run;
+        job->s = s;
+        job->t = config_template_for(s, run->platform.compatible, run->platform.n_compatible);
+        (void) ref_name(&s->image, job->image);
+        if (!s->upgrade && e && strcmp(e->image, job->image) == 0 && strcmp(e->version, s->version) == 0 &&
             strcmp(e->target, run->platform.name) == 0) {
-                run_result_from_lock(e, ret); /* upgrade = no: resolved once, never moved */
+                job->fixed = true; /* upgrade = no: resolved once, never moved */
                 return 0;
         }
-        rc = registry_for(run, &s->image, &reg, err);
+        spec.userdata = job;
+        spec.ref.digest[0] = '\0';
+        rc = registry_for(run, &s->image, &spec.reg, &job->err);
         if (rc == 0)
-                rc = choose_tag(reg, s, t, ref.tag, err);
+                rc = exact_tag(s, job->t, spec.ref.tag, &job->err);
+        if (rc == 0)
+                spec.list_tags = true;
+        if (rc >= 0)
+                rc = resolve_start(&spec, &job->chain, &job->err);
+        if (rc < 0) {
+                job->rc = bp_err_prefix(&job->err, rc, "service '%s': ", s->name);
+                return 0; /* reported by run_finish_service(), in its turn */
+        }
+        return 0;
+}
+
+int run_network(struct bp_run *run, int64_t deadline_ms, bool once, struct bp_err *err)
+{
+        if (!run->http)
+                return 0; /* no service went to the network */
+        http_set_deadline(run->http, deadline_ms);
+        http_set_once(run->http, once);
+        return http_run(run->http, err);
+}
+
+int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_result *ret, struct bp_err *err)
+{
+        const struct bp_service *s = job->s;
+        struct bp_resolution r = { 0 };
+        char tag[REF_TAG_MAX];
+        int rc;
+
+        if (job->fixed) {
+                run_result_from_lock(lock_find(run->lock, s->name), ret);
+                return 0;
+        }
+        if (job->rc < 0 || !job->chain) {
+                *err = job->err;
+                return job->rc < 0 ? job->rc : bp_fail(err, -EINVAL, "service '%s': not started", s->name);
+        }
+        rc = resolve_job_result(job->chain, &r, tag, err);
         if (rc < 0)
                 return bp_err_prefix(err, rc, "service '%s': ", s->name);
-        ref.digest[0] = '\0';
-        if (e && strcmp(e->image, image) == 0 && strcmp(e->pin.tag, ref.tag) == 0 &&
-            strcmp(e->target, run->platform.name) == 0)
-                have_prev = lock_resolution(e, &prev) == 0;
-        rc = resolve_image(reg, &ref, &run->platform.target, have_prev ? &prev : NULL, &r, err);
-        resolution_done(&prev);
-        if (rc < 0)
-                return bp_err_prefix(err, rc, "service '%s': ", s->name);
-        rc = lock_set(run->lock, s->name, image, s->version, ref.tag, run->platform.name, &r, err);
+        rc = lock_set(run->lock, s->name, job->image, s->version, tag, run->platform.name, &r, err);
         resolution_done(&r);
         if (rc < 0)
                 return bp_err_prefix(err, rc, "service '%s': ", s->name);
         run_result_from_lock(lock_find(run->lock, s->name), ret);
         return 0;
+}
+
+int run_resolve_service(struct bp_run *run, const struct bp_service *s, struct pin_result *ret, struct bp_err *err)
+{
+        struct bp_pin_job *job = NULL;
+        int rc = run_start_service(run, s, &job, err);
+
+        if (rc == 0)
+                rc = run_network(run, 0, false, err);
+        if (rc == 0)
+                rc = run_finish_service(run, job, ret, err);
+        pin_job_free(job);
+        return rc;
 }
 
 void run_requests(const struct bp_run *run, struct bp_registry_stats *ret)

@@ -12,6 +12,7 @@
 #include "detect.h"
 #include "lock.h"
 #include "registry.h"
+#include "resolve.h"
 
 #define PIN_REGISTRIES_MAX 16
 
@@ -27,6 +28,7 @@ struct bp_run {
         struct bp_lock *lock;
         int lock_fd; /* the state_dir flock, -1 when not taken */
         bool lock_was_corrupt;
+        struct bp_http *http; /* one engine for every registry: they run side by side */
         struct bp_registry *registries[PIN_REGISTRIES_MAX];
         char hosts[PIN_REGISTRIES_MAX][REF_DOMAIN_MAX];
         size_t n_registries;
@@ -68,6 +70,17 @@ void run_result_from_lock(const struct bp_lock_entry *e, struct pin_result *ret)
 
 /* The result of service s that failed with err. */
 void run_result_failed(const struct bp_service *s, const struct bp_err *err, struct pin_result *ret);
+
+/* The same for many services at once: start each one's chain, run them all side by side (until every one
+ * has answered or deadline_ms on CLOCK_MONOTONIC passes; 0: no deadline), then record each result in the
+ * order the caller chooses (config order), so the lock, env files and output do not depend on the order
+ * the responses came in. */
+struct bp_pin_job;
+int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_pin_job **ret, struct bp_err *err);
+/* once: one attempt per request, no retries or waits (boot with boot_wait = 0). */
+int run_network(struct bp_run *run, int64_t deadline_ms, bool once, struct bp_err *err);
+int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_result *ret, struct bp_err *err);
+void pin_job_free(struct bp_pin_job *job);
 
 /* Write the lock and then the env files (the lock first: it is the state, env files a view of it), then
  * the Quadlet drop-ins, with a daemon-reload when one changed and systemd runs. The lock forgets

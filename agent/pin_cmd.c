@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "envfile.h"
 #include "fsio.h"
 #include "jsonio.h"
@@ -121,27 +122,80 @@ static int finish(struct bp_run *run, const struct pin_result *results, size_t n
                 json_object_array_add(list, result_json(&results[i]));
         json_object_object_add(out, "platform", json_object_new_string(run->platform.name));
         json_object_object_add(out, "requests", requests_json(run));
+        if (run->http) {
+                unsigned attempts, connections;
+                http_counts(run->http, &attempts, &connections);
+                log_debug("network: %u HTTP exchanges over %u new connections", attempts, connections);
+        }
         if (run->args->json)
                 print_json(out);
         run_close(run);
         return failed ? BP_RESULT_PARTIAL : BP_RESULT_OK;
 }
 
-/* One service over the network. The one place resolve asks the registry, so that it can become a batch. */
-static void resolve_one(struct bp_run *run, const struct bp_service *s, struct pin_result *ret, size_t *failed)
+static void free_jobs(struct bp_pin_job **jobs, size_t n)
 {
+        for (size_t i = 0; jobs && i < n; i++)
+                pin_job_free(jobs[i]);
+        free(jobs);
+}
+
+/* Failures that look like the network is not up yet: worth another round while boot_wait lasts. */
+static bool network_not_up(int r)
+{
+        return r == -EIO || r == -EAGAIN || r == -ECONNREFUSED || r == -ETIMEDOUT;
+}
+
+/* Over the network, side by side: every service with todo[i] set has its chain started, all of them run
+ * until each has answered (or deadline_ms passes; 0: none), and the results are read in config order, so
+ * nothing depends on the order the answers came in. With retry, a service whose failure looks like the
+ * network not being up yet keeps todo[i] set and its result untouched, for another round. */
+static void resolve_batch(struct bp_run *run, bool *todo, struct pin_result *results, int64_t deadline_ms,
+                          bool retry, size_t *failed)
+{
+        size_t n = run->config->n_services;
+        struct bp_pin_job **jobs = calloc(n ? n : 1, sizeof(*jobs));
         struct bp_err err = { 0 };
 
-        if (run_resolve_service(run, s, ret, &err) < 0) {
-                service_failed(run, s, &err, ret);
-                (*failed)++;
+        for (size_t i = 0; i < n; i++) {
+                if (!todo[i])
+                        continue;
+                if (!jobs || run_start_service(run, &run->config->services[i], &jobs[i], &err) < 0) {
+                        if (!jobs)
+                                bp_fail(&err, -ENOMEM, "out of memory");
+                        service_failed(run, &run->config->services[i], &err, &results[i]);
+                        todo[i] = false;
+                        (*failed)++;
+                }
         }
-        report_result(run, ret);
+        if (jobs && run_network(run, deadline_ms, /* once= */ retry && deadline_ms == 0, &err) < 0)
+                log_error("%s", err.msg); /* each service still open says so below */
+        for (size_t i = 0; jobs && i < n; i++) {
+                const struct bp_service *s = &run->config->services[i];
+                int r;
+
+                if (!todo[i])
+                        continue;
+                err.msg[0] = '\0';
+                r = run_finish_service(run, jobs[i], &results[i], &err);
+                if (r < 0 && retry && network_not_up(r) && clock_now_ms() + 2000 < deadline_ms) {
+                        log_debug("%s; the network may not be up yet, trying again", err.msg);
+                        continue;
+                }
+                todo[i] = false;
+                if (r < 0) {
+                        service_failed(run, s, &err, &results[i]);
+                        (*failed)++;
+                }
+                report_result(run, &results[i]);
+        }
+        free_jobs(jobs, n);
 }
 
 int cmd_resolve(const struct bp_args *args, int argc, char **argv)
 {
         _cleanup_free_ struct pin_result *results = NULL;
+        _cleanup_free_ bool *todo = NULL;
         struct bp_run run;
         size_t n = 0, failed = 0;
         int rc = run_open(args, !args->dry_run, PIN_LOCK_WAIT_MS, &run);
@@ -155,9 +209,18 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
                 /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return rc;
         }
+        if (!(todo = calloc(run.config->n_services, sizeof(*todo)))) {
+                run_close(&run);
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < run.config->n_services; i++)
+                todo[i] = selected(argc, argv, &run.config->services[i]);
+        resolve_batch(&run, todo, results, /* deadline_ms= */ 0, /* retry= */ false, &failed);
+        /* In config order, the selected ones only. */
         for (size_t i = 0; i < run.config->n_services; i++)
                 if (selected(argc, argv, &run.config->services[i]))
-                        resolve_one(&run, &run.config->services[i], &results[n++], &failed);
+                        results[n++] = results[i];
         return finish(&run, results, n, failed);
 }
 
@@ -186,30 +249,6 @@ static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, struc
         return true;
 }
 
-static double now_s(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-/* The network may come up after boardpin starts: failures that look like it is not there yet are tried
- * again until boot_wait runs out. */
-static int boot_resolve(struct bp_run *run, const struct bp_service *s, struct pin_result *ret, double deadline,
-                        struct bp_err *err)
-{
-        (void) sd_status(0, "%s: no pin for %s in the lock, resolving", s->name, run->platform.name);
-        for (;;) {
-                int r = run_resolve_service(run, s, ret, err);
-                if (r == 0 || (r != -EIO && r != -EAGAIN && r != -ECONNREFUSED) || now_s() + 2 > deadline)
-                        return r;
-                log_debug("%s; the network may not be up yet, trying again", err->msg);
-                (void) sd_status(0, "%s: waiting for the network, %.0f s left", s->name, deadline - now_s());
-                sleep(2);
-        }
-}
-
 /* Boot with a config that cannot say which services there are: the env files the lock has, as they are,
  * so that the containers of the last good config start; the lock is left alone and boot fails. A config
  * that does not parse cannot vouch for any of its values (a line cut short is still a path), so its
@@ -231,9 +270,10 @@ static int boot_from_lock_only(const struct bp_args *args, const struct bp_confi
 int cmd_boot(const struct bp_args *args, int argc, char **argv)
 {
         _cleanup_free_ struct pin_result *results = NULL;
-        double deadline = now_s();
+        _cleanup_free_ bool *todo = NULL;
+        int64_t deadline = clock_now_ms();
         struct bp_run run;
-        size_t failed = 0, n;
+        size_t failed = 0, pending = 0, n;
         int rc;
 
         if (argc > 1) {
@@ -247,25 +287,44 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 run_close(&run);
                 return rc;
         }
-        if (rc == BP_RESULT_OK && !(results = calloc(run.config->n_services, sizeof(*results))))
+        if (rc == BP_RESULT_OK && (!(results = calloc(run.config->n_services, sizeof(*results))) ||
+                                   !(todo = calloc(run.config->n_services, sizeof(*todo)))))
                 rc = -ENOMEM;
         if (rc != BP_RESULT_OK) {
                 run_close(&run);
                 /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return rc;
         }
-        /* One budget for the lock and the network: boot_wait from the start. */
-        deadline += (double) run.config->boot_wait_s;
+        /* One budget for the lock and the network: boot_wait from the start, every attempt, backoff and
+         * Retry-After included. With boot_wait = 0 boot does not wait for the network: one attempt per
+         * request, with its own limits. */
+        deadline = run.config->boot_wait_s > 0 ? deadline + (int64_t) run.config->boot_wait_s * 1000 : 0;
         for (size_t i = 0; i < run.config->n_services; i++) {
-                const struct bp_service *s = &run.config->services[i];
+                todo[i] = !boot_from_lock(&run, &run.config->services[i], &results[i]);
+                if (todo[i])
+                        pending++;
+                else
+                        report_result(&run, &results[i]);
+        }
+        /* What the lock answers is written first, so those containers start now, not after the network. */
+        if (pending > 0 && pending < run.config->n_services && !args->dry_run) {
                 struct bp_err err = { 0 };
-
-                if (!boot_from_lock(&run, s, &results[i]) &&
-                    boot_resolve(&run, s, &results[i], deadline, &err) < 0) {
-                        service_failed(&run, s, &err, &results[i]);
-                        failed++;
+                if (run_commit(&run, &err) < 0)
+                        log_error("%s", err.msg);
+        }
+        if (pending > 0)
+                (void) sd_status(0, "%zu of %zu services have no pin for %s in the lock, resolving", pending,
+                                 run.config->n_services, run.platform.name);
+        while (pending > 0) {
+                resolve_batch(&run, todo, results, deadline, /* retry= */ true, &failed);
+                pending = 0;
+                for (size_t i = 0; i < run.config->n_services; i++)
+                        pending += todo[i];
+                if (pending > 0) {
+                        (void) sd_status(0, "%zu services: waiting for the network, %lld s left", pending,
+                                         deadline > 0 ? (long long) ((deadline - clock_now_ms()) / 1000) : 0LL);
+                        clock_sleep_ms(2000);
                 }
-                report_result(&run, &results[i]);
         }
         n = run.config->n_services; /* finish() frees the config */
         rc = finish(&run, results, n, failed);
