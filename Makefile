@@ -44,11 +44,15 @@ $(BUILDDIR)/platform/%.o: platform/%.c
 	@mkdir -p $(@D)
 	$(CC) $(BP_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
+# -Wsystem-headers: curl's type checks (typecheck-gcc.h, kept by agent/dl.h) warn from a system header,
+# which gcc hides otherwise; tests/dl-typecheck.sh shows a wrong-typed curl_easy_setopt failing the build.
+AGENT_CFLAGS := -Wsystem-headers
 $(BUILDDIR)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
-	$(CC) $(BP_CFLAGS) -DBOARDPIN_VERSION='"$(VERSION)"' $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(BP_CFLAGS) $(AGENT_CFLAGS) -DBOARDPIN_VERSION='"$(VERSION)"' $(DEPS_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILDDIR)/libplatform.a: $(PLATFORM_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILDDIR)/boardpin: $(AGENT_OBJ) $(BUILDDIR)/libplatform.a
@@ -56,6 +60,7 @@ $(BUILDDIR)/boardpin: $(AGENT_OBJ) $(BUILDDIR)/libplatform.a
 
 # Everything but main(): the unit tests link what they test from here.
 $(BUILDDIR)/libagent.a: $(filter-out $(BUILDDIR)/agent/main.o,$(AGENT_OBJ))
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILDDIR)/tests/test-%: tests/unit/test-%.c $(BUILDDIR)/libagent.a $(BUILDDIR)/libplatform.a
@@ -117,11 +122,11 @@ DEBDIR ?= ..
 deb:
 	packaging/deb.sh $(or $(ARCH),native) $(DEBDIR)
 
-# cppcheck does not model __attribute__((cleanup)), so its leak reports on _cleanup_ variables are
-# false; leaks are checked where they happen, by LeakSanitizer and valgrind in make check.
+# cppcheck does not model __attribute__((cleanup)): each of its false leak reports on a _cleanup_ variable
+# is suppressed inline, on the line before, with that reason; every other leak report fails. Part of make check.
 lint: $(BUILDDIR)/gen/revision-codes.inc
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --std=c11 -D_GNU_SOURCE \
-		-Iplatform -Iagent -I$(BUILDDIR)/gen --suppress=missingIncludeSystem --suppress=memleak platform agent
+		-Iplatform -Iagent -I$(BUILDDIR)/gen --suppress=missingIncludeSystem --inline-suppr platform agent
 
 format:
 	clang-format -i platform/*.[ch] agent/*.[ch] tests/unit/*.c tests/fuzz/*.c

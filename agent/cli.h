@@ -1,28 +1,45 @@
-/* agent/cli.h: what main.c hands each command: the global options, and the exit codes of the contract. */
+/* agent/cli.h: what main.c hands each command (the options it parsed) and what a command hands back (a
+ * result main() maps to the exit codes of the contract, once). */
 #pragma once
 
 #include <stdbool.h>
 
+/* What a command returns when it does not return a negative errno (which main() maps to EXIT_PARTIAL). */
+enum bp_result {
+        BP_RESULT_OK = 0,  /* all good */
+        BP_RESULT_PARTIAL, /* at least one service failed (its previous env kept), or no platform */
+        BP_RESULT_USAGE,   /* usage or config error: nothing written */
+};
+
+/* The exit codes of the contract; only main() uses them. */
 enum {
-        EXIT_OK = 0,            /* all good */
-        EXIT_PARTIAL = 1,       /* at least one service failed (its previous env kept), or no platform */
-        EXIT_USAGE = 2,         /* usage or config error: nothing written */
+        EXIT_OK = 0,
+        EXIT_PARTIAL = 1,
+        EXIT_USAGE = 2,
+};
+
+/* Options beyond the global ones (-c, --root, --machine, --platform, -q, -v): each command says which of
+ * these it uses, and any other is a usage error. */
+enum {
+        CLI_OPT_JSON = 1 << 0,     /* --json */
+        CLI_OPT_DRY_RUN = 1 << 1,  /* --dry-run */
+        CLI_OPT_REGISTRY = 1 << 2, /* --insecure, --auth-file, --ca-file, --timeout */
 };
 
 struct bp_args {
-        const char *config;     /* -c */
-        const char *root;       /* --root, "/" by default */
-        const char *machine;    /* --machine, or NULL */
-        const char *platform;   /* --platform, or NULL */
+        const char *config;   /* -c */
+        const char *root;     /* --root, "/" by default */
+        const char *machine;  /* --machine, or NULL */
+        const char *platform; /* --platform, or NULL */
         bool json;
-        bool insecure;          /* inspect: plain HTTP to the reference's registry */
-        const char *auth_file;  /* inspect: credentials */
-        const char *ca_file;    /* inspect: extra CA bundle for the registry */
-        long timeout_s;         /* inspect: connect and low-speed limit of one request, 0: default */
-        bool dry_run;           /* resolve: write nothing */
+        bool insecure;         /* inspect: plain HTTP to the reference's registry */
+        const char *auth_file; /* inspect: credentials */
+        const char *ca_file;   /* inspect: extra CA bundle for the registry */
+        long timeout_s;        /* inspect: connect and low-speed limit of one request, 0: default */
+        bool dry_run;          /* resolve, boot: write nothing */
 };
 
-/* Each returns an exit code. argv[0] is the command name, the rest its operands. */
+/* Each returns an enum bp_result or a negative errno. argv[0] is the command name, the rest its operands. */
 int cmd_detect(const struct bp_args *args, int argc, char **argv);
 int cmd_inspect(const struct bp_args *args, int argc, char **argv);
 int cmd_resolve(const struct bp_args *args, int argc, char **argv);

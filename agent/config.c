@@ -15,7 +15,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,7 +22,7 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "rootfs.h"
+#include "fsio.h"
 #include "text.h"
 #include "version.h"
 
@@ -67,6 +66,8 @@ enum key {
         K_UNITS,
         K_HEALTH,
         K_UPGRADE,
+        K_QUADLET,
+        K_QUADLET_DIR,
         K_COUNT,
 };
 
@@ -83,6 +84,7 @@ static const struct {
         [K_IMAGE] = { "image", SECT_SERVICE },          [K_VERSION] = { "version", SECT_SERVICE },
         [K_ENV_VAR] = { "env_var", SECT_SERVICE },      [K_UNITS] = { "units", SECT_SERVICE },
         [K_HEALTH] = { "health", SECT_SERVICE },        [K_UPGRADE] = { "upgrade", SECT_SERVICE },
+        [K_QUADLET] = { "quadlet", SECT_SERVICE },      [K_QUADLET_DIR] = { "quadlet_dir", SECT_BOARDPIN },
 };
 
 struct ini_src {
@@ -100,6 +102,7 @@ struct ini_src {
         unsigned key_line[K_COUNT];                     /* where this section set each key, 0 if not */
         unsigned tag_line[CONFIG_TAGS_MAX];
         bool version_is_range;
+        bool mirror_warned; /* one warning for all mirror = lines */
 };
 
 static const char *show(char buf[static SHOW_MAX_BYTES], const char *s)
@@ -129,6 +132,25 @@ static int src_prefix(struct ini_src *s, int r)
         return bp_err_prefix(&s->err, r, "%s:%u: ", s->path, s->line);
 }
 
+static void src_warn(struct ini_src *s, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void src_warn(struct ini_src *s, unsigned line, const char *fmt, ...)
+{
+        struct bp_config *c = s->c;
+        va_list ap;
+        char *w;
+        int n;
+
+        if (c->n_warnings == CONFIG_WARNINGS_MAX)
+                return;                                 /* cannot happen: at most two are ever given */
+        w = c->warnings[c->n_warnings++];
+        n = snprintf(w, CONFIG_WARNING_MAX_BYTES, "%s:%u: ", s->path, line);
+        if (n < 0 || n >= CONFIG_WARNING_MAX_BYTES)
+                return;
+        va_start(ap, fmt);
+        (void) vsnprintf(w + n, CONFIG_WARNING_MAX_BYTES - (size_t) n, fmt, ap);
+        va_end(ap);
+}
+
 static int src_oom(struct ini_src *s)
 {
         s->r = -ENOMEM;
@@ -156,7 +178,7 @@ static bool service_name_ok(const char *n)
 {
         size_t len = strlen(n);
 
-        if (len == 0 || len >= SERVICE_NAME_MAX || !is_lower_or_digit(n[0]))
+        if (len == 0 || len > SERVICE_NAME_MAX_CHARS || !is_lower_or_digit(n[0]))
                 return false;
         for (size_t i = 1; i < len; i++)
                 if (!is_lower_or_digit(n[i]) && !strchr("_.-", n[i]))
@@ -265,6 +287,19 @@ static int number(struct ini_src *s, const char *key, const char *v, unsigned lo
         return 0;
 }
 
+/* A Quadlet container unit file name: unit name characters, something before ".container", not hidden. */
+static bool quadlet_unit_ok(const char *name)
+{
+        size_t n = strlen(name), k = strlen(".container");
+
+        if (n <= k || n >= QUADLET_UNIT_MAX || name[0] == '.' || strcmp(name + n - k, ".container") != 0)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@:-", *p))
+                        return false;
+        return true;
+}
+
 static int abs_path(struct ini_src *s, const char *key, const char *v, char *dst, size_t size)
 {
         if (v[0] != '/')
@@ -309,6 +344,8 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                 return abs_path(s, "env_dir", v, c->env_dir, sizeof(c->env_dir));
         case K_AUTH_FILE:
                 return abs_path(s, "auth_file", v, c->auth_file, sizeof(c->auth_file));
+        case K_QUADLET_DIR:
+                return abs_path(s, "quadlet_dir", v, c->quadlet_dir, sizeof(c->quadlet_dir));
         case K_TIMEOUT:
                 r = number(s, "timeout", v, 1, 3600, &n);
                 if (r < 0)
@@ -332,6 +369,7 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                 if (r < 0)
                         return r;
                 c->rollout = (int) n;
+                src_warn(s, s->line, "rollout = is not yet used: every machine takes a new digest at once");
                 return 0;
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[boardpin]'", keys[k].name);
@@ -392,6 +430,9 @@ static int registry_set(struct ini_src *s, enum key k, const char *v)
                 if (strlen(v) >= sizeof(g->mirror))
                         return src_fail(s, -EINVAL, s->line, "mirror: '%s' is too long", Q(v));
                 text_copy(g->mirror, sizeof(g->mirror), v);
+                if (!s->mirror_warned)
+                        src_warn(s, s->line, "mirror = is not yet used: boardpin asks each registry itself");
+                s->mirror_warned = true;
                 return 0;
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[%s]'", keys[k].name, Q(s->section));
@@ -413,8 +454,14 @@ static int service_begin(struct ini_src *s, const char *name)
 
         if (!service_name_ok(name))
                 return src_fail(s, -EINVAL, s->line,
-                                "bad service name '%s': use [a-z0-9][a-z0-9_.-]*, at most %d characters", Q(name),
-                                SERVICE_NAME_MAX - 1);
+                                "bad service name '%s': use [a-z0-9][a-z0-9_.-]*, at most "
+                                "%d characters",
+                                Q(name), SERVICE_NAME_MAX_CHARS);
+        if (strcmp(name, SERVICE_NAME_RESERVED) == 0)
+                return src_fail(s, -EINVAL, s->line,
+                                "service name '%s' is reserved: its env file would be the "
+                                "combined " SERVICE_NAME_RESERVED ".env; choose another name",
+                                name);
         other = config_service(c, name);
         if (other)
                 return src_fail(s, -EINVAL, s->line, "duplicate section '[service %s]' (first on line %u)", name,
@@ -438,6 +485,44 @@ static int service_begin(struct ini_src *s, const char *name)
         return 0;
 }
 
+/* The image name goes into every env file as written; "[::1]:5000/app" cannot (systemd's EnvironmentFile=
+ * and compose read brackets differently), so it is refused here, not at the first boot that writes it. */
+static int image_env_check(struct ini_src *s, const struct bp_ref *ref, const char *val)
+{
+        char name[REF_STRING_MAX];
+
+        (void) ref_name(ref, name);
+        for (const char *p = name; *p; p++)
+                if (!strchr(ENV_VALUE_CHARS, *p))
+                        return src_fail(s, -EINVAL, s->line,
+                                        "image '%s': '%c' cannot be written to an env file (values keep to "
+                                        "[A-Za-z0-9._:/@+-]); an IPv6 registry needs a host name",
+                                        Q(val), *p);
+        return 0;
+}
+
+/* A run opens one registry per distinct host; past the limit, say so now, not at every boot. */
+static int registry_count_check(struct ini_src *s, const struct bp_ref *ref)
+{
+        const struct bp_config *c = s->c;
+        size_t hosts = 1; /* ref's own */
+
+        for (size_t i = 0; i + 1 < c->n_services; i++) {
+                const char *d = c->services[i].image.domain;
+                bool first = true;
+
+                if (strcmp(d, ref->domain) == 0)
+                        return 0;
+                for (size_t j = 0; first && j < i; j++)
+                        first = strcmp(c->services[j].image.domain, d) != 0;
+                hosts += first;
+        }
+        if (hosts > CONFIG_REGISTRIES_MAX)
+                return src_fail(s, -E2BIG, s->line, "image '%s': more than %d registry hosts in one config",
+                                Q(ref->domain), CONFIG_REGISTRIES_MAX);
+        return 0;
+}
+
 static int image_set(struct ini_src *s, struct bp_service *v, const char *val)
 {
         const char *slash = strrchr(val, '/'), *last = slash ? slash + 1 : val;
@@ -454,6 +539,12 @@ static int image_set(struct ini_src *s, struct bp_service *v, const char *val)
         if (strchr(last, ':'))
                 return src_fail(s, -EINVAL, s->line, "image '%s' has a tag: put the version in version =", Q(val));
         ref.tag[0] = '\0';
+        r = image_env_check(s, &ref, val);
+        if (r < 0)
+                return r;
+        r = registry_count_check(s, &ref);
+        if (r < 0)
+                return r;
         v->image = ref;
         return 0;
 }
@@ -555,6 +646,18 @@ static int service_set(struct ini_src *s, enum key k, const char *val)
                 return 0;
         case K_UPGRADE:
                 return boolean(s, "upgrade", val, &v->upgrade);
+        case K_QUADLET:
+                if (!quadlet_unit_ok(val))
+                        return src_fail(s, -EINVAL, s->line,
+                                        "quadlet: '%s' is not a Quadlet unit file name such as vaultwarden.container",
+                                        Q(val));
+                for (size_t i = 0; i + 1 < s->c->n_services; i++)
+                        if (strcmp(s->c->services[i].quadlet, val) == 0)
+                                return src_fail(s, -EINVAL, s->line,
+                                                "quadlet: '%s' is already pinned by service '%s' (line %u)", Q(val),
+                                                s->c->services[i].name, s->c->services[i].line);
+                text_copy(v->quadlet, sizeof(v->quadlet), val);
+                return 0;
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[%s]'", keys[k].name, Q(s->section));
         }
@@ -653,6 +756,8 @@ static int section_begin(struct ini_src *s, const char *q)
         if (close[1] != '\0')
                 return src_fail(s, -EINVAL, s->line, "text after ']': '%s'", Q(close + 1));
         n = (size_t) (close - q - 1);
+        if (n > SECTION_NAME_MAX_BYTES && strncmp(q + 1, "service ", strlen("service ")) == 0)
+                return src_fail(s, -EINVAL, s->line, "bad service name: over %d characters", SERVICE_NAME_MAX_CHARS);
         if (n > SECTION_NAME_MAX_BYTES)
                 return src_fail(s, -EINVAL, s->line, "section name over %d bytes", SECTION_NAME_MAX_BYTES);
         memcpy(s->section, q + 1, n);
@@ -832,6 +937,7 @@ int config_parse(const char *path, const char *text, size_t len, struct bp_confi
         text_copy(c->platform, sizeof(c->platform), "auto");
         text_copy(c->state_dir, sizeof(c->state_dir), "/var/lib/boardpin");
         text_copy(c->env_dir, sizeof(c->env_dir), "/run/boardpin");
+        text_copy(c->quadlet_dir, sizeof(c->quadlet_dir), QUADLET_DIR_DEFAULT);
         c->timeout_s = 30;
         c->boot_wait_s = 90;
         c->pull = BP_PULL_NONE;
@@ -858,15 +964,10 @@ int config_parse(const char *path, const char *text, size_t len, struct bp_confi
 int config_load(const char *path, struct bp_config **ret, struct bp_err *err)
 {
         _cleanup_free_ char *text = NULL;
-        _cleanup_close_ int fd = -1;
         size_t len;
         int r;
 
-        /* O_NONBLOCK: a FIFO at path must not hang the boot; rootfs_read_fd() refuses it. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return bp_fail(err, -errno, "%s: %s", path, strerror(errno));
-        r = rootfs_read_fd(fd, path, CONFIG_MAX_BYTES, &text, &len, err);
+        r = fsio_read(path, CONFIG_MAX_BYTES, &text, &len, err);
         if (r < 0)
                 return r;
         return config_parse(path, text, len, ret, err);

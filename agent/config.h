@@ -13,8 +13,20 @@
 
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define CONFIG_TAGS_MAX 8
-#define SERVICE_NAME_MAX 64
+#define SERVICE_NAME_MAX 64     /* buffer size; the longest name is SERVICE_NAME_MAX_CHARS */
+/* "[service NAME]": inih keeps 48 bytes of a section name (config.c), and "service " takes 8. */
+#define SERVICE_NAME_MAX_CHARS 40
+/* images.env is the combined file: a service of that name would share it. */
+#define SERVICE_NAME_RESERVED "images"
+/* Registries one run talks to: each is a connection and a token cache (PIN_REGISTRIES_MAX in pin.h). */
+#define CONFIG_REGISTRIES_MAX 16
+/* What an env file value may hold (envfile.h says why): an image name outside it is refused at load. */
+#define ENV_VALUE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@+-"
+#define CONFIG_WARNINGS_MAX 4
+#define CONFIG_WARNING_MAX_BYTES 256
 #define ENV_VAR_MAX 64
+#define QUADLET_UNIT_MAX 128
+#define QUADLET_DIR_DEFAULT "/etc/containers/systemd"      /* root's Quadlet units, podman 4.4 to 5.x */
 
 enum bp_pull {
         BP_PULL_NONE,
@@ -37,6 +49,7 @@ struct bp_service {
         char units[512];                /* space-separated unit names, "" if none */
         char health[512];               /* "http://…", "https://…", "exec:/path", or "" */
         bool upgrade;                   /* default yes */
+        char quadlet[QUADLET_UNIT_MAX]; /* podman Quadlet unit "NAME.container" pinned by a drop-in, or "" */
         unsigned line;                  /* of its [service …] header, for messages */
 };
 
@@ -44,7 +57,7 @@ struct bp_registry_conf {
         char host[REF_DOMAIN_MAX];      /* as in the section name: "127.0.0.1:5000", "docker.io" */
         bool insecure;
         char ca_file[PATH_MAX];         /* "" if none */
-        char mirror[512];               /* "" if none */
+        char mirror[512];               /* "" if none; parsed, not yet used (a warning says so) */
 };
 
 struct bp_config {
@@ -57,22 +70,31 @@ struct bp_config {
         long timeout_s;                 /* 1..3600, default 30 */
         long boot_wait_s;               /* 0..3600, default 90 */
         enum bp_pull pull;              /* default none */
-        int rollout;                    /* 0..100, default 100 */
+        int rollout;                    /* 0..100, default 100; parsed, not yet used (a warning says so) */
+        char quadlet_dir[PATH_MAX];     /* Quadlet's unit directory, default /etc/containers/systemd */
         struct bp_registry_conf *registries;
         size_t n_registries;
         struct bp_service *services;
         size_t n_services;
+        /* "path:line: …" for settings that parse but do nothing yet (rollout =, mirror =): the caller logs
+         * them; this module never logs. */
+        char warnings[CONFIG_WARNINGS_MAX][CONFIG_WARNING_MAX_BYTES];
+        size_t n_warnings;
 };
 
-/* Read path (at most CONFIG_MAX_BYTES) and parse it. */
+/* Read path (at most CONFIG_MAX_BYTES; a FIFO or anything but a regular file is refused) and parse it. */
 int config_load(const char *path, struct bp_config **ret, struct bp_err *err);
 
-/* Parse text (len bytes); path is used in messages only. Every error is one line "path:line: …":
- * unknown section or key, a key outside any section, duplicate key or service, bad service name, missing
- * image, an image with a tag or digest, bad platform string (platform =, tag.<platform>), bad version or
- * range, a number out of range or not a number, a tag template without {version} when the version is a
- * range, a bad env_var or one used twice, a health check that is neither http(s):// nor exec:/absolute,
- * a line over 198 bytes, a section name of 49 bytes or more (inih cuts them), a NUL byte. */
+/* Parse text (len bytes); path is used in messages only. Every error is one line "path:line: …": unknown
+ * section or key, a key outside any section, duplicate key or service, bad service name (one of
+ * [a-z0-9][a-z0-9_.-]* up to SERVICE_NAME_MAX_CHARS, not SERVICE_NAME_RESERVED), missing image, an image
+ * with a tag or digest, an image name with a byte outside ENV_VALUE_CHARS (an IPv6 address in brackets),
+ * services on more than CONFIG_REGISTRIES_MAX registry hosts, bad platform string (platform =,
+ * tag.<platform>), bad version or range, a number out of range or not a number, a tag template without
+ * {version} when the version is a range, a bad env_var or one used twice, a quadlet that is not NAME.container or one used
+ * twice, a health check that is neither
+ * http(s):// nor exec:/absolute, a line over 198 bytes, a section name of 49 bytes or more (inih cuts
+ * them), a NUL byte. */
 int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err);
 
 void config_free(struct bp_config *c);

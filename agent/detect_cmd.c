@@ -106,25 +106,26 @@ int cmd_detect(const struct bp_args *args, int argc, char **argv)
 
         if (argc > 1) {
                 log_error("detect takes no operands, got '%s'", argv[1]);
-                return EXIT_USAGE;
+                return BP_RESULT_USAGE;
         }
         if (platform_detect(args->root, args->machine, &p, &err) < 0) {
                 log_error("%s", err.msg);
-                return EXIT_PARTIAL;
+                return BP_RESULT_PARTIAL;
         }
         if (args->platform && platform_set_target(&p, args->platform, &err) < 0) {
                 log_error("--platform: %s", err.msg);
-                return EXIT_USAGE;
+                return BP_RESULT_USAGE;
         }
         if (args->json) {
                 _cleanup_(json_putp) json_object *o = detect_json(&p);
-                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+                puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                               JSON_C_TO_STRING_NOSLASHESCAPE));
         } else {
                 detect_print(&p);
         }
         if (!p.name[0]) {
                 log_error("no platform: %s", p.why);
-                return EXIT_PARTIAL;
+                return BP_RESULT_PARTIAL;
         }
-        return EXIT_OK;
+        return BP_RESULT_OK;
 }

@@ -3,14 +3,44 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <systemd/sd-journal.h>
 
 #include "dl.h"
 
-struct dl_curl_api dl_curl_api;
-struct dl_crypto_api dl_crypto_api;
+/* In this file the names are macros already (dl.h): the type comes from the declaration. */
+#define DLSYM_DEFINE(symbol) __typeof__(*dl_sym_##symbol) *dl_sym_##symbol
+DLSYM_DEFINE(curl_global_init);
+DLSYM_DEFINE(curl_easy_init);
+DLSYM_DEFINE(curl_easy_perform);
+DLSYM_DEFINE(curl_easy_strerror);
+DLSYM_DEFINE(curl_easy_cleanup);
+DLSYM_DEFINE(curl_easy_escape);
+DLSYM_DEFINE(curl_free);
+DLSYM_DEFINE(curl_slist_append);
+DLSYM_DEFINE(curl_slist_free_all);
+DLSYM_DEFINE(curl_url);
+DLSYM_DEFINE(curl_url_set);
+DLSYM_DEFINE(curl_url_get);
+DLSYM_DEFINE(curl_url_cleanup);
+DLSYM_DEFINE(curl_multi_init);
+DLSYM_DEFINE(curl_multi_add_handle);
+DLSYM_DEFINE(curl_multi_remove_handle);
+DLSYM_DEFINE(curl_multi_perform);
+DLSYM_DEFINE(curl_multi_poll);
+DLSYM_DEFINE(curl_multi_info_read);
+DLSYM_DEFINE(curl_multi_cleanup);
+DLSYM_DEFINE(curl_multi_strerror);
+DLSYM_DEFINE(EVP_Digest);
+DLSYM_DEFINE(EVP_sha256);
+DLSYM_DEFINE(EVP_EncodeBlock);
+DLSYM_DEFINE(EVP_DecodeBlock);
 int (*dl_sd_journal_send)(const char *format, ...);
+
+static __typeof__(curl_easy_setopt) *real_easy_setopt;
+static __typeof__(curl_easy_getinfo) *real_easy_getinfo;
+static __typeof__(curl_multi_setopt) *real_multi_setopt;
 
 struct sym {
         const char *name;
@@ -34,31 +64,43 @@ static int load(const char *soname, const struct sym *syms, size_t n, bool *done
                         return -ENOENT;
                 }
         }
-        *done = true;           /* the handle stays open for the life of the process */
+        *done = true; /* the handle stays open for the life of the process */
         return 0;
 }
 
-#define SYM(api, field, name) { name, (void **) &(api).field }
+#define SYM(symbol)                                 \
+        {                                           \
+#symbol, (void **) &dl_sym_##symbol \
+        }
 
 int dl_curl(struct bp_err *err)
 {
         static bool done;
         static const struct sym syms[] = {
-                SYM(dl_curl_api, global_init, "curl_global_init"),
-                SYM(dl_curl_api, easy_init, "curl_easy_init"),
-                SYM(dl_curl_api, easy_setopt, "curl_easy_setopt"),
-                SYM(dl_curl_api, easy_perform, "curl_easy_perform"),
-                SYM(dl_curl_api, easy_getinfo, "curl_easy_getinfo"),
-                SYM(dl_curl_api, easy_strerror, "curl_easy_strerror"),
-                SYM(dl_curl_api, easy_cleanup, "curl_easy_cleanup"),
-                SYM(dl_curl_api, easy_escape, "curl_easy_escape"),
-                SYM(dl_curl_api, free, "curl_free"),
-                SYM(dl_curl_api, slist_append, "curl_slist_append"),
-                SYM(dl_curl_api, slist_free_all, "curl_slist_free_all"),
-                SYM(dl_curl_api, url, "curl_url"),
-                SYM(dl_curl_api, url_set, "curl_url_set"),
-                SYM(dl_curl_api, url_get, "curl_url_get"),
-                SYM(dl_curl_api, url_cleanup, "curl_url_cleanup"),
+                SYM(curl_global_init),
+                SYM(curl_easy_init),
+                SYM(curl_easy_perform),
+                SYM(curl_easy_strerror),
+                SYM(curl_easy_cleanup),
+                SYM(curl_easy_escape),
+                SYM(curl_free),
+                SYM(curl_slist_append),
+                SYM(curl_slist_free_all),
+                SYM(curl_url),
+                SYM(curl_url_set),
+                SYM(curl_url_get),
+                SYM(curl_url_cleanup),
+                SYM(curl_multi_init),
+                SYM(curl_multi_add_handle),
+                SYM(curl_multi_remove_handle),
+                SYM(curl_multi_perform),
+                SYM(curl_multi_poll),
+                SYM(curl_multi_info_read),
+                SYM(curl_multi_cleanup),
+                SYM(curl_multi_strerror),
+                { "curl_easy_setopt", (void **) &real_easy_setopt },
+                { "curl_easy_getinfo", (void **) &real_easy_getinfo },
+                { "curl_multi_setopt", (void **) &real_multi_setopt },
         };
 
         if (load("libcurl.so.4", syms, sizeof(syms) / sizeof(syms[0]), &done) < 0)
@@ -66,14 +108,65 @@ int dl_curl(struct bp_err *err)
         return 0;
 }
 
+/* The forwarders dl.h names: one argument, its type given by the option number's range (curl.h's
+ * CURLOPTTYPE_* and CURLINFO_TYPEMASK), exactly as libcurl's own variadic entry points read it. */
+CURLcode(curl_easy_setopt)(CURL *curl, CURLoption option, ...)
+{
+        va_list ap;
+        CURLcode r;
+
+        va_start(ap, option);
+        if (option < CURLOPTTYPE_OBJECTPOINT)
+                r = real_easy_setopt(curl, option, va_arg(ap, long));
+        else if (option < CURLOPTTYPE_FUNCTIONPOINT)
+                r = real_easy_setopt(curl, option, va_arg(ap, void *));
+        else if (option < CURLOPTTYPE_OFF_T)
+                r = real_easy_setopt(curl, option, va_arg(ap, void (*)(void)));
+        else if (option < CURLOPTTYPE_BLOB)
+                r = real_easy_setopt(curl, option, va_arg(ap, curl_off_t));
+        else
+                r = real_easy_setopt(curl, option, va_arg(ap, void *));
+        va_end(ap);
+        return r;
+}
+
+CURLcode(curl_easy_getinfo)(CURL *curl, CURLINFO info, ...)
+{
+        va_list ap;
+        CURLcode r;
+
+        va_start(ap, info);
+        r = real_easy_getinfo(curl, info, va_arg(ap, void *)); /* always a pointer to the result */
+        va_end(ap);
+        return r;
+}
+
+CURLMcode(curl_multi_setopt)(CURLM *multi, CURLMoption option, ...)
+{
+        va_list ap;
+        CURLMcode r;
+
+        va_start(ap, option);
+        if (option < CURLOPTTYPE_OBJECTPOINT)
+                r = real_multi_setopt(multi, option, va_arg(ap, long));
+        else if (option < CURLOPTTYPE_FUNCTIONPOINT)
+                r = real_multi_setopt(multi, option, va_arg(ap, void *));
+        else if (option < CURLOPTTYPE_OFF_T)
+                r = real_multi_setopt(multi, option, va_arg(ap, void (*)(void)));
+        else
+                r = real_multi_setopt(multi, option, va_arg(ap, curl_off_t));
+        va_end(ap);
+        return r;
+}
+
 int dl_crypto(struct bp_err *err)
 {
         static bool done;
         static const struct sym syms[] = {
-                SYM(dl_crypto_api, Digest, "EVP_Digest"),
-                SYM(dl_crypto_api, sha256, "EVP_sha256"),
-                SYM(dl_crypto_api, EncodeBlock, "EVP_EncodeBlock"),
-                SYM(dl_crypto_api, DecodeBlock, "EVP_DecodeBlock"),
+                SYM(EVP_Digest),
+                SYM(EVP_sha256),
+                SYM(EVP_EncodeBlock),
+                SYM(EVP_DecodeBlock),
         };
 
         if (load("libcrypto.so.3", syms, sizeof(syms) / sizeof(syms[0]), &done) < 0)

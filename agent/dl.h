@@ -1,8 +1,9 @@
-/* agent/dl.h: the libraries only the network path needs — libcurl, OpenSSL's libcrypto — and libsystemd
- * for the journal, loaded with dlopen() when first used rather than at every start: `boot` with a lock
- * that answers never loads them, which keeps it near a libc program's start time (systemd loads its
- * optional libraries the same way). Include after the library's own header: the names below then call
- * through the loaded symbols. */
+/* agent/dl.h: the libraries only the network path needs — libcurl, OpenSSL's libcrypto — and libsystemd for
+ * the journal, loaded with dlopen() when first used rather than at every start: `boot` with a lock that
+ * answers never loads them, which keeps it near a libc program's start time (systemd loads its optional
+ * libraries the same way). Include after the library's own header: the names below then call through the
+ * loaded symbols, each declared with the library's own prototype (systemd's DLSYM_PROTOTYPE), so the compiler
+ * checks every call as if the library were linked. */
 #pragma once
 
 #include <stdbool.h>
@@ -18,57 +19,69 @@ int dl_crypto(struct bp_err *err);
 /* Load libsystemd (libsystemd.so.0) once; false when it is not there (then logs go to stderr). */
 bool dl_systemd(void);
 
+#define DLSYM_PROTOTYPE(symbol) extern __typeof__(symbol) *dl_sym_##symbol
+
 #ifdef CURLINC_CURL_H
-struct dl_curl_api {
-        CURLcode (*global_init)(long flags);
-        CURL *(*easy_init)(void);
-        CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
-        CURLcode (*easy_perform)(CURL *curl);
-        CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
-        const char *(*easy_strerror)(CURLcode code);
-        void (*easy_cleanup)(CURL *curl);
-        char *(*easy_escape)(CURL *curl, const char *string, int length);
-        void (*free)(void *p);
-        struct curl_slist *(*slist_append)(struct curl_slist *list, const char *string);
-        void (*slist_free_all)(struct curl_slist *list);
-        CURLU *(*url)(void);
-        CURLUcode (*url_set)(CURLU *u, CURLUPart what, const char *part, unsigned int flags);
-        CURLUcode (*url_get)(const CURLU *u, CURLUPart what, char **part, unsigned int flags);
-        void (*url_cleanup)(CURLU *u);
-};
-extern struct dl_curl_api dl_curl_api;
-#define curl_global_init dl_curl_api.global_init
-#define curl_easy_init dl_curl_api.easy_init
-#undef curl_easy_setopt
-#define curl_easy_setopt dl_curl_api.easy_setopt
-#define curl_easy_perform dl_curl_api.easy_perform
-#undef curl_easy_getinfo
-#define curl_easy_getinfo dl_curl_api.easy_getinfo
-#define curl_easy_strerror dl_curl_api.easy_strerror
-#define curl_easy_cleanup dl_curl_api.easy_cleanup
-#define curl_easy_escape dl_curl_api.easy_escape
-#define curl_free dl_curl_api.free
-#define curl_slist_append dl_curl_api.slist_append
-#define curl_slist_free_all dl_curl_api.slist_free_all
-#define curl_url dl_curl_api.url
-#define curl_url_set dl_curl_api.url_set
-#define curl_url_get dl_curl_api.url_get
-#define curl_url_cleanup dl_curl_api.url_cleanup
+DLSYM_PROTOTYPE(curl_global_init);
+DLSYM_PROTOTYPE(curl_easy_init);
+DLSYM_PROTOTYPE(curl_easy_perform);
+DLSYM_PROTOTYPE(curl_easy_strerror);
+DLSYM_PROTOTYPE(curl_easy_cleanup);
+DLSYM_PROTOTYPE(curl_easy_escape);
+DLSYM_PROTOTYPE(curl_free);
+DLSYM_PROTOTYPE(curl_slist_append);
+DLSYM_PROTOTYPE(curl_slist_free_all);
+DLSYM_PROTOTYPE(curl_url);
+DLSYM_PROTOTYPE(curl_url_set);
+DLSYM_PROTOTYPE(curl_url_get);
+DLSYM_PROTOTYPE(curl_url_cleanup);
+DLSYM_PROTOTYPE(curl_multi_init);
+DLSYM_PROTOTYPE(curl_multi_add_handle);
+DLSYM_PROTOTYPE(curl_multi_remove_handle);
+DLSYM_PROTOTYPE(curl_multi_perform);
+DLSYM_PROTOTYPE(curl_multi_poll);
+DLSYM_PROTOTYPE(curl_multi_info_read);
+DLSYM_PROTOTYPE(curl_multi_cleanup);
+DLSYM_PROTOTYPE(curl_multi_strerror);
+#define curl_global_init dl_sym_curl_global_init
+#define curl_easy_init dl_sym_curl_easy_init
+#define curl_easy_perform dl_sym_curl_easy_perform
+#define curl_easy_strerror dl_sym_curl_easy_strerror
+#define curl_easy_cleanup dl_sym_curl_easy_cleanup
+#define curl_easy_escape dl_sym_curl_easy_escape
+#define curl_free dl_sym_curl_free
+#define curl_slist_append dl_sym_curl_slist_append
+#define curl_slist_free_all dl_sym_curl_slist_free_all
+#define curl_url dl_sym_curl_url
+#define curl_url_set dl_sym_curl_url_set
+#define curl_url_get dl_sym_curl_url_get
+#define curl_url_cleanup dl_sym_curl_url_cleanup
+#define curl_multi_init dl_sym_curl_multi_init
+#define curl_multi_add_handle dl_sym_curl_multi_add_handle
+#define curl_multi_remove_handle dl_sym_curl_multi_remove_handle
+#define curl_multi_perform dl_sym_curl_multi_perform
+#define curl_multi_poll dl_sym_curl_multi_poll
+#define curl_multi_info_read dl_sym_curl_multi_info_read
+#define curl_multi_cleanup dl_sym_curl_multi_cleanup
+#define curl_multi_strerror dl_sym_curl_multi_strerror
+/* The variadic three stay behind curl's own macros (typecheck-gcc.h checks each option's argument type):
+ * those macros end in a call to the function's name, which is renamed here to a forwarder in dl.c that passes
+ * the one argument on, typed by its option's range, as libcurl's own curl_easy_setopt reads it. The name in
+ * parentheses keeps the macro from expanding. */
+CURLcode(curl_easy_setopt)(CURL *curl, CURLoption option, ...) __asm__("dl_curl_easy_setopt");
+CURLcode(curl_easy_getinfo)(CURL *curl, CURLINFO info, ...) __asm__("dl_curl_easy_getinfo");
+CURLMcode(curl_multi_setopt)(CURLM *multi, CURLMoption option, ...) __asm__("dl_curl_multi_setopt");
 #endif
 
 #ifdef OPENSSL_EVP_H
-struct dl_crypto_api {
-        int (*Digest)(const void *data, size_t count, unsigned char *md, unsigned int *size, const EVP_MD *type,
-                      ENGINE *impl);
-        const EVP_MD *(*sha256)(void);
-        int (*EncodeBlock)(unsigned char *t, const unsigned char *f, int n);
-        int (*DecodeBlock)(unsigned char *t, const unsigned char *f, int n);
-};
-extern struct dl_crypto_api dl_crypto_api;
-#define EVP_Digest dl_crypto_api.Digest
-#define EVP_sha256 dl_crypto_api.sha256
-#define EVP_EncodeBlock dl_crypto_api.EncodeBlock
-#define EVP_DecodeBlock dl_crypto_api.DecodeBlock
+DLSYM_PROTOTYPE(EVP_Digest);
+DLSYM_PROTOTYPE(EVP_sha256);
+DLSYM_PROTOTYPE(EVP_EncodeBlock);
+DLSYM_PROTOTYPE(EVP_DecodeBlock);
+#define EVP_Digest dl_sym_EVP_Digest
+#define EVP_sha256 dl_sym_EVP_sha256
+#define EVP_EncodeBlock dl_sym_EVP_EncodeBlock
+#define EVP_DecodeBlock dl_sym_EVP_DecodeBlock
 #endif
 
 #ifdef foosdjournalhfoo

@@ -10,17 +10,17 @@
 #define DLNOTE_TYPE UINT32_C(0x407c0c0a)
 
 /* One note: the ELF note header, the owner and the JSON, each padded to 4 bytes. */
-#define DLNOTE(var, text)                                                                          \
-        __attribute__((used, section(".note.dlopen"))) _Alignas(4) static const struct {          \
-                struct {                                                                           \
-                        uint32_t n_namesz, n_descsz, n_type;                                       \
-                } nhdr;                                                                            \
-                char name[sizeof(DLNOTE_OWNER)];                                                   \
-                _Alignas(4) char json[sizeof(text)];                                               \
-        } var = {                                                                                  \
-                .nhdr = { sizeof(DLNOTE_OWNER), sizeof(text), DLNOTE_TYPE },                      \
-                .name = DLNOTE_OWNER,                                                              \
-                .json = text,                                                                      \
+#define DLNOTE(var, text)                                                                \
+        __attribute__((used, section(".note.dlopen"))) _Alignas(4) static const struct { \
+                struct {                                                                 \
+                        uint32_t n_namesz, n_descsz, n_type;                             \
+                } nhdr;                                                                  \
+                char name[sizeof(DLNOTE_OWNER)];                                         \
+                _Alignas(4) char json[sizeof(text)];                                     \
+        } var = {                                                                        \
+                .nhdr = { sizeof(DLNOTE_OWNER), sizeof(text), DLNOTE_TYPE },             \
+                .name = DLNOTE_OWNER,                                                    \
+                .json = text,                                                            \
         }
 
 /* "recommended": boot from the lock works without them; resolving does not. */

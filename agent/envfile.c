@@ -12,12 +12,16 @@
 #include "fsio.h"
 #include "text.h"
 
+/* A generated env file is a header and five lines of bounded values: well under 4 KiB. Anything
+ * larger under a .env name is not ours. */
+#define ENVFILE_MAX_BYTES (64 * 1024)
+
 bool envfile_value_ok(const char *s)
 {
         if (!s[0])
                 return false;
         for (; *s; s++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@+-", *s))
+                if (!strchr(ENV_VALUE_CHARS, *s))
                         return false;
         return true;
 }
@@ -67,11 +71,9 @@ int envfile_render_images(const struct bp_config *c, struct bp_lock *l, const ch
                 char ref[REF_STRING_MAX];
 
                 if (!e)
-                        continue;       /* never resolved: nothing to say, the unit will not start */
-                if (reference(e, ref, sizeof(ref)) < 0 || !envfile_value_ok(ref)) {
-                        fclose(f);
-                        return bp_fail(err, -EINVAL, "service '%s': reference not safe in an env file", e->service);
-                }
+                        continue; /* never resolved: nothing to say, the unit will not start */
+                if (reference(e, ref, sizeof(ref)) < 0 || !envfile_value_ok(ref))
+                        continue; /* left out, not fatal: envfile_write_all() names the service */
                 fprintf(f, "%s=%s\n", c->services[i].env_var, ref);
         }
         if (fclose(f) != 0)
@@ -91,9 +93,9 @@ static int remove_stale(const struct bp_config *c, struct bp_err *err)
         if (!d)
                 return bp_fail(err, -errno, "open '%s': %s", c->env_dir, strerror(errno));
         while (r == 0 && (de = readdir(d))) {
-                char service[SERVICE_NAME_MAX + 8], path[PATH_MAX], head[64] = "";
-                size_t n = strlen(de->d_name);
-                FILE *f;
+                char service[SERVICE_NAME_MAX + 8], path[PATH_MAX];
+                _cleanup_free_ char *head = NULL;
+                size_t n = strlen(de->d_name), head_len;
 
                 if (n < 5 || n - 4 >= SERVICE_NAME_MAX || strcmp(de->d_name + n - 4, ".env") != 0 ||
                     strcmp(de->d_name, ENVFILE_IMAGES) == 0 || de->d_name[0] == '.')
@@ -104,12 +106,9 @@ static int remove_stale(const struct bp_config *c, struct bp_err *err)
                         continue;
                 if (snprintf(path, sizeof(path), "%s/%s", c->env_dir, de->d_name) >= (int) sizeof(path))
                         continue;
-                f = fopen(path, "re");
-                if (!f)
+                /* fsio_read(): a FIFO planted under a stale name must not hang the boot */
+                if (fsio_read(path, ENVFILE_MAX_BYTES, &head, &head_len, NULL) < 0)
                         continue;
-                if (!fgets(head, sizeof(head), f))
-                        head[0] = '\0';
-                fclose(f);
                 if (text_has_prefix(head, ENVFILE_HEADER))
                         r = fsio_unlink(c->env_dir, de->d_name, err);
         }
@@ -121,32 +120,49 @@ int envfile_write_all(const struct bp_config *c, struct bp_lock *l, struct bp_er
 {
         char lock_path[PATH_MAX], name[SERVICE_NAME_MAX + 8];
         _cleanup_free_ char *images = NULL;
-        size_t len;
-        int r;
+        struct bp_err first = { 0 };
+        size_t len, n_failed = 0;
+        int r, r_first = 0;
 
         if (snprintf(lock_path, sizeof(lock_path), "%s/%s", c->state_dir, LOCK_NAME) >= (int) sizeof(lock_path))
                 return bp_fail(err, -ENAMETOOLONG, "'%s': path too long", c->state_dir);
         r = fsio_mkdir_p(c->env_dir, 0755, err);
+        if (r == 0)
+                r = fsio_check_dir(c->env_dir, err);
         if (r < 0)
                 return r;
+        (void) fsio_sweep(c->env_dir);
+        /* One service that cannot be written touches no other: every other file and images.env are still
+         * written, and the first failure is reported with the count of the rest. */
         for (size_t i = 0; i < c->n_services; i++) {
                 const struct bp_lock_entry *e = lock_find(l, c->services[i].name);
                 _cleanup_free_ char *text = NULL;
+                struct bp_err e_err = { 0 };
 
                 if (!e)
                         continue;
-                r = envfile_render_service(e, lock_path, &text, &len, err);
+                r = envfile_render_service(e, lock_path, &text, &len, &e_err);
                 if (r == 0) {
                         (void) snprintf(name, sizeof(name), "%s.env", e->service);
-                        r = fsio_update(c->env_dir, name, text, len, 0644, err);
+                        r = fsio_update(c->env_dir, name, text, len, 0644, &e_err);
+                        if (r < 0)
+                                (void) bp_err_prefix(&e_err, r, "service '%s': ", e->service);
                 }
-                if (r < 0)
-                        return r;
+                if (r < 0 && n_failed++ == 0) {
+                        first = e_err;
+                        r_first = r;
+                }
         }
         r = envfile_render_images(c, l, lock_path, &images, &len, err);
         if (r == 0)
                 r = fsio_update(c->env_dir, ENVFILE_IMAGES, images, len, 0644, err);
         if (r == 0)
                 r = remove_stale(c, err);
-        return r;
+        if (r < 0)
+                return n_failed ? bp_err_prefix(err, r, "%s; ", first.msg) : r;
+        if (n_failed == 1)
+                return bp_fail(err, r_first, "%s", first.msg);
+        if (n_failed > 1)
+                return bp_fail(err, r_first, "%s (and %zu more services)", first.msg, n_failed - 1);
+        return 0;
 }

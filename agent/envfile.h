@@ -20,10 +20,13 @@ bool envfile_value_ok(const char *s);
 int envfile_render_service(const struct bp_lock_entry *e, const char *lock_path, char **ret, size_t *ret_len,
                            struct bp_err *err);
 
-/* The text of images.env: one ENV_VAR=reference line per service of c that the lock has. */
+/* The text of images.env: one ENV_VAR=reference line per service of c that the lock has. A service whose
+ * reference is not safe in an env file is left out (envfile_render_service() refuses it). */
 int envfile_render_images(const struct bp_config *c, struct bp_lock *l, const char *lock_path, char **ret,
                           size_t *ret_len, struct bp_err *err);
 
-/* Write <service>.env for every service of c that the lock has, and images.env; delete the generated
- * .env files of services no longer in c. Each file is replaced whole. */
+/* Write <service>.env for every service of c that the lock has, and images.env; delete the generated .env
+ * files of services no longer in c; remove temp files a killed run left in env_dir. Each file is replaced
+ * whole. A service that cannot be written stops no other: all the rest are written, then the first
+ * failure is returned naming its service (and how many more failed). env_dir must pass fsio_check_dir(). */
 int envfile_write_all(const struct bp_config *c, struct bp_lock *l, struct bp_err *err);

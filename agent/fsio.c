@@ -1,17 +1,21 @@
 /* agent/fsio.c: see fsio.h. */
 #include "fsio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "rootfs.h"
+#include "text.h"
 
 int fsio_mkdir_p(const char *path, mode_t mode, struct bp_err *err)
 {
@@ -57,6 +61,69 @@ static int open_dir(const char *dir, struct bp_err *err)
         return fd;
 }
 
+static int check_dir_fd(int dfd, const char *dir, struct bp_err *err)
+{
+        struct stat st;
+        uid_t uid = geteuid();
+
+        if (fstat(dfd, &st) < 0)
+                return bp_fail(err, -errno, "'%s': %s", dir, strerror(errno));
+        if (st.st_uid != uid)
+                return bp_fail(err, -EPERM,
+                               "'%s' is owned by uid %u, not by uid %u that boardpin runs "
+                               "as: refusing it",
+                               dir, (unsigned) st.st_uid, (unsigned) uid);
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                return bp_fail(err, -EPERM, "'%s' is writable by %s (mode %04o): refusing it", dir,
+                               st.st_mode & S_IWOTH ? "others" : "its group", (unsigned) (st.st_mode & 07777));
+        return 0;
+}
+
+int fsio_check_dir(const char *dir, struct bp_err *err)
+{
+        _cleanup_close_ int dfd = open_dir(dir, err);
+
+        if (dfd < 0)
+                return dfd;
+        return check_dir_fd(dfd, dir, err);
+}
+
+/* 64 random bits for a temp name. The name need not be secret (O_EXCL refuses a planted file), only hard
+ * to guess in advance, so early boot must not wait for the entropy pool: fall back to GRND_INSECURE
+ * (Linux 5.6), then to the clock and the pid. */
+static uint64_t random_u64(void)
+{
+        static uint64_t counter;
+        uint64_t v;
+
+        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t) sizeof(v))
+                return v;
+#ifdef GRND_INSECURE
+        if (getrandom(&v, sizeof(v), GRND_INSECURE) == (ssize_t) sizeof(v))
+                return v;
+#endif
+        v = (uint64_t) clock_now_ms() * 0x9e3779b97f4a7c15ULL ^ (uint64_t) getpid() << 32 ^ ++counter;
+        return v;
+}
+
+/* Create a new temp file for name in dfd; its name goes to tmp (NAME_MAX + 1 bytes). */
+static int create_tmp(int dfd, const char *dir, const char *name, mode_t mode, char *tmp, struct bp_err *err)
+{
+        for (int attempt = 0; attempt < 16; attempt++) {
+                int fd;
+
+                if (snprintf(tmp, NAME_MAX + 1, FSIO_TMP_PREFIX "%016llx.%s", (unsigned long long) random_u64(),
+                             name) >= NAME_MAX + 1)
+                        return bp_fail(err, -ENAMETOOLONG, "'%s': name too long", name);
+                fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
+                if (fd >= 0)
+                        return fd;
+                if (errno != EEXIST)
+                        return bp_fail(err, -errno, "create '%s/%s': %s", dir, tmp, strerror(errno));
+        }
+        return bp_fail(err, -EEXIST, "create a temp file in '%s': 16 random names were all taken", dir);
+}
+
 int fsio_write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode,
                       struct bp_err *err)
 {
@@ -66,13 +133,13 @@ int fsio_write_atomic(const char *dir, const char *name, const void *data, size_
 
         if (dfd < 0)
                 return dfd;
-        if (snprintf(tmp, sizeof(tmp), ".%s.tmp", name) >= (int) sizeof(tmp))
-                return bp_fail(err, -ENAMETOOLONG, "'%s': name too long", name);
-        /* A leftover from a kill -9 is only ever truncated here: the state_dir lock keeps one writer. */
-        fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+        r = check_dir_fd(dfd, dir, err);
+        if (r < 0)
+                return r;
+        fd = create_tmp(dfd, dir, name, mode, tmp, err);
         if (fd < 0)
-                return bp_fail(err, -errno, "create '%s/%s': %s", dir, tmp, strerror(errno));
-        if (fchmod(fd, mode) < 0)
+                return fd;
+        if (fchmod(fd, mode) < 0) /* the umask took bits off */
                 r = -errno;
         if (r == 0)
                 r = write_all(fd, data, len);
@@ -98,10 +165,9 @@ int fsio_update(const char *dir, const char *name, const void *data, size_t len,
         size_t old_len;
         struct stat st;
 
-        if (snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path) &&
-            lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode &&
-            (size_t) st.st_size == len && fsio_read(path, len, &old, &old_len, NULL) == 0 && old_len == len &&
-            memcmp(old, data, len) == 0)
+        if (snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path) && lstat(path, &st) == 0 &&
+            S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode && (uint64_t) st.st_size == (uint64_t) len &&
+            fsio_read(path, len, &old, &old_len, NULL) == 0 && old_len == len && memcmp(old, data, len) == 0)
                 return 0;
         return fsio_write_atomic(dir, name, data, len, mode, err);
 }
@@ -132,32 +198,92 @@ int fsio_rename(const char *dir, const char *name, const char *new_name, struct 
         return 0;
 }
 
-int fsio_lock_dir(const char *dir, struct bp_err *err)
+static bool is_tmp_name(const char *n)
 {
-        char path[PATH_MAX];
-        int fd, r;
+        size_t len = strlen(n);
+
+        if (text_has_prefix(n, FSIO_TMP_PREFIX))
+                return true;
+        /* ".lock.json.tmp", ".web.env.tmp": the fixed names earlier versions used */
+        return len >= strlen(".x.env.tmp") && n[0] == '.' && strcmp(n + len - 4, ".tmp") == 0 &&
+               (strncmp(n + len - 8, ".env", 4) == 0 || (len > 10 && strncmp(n + len - 9, ".json", 5) == 0));
+}
+
+int fsio_sweep(const char *dir)
+{
+        _cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct dirent *de;
+        int removed = 0;
+        DIR *d;
+
+        if (dfd < 0)
+                return 0;
+        d = fdopendir(dfd);
+        if (!d)
+                return 0;
+        dfd = -1; /* d owns it now */
+        while ((de = readdir(d))) {
+                struct stat st;
+
+                if (!is_tmp_name(de->d_name) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+                        removed++;
+        }
+        if (removed > 0)
+                (void) fsync(dirfd(d));
+        closedir(d);
+        return removed;
+}
+
+int fsio_lock_dir(const char *dir, int64_t wait_ms, struct bp_err *err)
+{
+        _cleanup_close_ int fd = -1;
+        int64_t deadline;
+        int r;
 
         r = fsio_mkdir_p(dir, 0755, err);
         if (r < 0)
                 return r;
-        if (snprintf(path, sizeof(path), "%s/.lock", dir) >= (int) sizeof(path))
-                return bp_fail(err, -ENAMETOOLONG, "'%s': path too long", dir);
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* The directory itself: O_RDONLY is enough for flock(2), and a read-only state_dir still locks. */
+        fd = open_dir(dir, err);
         if (fd < 0)
-                return bp_fail(err, -errno, "open '%s': %s", path, strerror(errno));
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-                r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-                (void) close(fd);
-                return bp_fail(err, r, "'%s': another boardpin is running", dir);
+                return fd;
+        r = check_dir_fd(fd, dir, err);
+        if (r < 0)
+                return r;
+        deadline = clock_now_ms() + (wait_ms > 0 ? wait_ms : 0);
+        for (;;) {
+                int64_t left;
+
+                if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+                        break;
+                if (errno == EINTR)
+                        continue;
+                if (errno != EWOULDBLOCK)
+                        return bp_fail(err, -errno, "lock '%s': %s", dir, strerror(errno));
+                left = deadline - clock_now_ms();
+                if (left <= 0) {
+                        if (wait_ms > 0)
+                                return bp_fail(err, -EBUSY, "'%s': another boardpin still holds the lock after %lld ms",
+                                               dir, (long long) wait_ms);
+                        return bp_fail(err, -EBUSY, "'%s': another boardpin holds the lock", dir);
+                }
+                /* flock has no timeout; short sleeps keep the wait bounded without a signal handler. */
+                clock_sleep_ms(left < 20 ? left : 20);
         }
-        return fd;
+        (void) fsio_sweep(dir);
+        return steal_fd(&fd);
 }
 
 int fsio_read(const char *path, size_t max_bytes, char **ret, size_t *ret_len, struct bp_err *err)
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO at path would block open() until a writer came; rootfs_read_fd() then
+         * refuses anything that is not a regular file. */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
         if (fd < 0)
-                return bp_fail(err, -errno, "read '%s': %s", path, strerror(errno));
+                return bp_fail(err, -errno, "%s: %s", path, strerror(errno));
         return rootfs_read_fd(fd, path, max_bytes, ret, ret_len, err);
 }

@@ -1,22 +1,34 @@
-/* agent/fsio.h: the only writer of files. Whole files are replaced atomically (a temp file beside the
- * target, fsync, rename, fsync of the directory), so a crash or a full disk leaves the old file or the new
- * one, never a mix; and one flock on state_dir keeps one boardpin at a time. Knows no formats. */
+/* agent/fsio.h: the files boardpin touches. Whole files are replaced atomically (a temp file beside the
+ * target under a random name, fsync, rename, fsync of the directory), so a crash or a full disk leaves
+ * the old file or the new one, never a mix; every file read is opened so that a FIFO or device cannot
+ * hang it; one flock on state_dir keeps one writer at a time. Knows no formats. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "err.h"
 
+/* Temp files are named FSIO_TMP_PREFIX + 16 random hex digits + '.' + the target's name. */
+#define FSIO_TMP_PREFIX ".boardpin-tmp-"
+
 /* mkdir -p with mode for the directories it creates. */
 int fsio_mkdir_p(const char *path, mode_t mode, struct bp_err *err);
 
-/* Replace dir/name with data. On failure the old file is untouched and the temp file removed. */
+/* 0 when dir may hold files that others trust: a directory owned by the effective user (root, when
+ * boardpin runs as root) and writable by neither group nor others, so that no other user can plant,
+ * replace or remove what boardpin writes there. -EPERM with a message naming dir otherwise. */
+int fsio_check_dir(const char *dir, struct bp_err *err);
+
+/* Replace dir/name with data. dir must pass fsio_check_dir(). On failure the old file is untouched and
+ * the temp file removed. */
 int fsio_write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode,
                       struct bp_err *err);
 
 /* fsio_write_atomic() unless dir/name already holds exactly data: boot rewrites nothing that did not
- * change, which spares the SD card and the fsyncs on the boot path. */
+ * change, which spares the SD card and the fsyncs on the boot path (and works on a read-only dir). */
 int fsio_update(const char *dir, const char *name, const void *data, size_t len, mode_t mode, struct bp_err *err);
 
 /* Remove dir/name (absent is fine) and make it durable. */
@@ -25,9 +37,17 @@ int fsio_unlink(const char *dir, const char *name, struct bp_err *err);
 /* Rename dir/name to dir/new_name (for setting a corrupt file aside). */
 int fsio_rename(const char *dir, const char *name, const char *new_name, struct bp_err *err);
 
-/* Take the lock of dir (creating dir): returns an fd to keep open, or -EBUSY when another boardpin holds
- * it (the message says so). */
-int fsio_lock_dir(const char *dir, struct bp_err *err);
+/* Remove the temp files a killed run left in dir: FSIO_TMP_PREFIX names, and the ".NAME.tmp" files of
+ * earlier versions (NAME ending in .env or .json). Call it only while holding the lock of state_dir.
+ * Returns how many were removed; a file that cannot be removed is left (a read-only dir is fine). */
+int fsio_sweep(const char *dir);
 
-/* Read path whole, at most max_bytes (-EFBIG past it); -ENOENT when absent. */
+/* Take the lock of dir (creating dir; dir must pass fsio_check_dir()), waiting up to wait_ms (0: not at
+ * all) while another process holds it. The lock is on the directory itself, opened read-only, so a
+ * read-only state_dir can still be locked. Returns an fd to keep open; -EBUSY when another process still
+ * holds the lock at the deadline; -errno with the errno named for any other failure. */
+int fsio_lock_dir(const char *dir, int64_t wait_ms, struct bp_err *err);
+
+/* Read path whole, at most max_bytes (-EFBIG past it); -ENOENT when absent; -EINVAL when path is not a
+ * regular file. Opened with O_NONBLOCK, so a FIFO or a device at path is refused, never waited on. */
 int fsio_read(const char *path, size_t max_bytes, char **ret, size_t *ret_len, struct bp_err *err);

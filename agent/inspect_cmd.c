@@ -71,19 +71,19 @@ static int target_platform(const struct bp_args *args, struct bp_platform *p)
         if (platform_detect(args->root, args->machine, p, &err) < 0) {
                 if (!args->platform) {
                         log_error("%s", err.msg);
-                        return EXIT_PARTIAL;
+                        return BP_RESULT_PARTIAL;
                 }
                 memset(p, 0, sizeof(*p));
         }
         if (args->platform && platform_set_target(p, args->platform, &err) < 0) {
                 log_error("--platform: %s", err.msg);
-                return EXIT_USAGE;
+                return BP_RESULT_USAGE;
         }
         if (!p->name[0]) {
                 log_error("no platform: %s (give --platform)", p->why);
-                return EXIT_PARTIAL;
+                return BP_RESULT_PARTIAL;
         }
-        return EXIT_OK;
+        return BP_RESULT_OK;
 }
 
 int cmd_inspect(const struct bp_args *args, int argc, char **argv)
@@ -98,23 +98,26 @@ int cmd_inspect(const struct bp_args *args, int argc, char **argv)
 
         if (argc != 2) {
                 log_error("inspect takes one image reference, e.g. 'boardpin inspect vaultwarden/server:1.30.5'");
-                return EXIT_USAGE;
+                return BP_RESULT_USAGE;
         }
         if (ref_parse(argv[1], &ref, &err) < 0) {
                 log_error("%s", err.msg);
-                return EXIT_USAGE;
+                return BP_RESULT_USAGE;
         }
         rc = target_platform(args, &p);
-        if (rc != EXIT_OK)
+        if (rc != BP_RESULT_OK)
                 return rc;
         const struct bp_registry_opts o = {
-                .host = ref_api_host(&ref), .auth_key = ref.domain, .insecure = args->insecure,
-                .ca_file = args->ca_file, .auth_file = args->auth_file,
+                .host = ref_api_host(&ref),
+                .auth_key = ref.domain,
+                .insecure = args->insecure,
+                .ca_file = args->ca_file,
+                .auth_file = args->auth_file,
                 .timeout_s = args->timeout_s ? args->timeout_s : 30,
         };
         if (registry_new(&o, &reg, &err) < 0 || resolve_image(reg, &ref, &p.target, NULL, &r, &err) < 0) {
                 log_error("%s", err.msg);
-                return EXIT_PARTIAL;
+                return BP_RESULT_PARTIAL;
         }
         (void) ref_format(&ref, reference);
         if (args->json) {
@@ -125,5 +128,5 @@ int cmd_inspect(const struct bp_args *args, int argc, char **argv)
                 inspect_print(reference, &p, &r);
         }
         resolution_done(&r);
-        return EXIT_OK;
+        return BP_RESULT_OK;
 }

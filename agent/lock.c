@@ -404,6 +404,7 @@ int lock_set(struct bp_lock *l, const char *service, const char *image, const ch
             !fits(sizeof(next.version), version) || !fits(sizeof(next.pin.tag), tag) ||
             !fits(sizeof(next.target), target) || !fits(sizeof(next.pin.digest), r->digest) ||
             !fits(sizeof(next.index_digest), r->index_digest))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -EINVAL, "service '%s': a field is too long for the lock", show(service, sh));
         if (e)
                 next = *e;      /* its table is replaced below, and freed only once next is recorded */

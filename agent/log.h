@@ -8,9 +8,9 @@
 #include <syslog.h>
 
 enum log_level {
-        LOG_LEVEL_QUIET = 0,    /* -q: errors only */
+        LOG_LEVEL_QUIET = 0, /* -q: errors only */
         LOG_LEVEL_NORMAL = 1,
-        LOG_LEVEL_VERBOSE = 2,  /* -v */
+        LOG_LEVEL_VERBOSE = 2, /* -v */
 };
 
 #define LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"

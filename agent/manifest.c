@@ -224,8 +224,10 @@ int manifest_parse(const char *body, size_t len, const char *content_type, struc
                 return bp_fail(err, -ENOMEM, "out of memory");
         r = pick_type(o, content_type, m->media_type, err);
         if (r < 0)
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return r;
         if (type_is_schema1(m->media_type))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -ENOTSUP, "schema 1 manifest (deprecated, unsigned platform data): not supported");
         if (manifest_type_is_index(m->media_type)) {
                 m->kind = BP_MANIFEST_INDEX;
@@ -287,7 +289,8 @@ int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, b
         return 0;
 }
 
-int manifest_select(const struct bp_manifest *m, const struct bp_oci *target)
+/* The entry ranked best for target, malformed or not; -ENOENT when none can run there. */
+static int best_entry(const struct bp_manifest *m, const struct bp_oci *target)
 {
         int best = -ENOENT, best_rank = RULES_COMPAT_MAX;
 
@@ -304,7 +307,21 @@ int manifest_select(const struct bp_manifest *m, const struct bp_oci *target)
                         best = (int) i;
                 }
         }
+        return best;
+}
+
+int manifest_select(const struct bp_manifest *m, const struct bp_oci *target)
+{
+        int best = best_entry(m, target);
+
         if (best >= 0 && !m->entries[best].has_platform)
                 return -EBADMSG;
         return best;
+}
+
+int manifest_malformed_best(const struct bp_manifest *m, const struct bp_oci *target)
+{
+        int best = best_entry(m, target);
+
+        return best >= 0 && !m->entries[best].has_platform ? best : -ENOENT;
 }

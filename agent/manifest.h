@@ -70,5 +70,8 @@ int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, b
  * target is malformed (its "bad" says why): refused, never passed over for a worse one. */
 int manifest_select(const struct bp_manifest *m, const struct bp_oci *target);
 
+/* When manifest_select() said -EBADMSG: the index of that malformed entry, or -ENOENT. */
+int manifest_malformed_best(const struct bp_manifest *m, const struct bp_oci *target);
+
 /* True when media type names an index / manifest list. */
 bool manifest_type_is_index(const char *media_type);

@@ -12,15 +12,21 @@
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
+#include "quadlet.h"
 #include "resolve.h"
+#include "sd.h"
 #include "text.h"
 #include "version.h"
+
+/* config.c refuses a config past CONFIG_REGISTRIES_MAX hosts, so registry_for() never runs out. */
+_Static_assert(PIN_REGISTRIES_MAX >= CONFIG_REGISTRIES_MAX, "pin.h must hold every registry a config may name");
 
 static int choose_platform(struct bp_run *run, struct bp_err *err)
 {
         const struct bp_args *a = run->args;
-        const char *forced = a->platform ? a->platform :
-                             strcmp(run->config->platform, "auto") != 0 ? run->config->platform : NULL;
+        const char *forced = a->platform                                  ? a->platform
+                             : strcmp(run->config->platform, "auto") != 0 ? run->config->platform
+                                                                          : NULL;
         int r = platform_detect(a->root, a->machine, &run->platform, err);
 
         if (r < 0 && !forced)
@@ -58,7 +64,21 @@ static int read_lock(struct bp_run *run, bool write)
         return run->lock ? 0 : -ENOMEM;
 }
 
-int run_open(const struct bp_args *args, bool write, struct bp_run *run)
+/* The line a config ends on, for saying where the services are missing. */
+static unsigned config_lines(const char *path)
+{
+        _cleanup_free_ char *text = NULL;
+        unsigned n = 1;
+        size_t len;
+
+        if (fsio_read(path, CONFIG_MAX_BYTES, &text, &len, NULL) < 0)
+                return n;
+        for (size_t i = 0; i < len; i++)
+                n += text[i] == '\n' && i + 1 < len;
+        return n;
+}
+
+int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run)
 {
         struct bp_err err = { 0 };
         int r;
@@ -68,31 +88,43 @@ int run_open(const struct bp_args *args, bool write, struct bp_run *run)
         run->lock_fd = -1;
         if (config_load(args->config, &run->config, &err) < 0) {
                 log_error("%s", err.msg);
-                return EXIT_USAGE;
+                return BP_RESULT_USAGE;
         }
+        for (size_t i = 0; i < run->config->n_warnings; i++)
+                log_warning("%s", run->config->warnings[i]);
+        if (run->config->n_services == 0) {
+                log_error("%s:%u: no [service NAME] section: a config names at least one service",
+                          run->config->path, config_lines(run->config->path));
+                return BP_RESULT_USAGE;
+        }
+        if (wait_ms < 0)
+                wait_ms = run->config->boot_wait_s * INT64_C(1000) > PIN_LOCK_WAIT_MS
+                                  ? run->config->boot_wait_s * INT64_C(1000)
+                                  : PIN_LOCK_WAIT_MS;
         if (choose_platform(run, &err) < 0) {
                 log_error("%s", err.msg);
-                return EXIT_PARTIAL;
+                return BP_RESULT_PARTIAL;
         }
         if (write) {
-                run->lock_fd = fsio_lock_dir(run->config->state_dir, &err);
+                run->lock_fd = fsio_lock_dir(run->config->state_dir, wait_ms, &err);
                 if (run->lock_fd < 0) {
                         log_error("%s", err.msg);
-                        return EXIT_PARTIAL;
+                        return BP_RESULT_PARTIAL;
                 }
         }
         r = read_lock(run, write);
         if (r < 0) {
                 log_error("out of memory");
-                return EXIT_PARTIAL;
+                return BP_RESULT_PARTIAL;
         }
-        return EXIT_OK;
+        return BP_RESULT_OK;
 }
 
 void run_close(struct bp_run *run)
 {
         for (size_t i = 0; i < run->n_registries; i++)
                 registry_free(run->registries[i]);
+        http_free(run->http);
         lock_free(run->lock);
         config_free(run->config);
         if (run->lock_fd >= 0)
@@ -113,6 +145,13 @@ static int registry_for(struct bp_run *run, const struct bp_ref *ref, struct bp_
                 .timeout_s = run->config->timeout_s,
         };
         int r;
+
+        if (!run->http) {
+                r = http_new(&run->http, err);
+                if (r < 0)
+                        return r;
+        }
+        o.http = run->http;
 
         for (size_t i = 0; i < run->n_registries; i++)
                 if (strcmp(run->hosts[i], ref->domain) == 0) {
@@ -161,28 +200,38 @@ static void free_tags(char **tags)
         free(tags);
 }
 
-/* The tag to pin: the version, or the best tag in its range, through the platform's template. */
-static int choose_tag(struct bp_registry *reg, const struct bp_service *s, const struct bp_tag_template *t,
-                      char ret[static REF_TAG_MAX], struct bp_err *err)
+/* The tag to pin when the version names one: 1 with it in ret; 0 when the version is a range and the
+ * tags must be listed first. */
+static int exact_tag(const struct bp_service *s, const struct bp_tag_template *t, char ret[static REF_TAG_MAX],
+                     struct bp_err *err)
 {
         _cleanup_(range_freep) struct bp_range *range = NULL;
-        char **tags = NULL, **versions = NULL, buf[REF_TAG_MAX];
+        int r = range_parse(s->version, &range, err);
+
+        if (r < 0)
+                return r;
+        if (!range_is_exact(range))
+                return 0;
+        if (!t) {
+                text_copy(ret, REF_TAG_MAX, range_exact_tag(range));
+                return 1;
+        }
+        return range_expand_template(t->template, range_exact_tag(range), ret, REF_TAG_MAX) < 0
+                       ? bp_fail(err, -EINVAL, "template '%s' gives no valid tag", t->template)
+                       : 1;
+}
+
+/* The best tag in the version's range among tags, through the platform's template. */
+static int pick_tag(const struct bp_service *s, const struct bp_tag_template *t, char **tags, size_t n,
+                    char ret[static REF_TAG_MAX], struct bp_err *err)
+{
+        _cleanup_(range_freep) struct bp_range *range = NULL;
+        char **versions = NULL, buf[REF_TAG_MAX];
         const char *best;
-        size_t n = 0, k = 0;
+        size_t k = 0;
         int r;
 
         r = range_parse(s->version, &range, err);
-        if (r < 0)
-                return r;
-        if (range_is_exact(range)) {
-                if (!t) {
-                        text_copy(ret, REF_TAG_MAX, range_exact_tag(range));
-                        return 0;
-                }
-                return range_expand_template(t->template, range_exact_tag(range), ret, REF_TAG_MAX) < 0 ?
-                               bp_fail(err, -EINVAL, "template '%s' gives no valid tag", t->template) : 0;
-        }
-        r = registry_tags(reg, s->image.path, &tags, &n, err);
         if (r < 0)
                 return r;
         versions = calloc(n + 1, sizeof(char *));
@@ -197,78 +246,167 @@ static int choose_tag(struct bp_registry *reg, const struct bp_service *s, const
         else if (best)
                 text_copy(ret, REF_TAG_MAX, best);
         free_tags(versions);
-        free_tags(tags);
         if (!versions)
                 return bp_fail(err, -ENOMEM, "out of memory");
         if (!best)
-                return bp_fail(err, -ENOENT, "no tag of %s among %zu matches '%s'%s%s", s->image.path, n, s->version,
-                               t ? " through template " : "", t ? t->template : "");
+                return bp_fail(err, -ENOENT, "no tag of %s among %zu matches '%s'%s%s", s->image.path, n,
+                               s->version, t ? " through template " : "", t ? t->template : "");
         return r < 0 ? bp_fail(err, r, "template '%s' gives no valid tag", t->template) : 0;
 }
 
-const char *run_reference(const struct bp_lock_entry *e, char *buf, size_t size)
+void run_result_from_lock(const struct bp_lock_entry *e, struct pin_result *ret)
 {
-        if (snprintf(buf, size, "%s@%s", e->image, e->pin.digest) >= (int) size)
-                buf[0] = '\0';         /* cannot happen: the lock's fields are bounded and checked */
-        return buf;
+        memset(ret, 0, sizeof(*ret));
+        text_copy(ret->name, sizeof(ret->name), e->service);
+        text_copy(ret->image, sizeof(ret->image), e->image);
+        text_copy(ret->tag, sizeof(ret->tag), e->pin.tag);
+        text_copy(ret->index_digest, sizeof(ret->index_digest), e->index_digest);
+        text_copy(ret->digest, sizeof(ret->digest), e->pin.digest);
+        text_copy(ret->platform, sizeof(ret->platform), e->pin.platform);
+        if (snprintf(ret->reference, sizeof(ret->reference), "%s@%s", e->image, e->pin.digest) >=
+            (int) sizeof(ret->reference))
+                ret->reference[0] = '\0'; /* cannot happen: the lock's fields are bounded and checked */
+        ret->status = PIN_OK;
 }
 
-static void result_json(json_object *o, const struct bp_lock_entry *e)
+void run_result_failed(const struct bp_service *s, const struct bp_err *err, struct pin_result *ret)
 {
-        char ref[REF_STRING_MAX];
-
-        json_object_object_add(o, "image", json_object_new_string(e->image));
-        json_object_object_add(o, "tag", json_object_new_string(e->pin.tag));
-        json_object_object_add(o, "index_digest",
-                               e->index_digest[0] ? json_object_new_string(e->index_digest) : NULL);
-        json_object_object_add(o, "digest", json_object_new_string(e->pin.digest));
-        json_object_object_add(o, "platform", json_object_new_string(e->pin.platform));
-        json_object_object_add(o, "reference", json_object_new_string(run_reference(e, ref, sizeof(ref))));
+        memset(ret, 0, sizeof(*ret));
+        text_copy(ret->name, sizeof(ret->name), s->name);
+        (void) ref_name(&s->image, ret->image);
+        text_copy(ret->error, sizeof(ret->error), err->msg);
+        ret->status = PIN_ERROR;
 }
 
-int run_resolve_service(struct bp_run *run, const struct bp_service *s, json_object *o, struct bp_err *err)
-{
-        const struct bp_tag_template *t =
-                config_template_for(s, run->platform.compatible, run->platform.n_compatible);
-        struct bp_resolution prev = { 0 }, r = { 0 };
-        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
-        struct bp_registry *reg = NULL;
-        struct bp_ref ref = s->image;
+struct bp_pin_job {
+        struct bp_run *run;
+        const struct bp_service *s;
+        const struct bp_tag_template *t;
         char image[REF_STRING_MAX];
-        bool have_prev = false;
+        bool fixed; /* upgrade = no and the lock has it: no network */
+        int rc;     /* a failure before the chain started */
+        struct bp_err err;
+        struct bp_resolve_job *chain;
+};
+
+void pin_job_free(struct bp_pin_job *job)
+{
+        if (!job)
+                return;
+        resolve_job_free(job->chain);
+        free(job);
+}
+
+static int job_pick(void *userdata, char **tags, size_t n, char ret_tag[static REF_TAG_MAX], struct bp_err *err)
+{
+        struct bp_pin_job *job = userdata;
+
+        return pick_tag(job->s, job->t, tags, n, ret_tag, err);
+}
+
+/* The lock's resolution of the same image, tag and board, which a HEAD can confirm. */
+static int job_prev(void *userdata, const char *tag, struct bp_resolution *ret)
+{
+        struct bp_pin_job *job = userdata;
+        const struct bp_lock_entry *e = lock_find(job->run->lock, job->s->name);
+
+        if (e && strcmp(e->image, job->image) == 0 && strcmp(e->pin.tag, tag) == 0 &&
+            strcmp(e->target, job->run->platform.name) == 0)
+                return lock_resolution(e, ret);
+        return -ENOENT;
+}
+
+int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_pin_job **ret, struct bp_err *err)
+{
+        struct bp_pin_job *job = calloc(1, sizeof(*job));
+        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
+        struct bp_resolve_spec spec = {
+                .ref = s->image,
+                .target = run->platform.target,
+                .pick = job_pick,
+                .prev_for = job_prev,
+        };
         int rc;
 
-        (void) ref_name(&s->image, image);
-        if (!s->upgrade && e && strcmp(e->image, image) == 0 && strcmp(e->version, s->version) == 0 &&
+        if (!job)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        *ret = job;
+        job->run = run;
+        job->s = s;
+        job->t = config_template_for(s, run->platform.compatible, run->platform.n_compatible);
+        (void) ref_name(&s->image, job->image);
+        if (!s->upgrade && e && strcmp(e->image, job->image) == 0 && strcmp(e->version, s->version) == 0 &&
             strcmp(e->target, run->platform.name) == 0) {
-                result_json(o, e);      /* upgrade = no: resolved once, never moved */
+                job->fixed = true; /* upgrade = no: resolved once, never moved */
                 return 0;
         }
-        rc = registry_for(run, &s->image, &reg, err);
+        spec.userdata = job;
+        spec.ref.digest[0] = '\0';
+        rc = registry_for(run, &s->image, &spec.reg, &job->err);
         if (rc == 0)
-                rc = choose_tag(reg, s, t, ref.tag, err);
-        if (rc < 0)
-                return bp_err_prefix(err, rc, "service '%s': ", s->name);
-        ref.digest[0] = '\0';
-        if (e && strcmp(e->image, image) == 0 && strcmp(e->pin.tag, ref.tag) == 0 &&
-            strcmp(e->target, run->platform.name) == 0)
-                have_prev = lock_resolution(e, &prev) == 0;
-        rc = resolve_image(reg, &ref, &run->platform.target, have_prev ? &prev : NULL, &r, err);
-        resolution_done(&prev);
-        if (rc < 0)
-                return bp_err_prefix(err, rc, "service '%s': ", s->name);
-        rc = lock_set(run->lock, s->name, image, s->version, ref.tag, run->platform.name, &r, err);
-        resolution_done(&r);
-        if (rc < 0)
-                return bp_err_prefix(err, rc, "service '%s': ", s->name);
-        result_json(o, lock_find(run->lock, s->name));
+                rc = exact_tag(s, job->t, spec.ref.tag, &job->err);
+        if (rc == 0)
+                spec.list_tags = true;
+        if (rc >= 0)
+                rc = resolve_start(&spec, &job->chain, &job->err);
+        if (rc < 0) {
+                job->rc = bp_err_prefix(&job->err, rc, "service '%s': ", s->name);
+                return 0; /* reported by run_finish_service(), in its turn */
+        }
         return 0;
 }
 
-json_object *run_requests_json(const struct bp_run *run)
+int run_network(struct bp_run *run, int64_t deadline_ms, bool once, struct bp_err *err)
+{
+        if (!run->http)
+                return 0; /* no service went to the network */
+        http_set_deadline(run->http, deadline_ms);
+        http_set_once(run->http, once);
+        return http_run(run->http, err);
+}
+
+int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_result *ret, struct bp_err *err)
+{
+        const struct bp_service *s = job->s;
+        struct bp_resolution r = { 0 };
+        char tag[REF_TAG_MAX];
+        int rc;
+
+        if (job->fixed) {
+                run_result_from_lock(lock_find(run->lock, s->name), ret);
+                return 0;
+        }
+        if (job->rc < 0 || !job->chain) {
+                *err = job->err;
+                return job->rc < 0 ? job->rc : bp_fail(err, -EINVAL, "service '%s': not started", s->name);
+        }
+        rc = resolve_job_result(job->chain, &r, tag, err);
+        if (rc < 0)
+                return bp_err_prefix(err, rc, "service '%s': ", s->name);
+        rc = lock_set(run->lock, s->name, job->image, s->version, tag, run->platform.name, &r, err);
+        resolution_done(&r);
+        if (rc < 0)
+                return bp_err_prefix(err, rc, "service '%s': ", s->name);
+        run_result_from_lock(lock_find(run->lock, s->name), ret);
+        return 0;
+}
+
+int run_resolve_service(struct bp_run *run, const struct bp_service *s, struct pin_result *ret, struct bp_err *err)
+{
+        struct bp_pin_job *job = NULL;
+        int rc = run_start_service(run, s, &job, err);
+
+        if (rc == 0)
+                rc = run_network(run, 0, false, err);
+        if (rc == 0)
+                rc = run_finish_service(run, job, ret, err);
+        pin_job_free(job);
+        return rc;
+}
+
+void run_requests(const struct bp_run *run, struct bp_registry_stats *ret)
 {
         struct bp_registry_stats sum = { 0 };
-        json_object *o = json_object_new_object();
 
         for (size_t i = 0; i < run->n_registries; i++) {
                 const struct bp_registry_stats *st = registry_stats(run->registries[i]);
@@ -278,12 +416,7 @@ json_object *run_requests_json(const struct bp_run *run)
                 sum.tag_pages += st->tag_pages;
                 sum.tokens += st->tokens;
         }
-        json_object_object_add(o, "head", json_object_new_int((int) sum.heads));
-        json_object_object_add(o, "get", json_object_new_int((int) sum.gets));
-        json_object_object_add(o, "blob", json_object_new_int((int) sum.blobs));
-        json_object_object_add(o, "tag_pages", json_object_new_int((int) sum.tag_pages));
-        json_object_object_add(o, "token", json_object_new_int((int) sum.tokens));
-        return o;
+        *ret = sum;
 }
 
 /* Env files can only be written where the lock's view may go: find out before the lock moves, so a
@@ -300,10 +433,14 @@ static int probe_env_dir(const struct bp_config *c, struct bp_err *err)
 int run_commit(struct bp_run *run, struct bp_err *err)
 {
         _cleanup_free_ char *text = NULL;
+        unsigned changed;
         size_t len;
         int r;
 
-        (void) lock_prune(run->lock, run->config);
+        /* A config cut short (a power cut mid-edit, a 0-byte file) names no services: it must not cost
+         * the pins, nor the previous pins kept for rollback. */
+        if (run->config->n_services > 0)
+                (void) lock_prune(run->lock, run->config);
         r = probe_env_dir(run->config, err);
         if (r == 0)
                 r = lock_render(run->lock, &text, &len, err);
@@ -314,7 +451,104 @@ int run_commit(struct bp_run *run, struct bp_err *err)
         /* The lock moved; an env file that failed keeps its old content until the next boot renders it. */
         r = envfile_write_all(run->config, run->lock, err);
         if (r < 0)
-                return bp_err_prefix(err, r, "lock updated, env files not all written ('boardpin boot' rewrites "
-                                             "them): ");
+                return bp_err_prefix(err, r,
+                                     "lock updated, env files not all written ('boardpin boot' rewrites "
+                                     "them): ");
+        r = quadlet_write_all(run->config, run->lock, &changed, err);
+        if (r < 0)
+                return bp_err_prefix(err, r, "lock and env files updated, Quadlet drop-ins not all written: ");
+        /* Quadlet's generator made the units from the old drop-ins; daemon-reload runs it again. A unit
+         * ordered after boardpin.service then starts with the new Image=. */
+        if (changed > 0 && sd_booted()) {
+                char *argv[] = { "systemctl", "daemon-reload", NULL };
+                r = quadlet_reload(argv, err);
+                if (r < 0)
+                        return bp_err_prefix(err, r, "Quadlet drop-ins updated, but their units not: ");
+        }
         return 0;
+}
+
+/* The variable images.env names service by when the config does not say: as config.c makes it. */
+static void default_env_var(const char *service, char buf[static ENV_VAR_MAX])
+{
+        size_t o = 0;
+
+        for (const char *p = service; *p && o + sizeof("_IMAGE") < ENV_VAR_MAX; p++)
+                buf[o++] = (*p >= 'a' && *p <= 'z') ? (char) (*p - 'a' + 'A') : strchr(".-", *p) ? '_' : *p;
+        memcpy(buf + o, "_IMAGE", sizeof("_IMAGE"));
+}
+
+int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, size_t *ret_n, struct bp_err *err)
+{
+        _cleanup_(lock_freep) struct bp_lock *lock = NULL;
+        _cleanup_(config_freep) struct bp_config *c = NULL;
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *images = NULL;
+        char lock_path[PATH_MAX], name[SERVICE_NAME_MAX + 8], images_path[PATH_MAX];
+        struct bp_err one = { 0 };
+        size_t n, len;
+        int r, q;
+
+        *ret_n = 0;
+        if (snprintf(lock_path, sizeof(lock_path), "%s/%s", state_dir, LOCK_NAME) >= (int) sizeof(lock_path) ||
+            snprintf(images_path, sizeof(images_path), "%s/%s", env_dir, ENVFILE_IMAGES) >=
+                    (int) sizeof(images_path))
+                return bp_fail(err, -ENAMETOOLONG, "'%s' or '%s': path too long", state_dir, env_dir);
+        if (access(lock_path, F_OK) < 0 && errno == ENOENT)
+                return 0; /* nothing pinned yet: nothing to render, and no directory made */
+        if (!dry_run) {
+                /* Env files only: a resolve that holds the lock is writing them too; wait for it. */
+                fd = fsio_lock_dir(state_dir, PIN_LOCK_WAIT_MS, err);
+                if (fd < 0)
+                        return fd;
+        }
+        r = lock_read(state_dir, &lock, err);
+        if (r < 0)
+                return r;
+        n = lock_count(lock);
+        c = calloc(1, sizeof(*c));
+        if (c)
+                c->services = calloc(n + 1, sizeof(*c->services));
+        if (!c || !c->services)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        text_copy(c->state_dir, sizeof(c->state_dir), state_dir);
+        text_copy(c->env_dir, sizeof(c->env_dir), env_dir);
+        if (!dry_run && n > 0) {
+                r = fsio_mkdir_p(env_dir, 0755, err);
+                if (r < 0)
+                        /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
+                        return r;
+        }
+        r = 0;
+        /* One entry that cannot be rendered keeps its old file and stops no other. */
+        for (size_t i = 0; i < n; i++) {
+                const struct bp_lock_entry *e = lock_entry(lock, i);
+                _cleanup_free_ char *text = NULL;
+
+                one.msg[0] = '\0';
+                text_copy(c->services[i].name, sizeof(c->services[i].name), e->service);
+                default_env_var(e->service, c->services[i].env_var);
+                c->n_services++;
+                q = envfile_render_service(e, lock_path, &text, &len, &one);
+                (void) snprintf(name, sizeof(name), "%s.env", e->service);
+                if (q == 0 && !dry_run)
+                        q = fsio_update(env_dir, name, text, len, 0644, &one);
+                if (q < 0 && r == 0)
+                        r = bp_fail(err, q, "%s", one.msg);
+                else if (q < 0)
+                        log_error("%s", one.msg);
+                else
+                        (*ret_n)++;
+        }
+        /* images.env of the last good config (custom env_var = names) is kept; only a missing one is made. */
+        if (dry_run || *ret_n == 0 || access(images_path, F_OK) == 0)
+                return r;
+        q = envfile_render_images(c, lock, lock_path, &images, &len, &one);
+        if (q == 0)
+                q = fsio_update(env_dir, ENVFILE_IMAGES, images, len, 0644, &one);
+        if (q < 0 && r == 0)
+                r = bp_fail(err, q, "%s", one.msg);
+        else if (q < 0)
+                log_error("%s", one.msg);
+        return r;
 }

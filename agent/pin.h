@@ -1,46 +1,98 @@
 /* agent/pin.h: one run of the pinning job: the config, this board's platform, the lock held under
  * state_dir's flock, and one registry client per host. resolve, boot and status share it; each service is
- * pinned on its own, so one failure keeps that service's previous pin and touches no other. */
+ * pinned on its own, so one failure keeps that service's previous pin and touches no other. Returns
+ * results as structs; formatting them (text, JSON) is the commands' business. */
 #pragma once
 
-#include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cli.h"
 #include "config.h"
 #include "detect.h"
 #include "lock.h"
 #include "registry.h"
+#include "resolve.h"
 
 #define PIN_REGISTRIES_MAX 16
+
+/* How long a run waits for state_dir's lock while another boardpin holds it. A person running resolve
+ * waits a few seconds for a boot that is answered from the lock; boot waits as long as it may wait for
+ * the network (boot_wait), but never less than this, so boot_wait = 0 still outlasts a short resolve. */
+#define PIN_LOCK_WAIT_MS INT64_C(10000)
 
 struct bp_run {
         const struct bp_args *args;
         struct bp_config *config;
         struct bp_platform platform;
         struct bp_lock *lock;
-        int lock_fd;                    /* the state_dir flock, -1 when not taken */
+        int lock_fd; /* the state_dir flock, -1 when not taken */
         bool lock_was_corrupt;
+        struct bp_http *http; /* one engine for every registry: they run side by side */
         struct bp_registry *registries[PIN_REGISTRIES_MAX];
         char hosts[PIN_REGISTRIES_MAX][REF_DOMAIN_MAX];
         size_t n_registries;
 };
 
-/* Load the config (an error is EXIT_USAGE), choose the platform (--platform, platform =, or detection;
- * prefer = kernel), and, when writing, take state_dir's lock; read the lock (a corrupt one is set aside
- * with a warning and rebuilt). Returns an exit code; EXIT_OK means run is ready. */
-int run_open(const struct bp_args *args, bool write, struct bp_run *run);
+/* What became of one service. */
+enum pin_status {
+        PIN_OK,
+        PIN_ERROR,
+};
+
+struct pin_result {
+        char name[SERVICE_NAME_MAX];
+        char image[REF_STRING_MAX];        /* "docker.io/vaultwarden/server" */
+        char tag[REF_TAG_MAX];             /* PIN_OK only, as are the next four */
+        char index_digest[REF_DIGEST_MAX]; /* "" for a single manifest */
+        char digest[REF_DIGEST_MAX];
+        char platform[RULES_NAME_MAX];
+        char reference[REF_STRING_MAX]; /* image@digest */
+        enum pin_status status;
+        char error[sizeof(((struct bp_err *) 0)->msg)]; /* PIN_ERROR: one line a person can act on */
+};
+
+/* Load the config, choose the platform (--platform, platform =, or detection; prefer = kernel), and, when
+ * writing, take state_dir's lock, waiting up to wait_ms for another boardpin to let go (wait_ms < 0: as
+ * long as boot_wait, at least PIN_LOCK_WAIT_MS); read the lock (a corrupt one is set aside with a warning
+ * and rebuilt, or only ignored when not writing). Returns BP_RESULT_OK when run is ready;
+ * BP_RESULT_USAGE for a config that does not load (then run->config is NULL) or that names no services
+ * (file:line says where it ends); BP_RESULT_PARTIAL when there is no platform or no lock. The reason is
+ * logged. */
+int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run);
 void run_close(struct bp_run *run);
 
-/* Resolve service s over the network and record it in the lock. Fills the JSON result object o. */
-int run_resolve_service(struct bp_run *run, const struct bp_service *s, json_object *o, struct bp_err *err);
+/* Resolve service s over the network and record it in the lock; *ret says what it is pinned to. */
+int run_resolve_service(struct bp_run *run, const struct bp_service *s, struct pin_result *ret, struct bp_err *err);
 
-/* Write the lock and then the env files (the lock first: it is the state, env files a view of it). The
- * message says which of them moved. */
+/* The result of a service the lock answers for, from its entry e. */
+void run_result_from_lock(const struct bp_lock_entry *e, struct pin_result *ret);
+
+/* The result of service s that failed with err. */
+void run_result_failed(const struct bp_service *s, const struct bp_err *err, struct pin_result *ret);
+
+/* The same for many services at once: start each one's chain, run them all side by side (until every one
+ * has answered or deadline_ms on CLOCK_MONOTONIC passes; 0: no deadline), then record each result in the
+ * order the caller chooses (config order), so the lock, env files and output do not depend on the order
+ * the responses came in. */
+struct bp_pin_job;
+int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_pin_job **ret, struct bp_err *err);
+/* once: one attempt per request, no retries or waits (boot with boot_wait = 0). */
+int run_network(struct bp_run *run, int64_t deadline_ms, bool once, struct bp_err *err);
+int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_result *ret, struct bp_err *err);
+void pin_job_free(struct bp_pin_job *job);
+
+/* Write the lock and then the env files (the lock first: it is the state, env files a view of it), then
+ * the Quadlet drop-ins, with a daemon-reload when one changed and systemd runs. The lock forgets
+ * services the config no longer names only when it names at least one: a config cut short must not
+ * cost the pins kept for rollback. The message says which of them moved. */
 int run_commit(struct bp_run *run, struct bp_err *err);
 
-/* Requests made so far, over all registries: {"head", "get", "blob", "tag_pages", "token"}. */
-json_object *run_requests_json(const struct bp_run *run);
+/* At boot with a config that does not parse or names no services: write the env file of every service the
+ * lock of state_dir has, as the lock has it, and images.env when there is none (after a reboot /run is
+ * empty) with each service's default variable name. Changes nothing in the lock and deletes nothing.
+ * *ret_n says how many services were rendered; with dry_run nothing is written. */
+int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, size_t *ret_n, struct bp_err *err);
 
-/* The pinned reference "image@sha256:…" of an entry, in buf. */
-const char *run_reference(const struct bp_lock_entry *e, char *buf, size_t size);
+/* Requests made so far, summed over all registries. */
+void run_requests(const struct bp_run *run, struct bp_registry_stats *ret);

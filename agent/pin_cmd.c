@@ -4,13 +4,16 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "envfile.h"
 #include "fsio.h"
+#include "jsonio.h"
 #include "log.h"
 #include "osrelease.h"
 #include "pin.h"
@@ -18,130 +21,213 @@
 #include "sd.h"
 #include "text.h"
 
-static void json_putp(json_object **o)
-{
-        json_object_put(*o);
-}
-
 static void print_json(json_object *o)
 {
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                        JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
-/* The services named on the command line (all when none): a name the config lacks is a usage error. */
-static int selected(const struct bp_run *run, int argc, char **argv, const struct bp_service *s, bool *ret)
+static json_object *str_or_null(const char *s)
 {
-        if (argc <= 1) {
-                *ret = true;
-                return 0;
-        }
-        *ret = false;
-        for (int i = 1; i < argc; i++) {
-                if (!config_service(run->config, argv[i])) {
-                        log_error("%s: no service '%s'", run->config->path, argv[i]);
-                        return -ENOENT;
-                }
-                *ret = *ret || strcmp(argv[i], s->name) == 0;
-        }
-        return 0;
+        return s[0] ? json_object_new_string(s) : NULL;
 }
 
-static json_object *service_result(const struct bp_service *s, const char *error)
+/* One element of "services" in resolve --json (DESIGN.md), and of boot --json. */
+static json_object *result_json(const struct pin_result *r)
 {
         json_object *o = json_object_new_object();
 
-        json_object_object_add(o, "name", json_object_new_string(s->name));
-        if (error) {
-                char image[REF_STRING_MAX];
-                json_object_object_add(o, "image", json_object_new_string(ref_name(&s->image, image)));
+        json_object_object_add(o, "name", json_object_new_string(r->name));
+        json_object_object_add(o, "image", json_object_new_string(r->image));
+        if (r->status == PIN_ERROR) {
                 json_object_object_add(o, "status", json_object_new_string("error"));
-                json_object_object_add(o, "error", json_object_new_string(error));
+                json_object_object_add(o, "error", json_object_new_string(r->error));
+                return o;
         }
+        json_object_object_add(o, "tag", json_object_new_string(r->tag));
+        json_object_object_add(o, "index_digest", str_or_null(r->index_digest));
+        json_object_object_add(o, "digest", json_object_new_string(r->digest));
+        json_object_object_add(o, "platform", json_object_new_string(r->platform));
+        json_object_object_add(o, "reference", json_object_new_string(r->reference));
+        json_object_object_add(o, "status", json_object_new_string("ok"));
         return o;
 }
 
-static void report_result(const struct bp_run *run, json_object *o)
+static json_object *requests_json(const struct bp_run *run)
 {
-        json_object *v;
-        const char *name = json_object_get_string(json_object_object_get(o, "name"));
+        struct bp_registry_stats st;
+        json_object *o = json_object_new_object();
 
-        if (json_object_object_get_ex(o, "error", &v))
-                return;         /* logged where it happened */
-        json_object_object_add(o, "status", json_object_new_string("ok"));
+        run_requests(run, &st);
+        json_object_object_add(o, "head", json_object_new_int((int) st.heads));
+        json_object_object_add(o, "get", json_object_new_int((int) st.gets));
+        json_object_object_add(o, "blob", json_object_new_int((int) st.blobs));
+        json_object_object_add(o, "tag_pages", json_object_new_int((int) st.tag_pages));
+        json_object_object_add(o, "token", json_object_new_int((int) st.tokens));
+        return o;
+}
+
+/* The services named on the command line must all be in the config: checked before any network use. */
+static int check_operands(const struct bp_run *run, int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++)
+                if (!config_service(run->config, argv[i])) {
+                        log_error("%s: no service '%s'", run->config->path, argv[i]);
+                        return BP_RESULT_USAGE;
+                }
+        return BP_RESULT_OK;
+}
+
+/* Service s, named on the command line or none named. */
+static bool selected(int argc, char **argv, const struct bp_service *s)
+{
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], s->name) == 0)
+                        return true;
+        return argc <= 1;
+}
+
+/* Says what became of a service: a line on stdout (unless --json), and the journal with its fields. A
+ * failure was said where it happened. */
+static void report_result(const struct bp_run *run, const struct pin_result *r)
+{
+        if (r->status == PIN_ERROR)
+                return;
         if (!run->args->json)
-                printf("%-20s %s\n", name, json_object_get_string(json_object_object_get(o, "reference")));
-        log_full(LOG_INFO, name, json_object_get_string(json_object_object_get(o, "digest")),
-                 json_object_get_string(json_object_object_get(o, "platform")), "%s: %s", name,
-                 json_object_get_string(json_object_object_get(o, "reference")));
+                printf("%-20s %s\n", r->name, r->reference);
+        log_full(LOG_INFO, r->name, r->digest, r->platform, "%s: %s", r->name, r->reference);
 }
 
 /* A service that failed: its result says why, and the journal gets the line with its fields. */
-static json_object *service_failed(const struct bp_run *run, const struct bp_service *s, json_object *o,
-                                   const struct bp_err *err)
+static void service_failed(const struct bp_run *run, const struct bp_service *s, const struct bp_err *err,
+                           struct pin_result *ret)
 {
-        json_object_put(o);
         log_full(LOG_ERR, s->name, NULL, run->platform.name, "%s; previous pin kept", err->msg);
-        return service_result(s, err->msg);
+        run_result_failed(s, err, ret);
 }
 
-/* The end of resolve and boot: lock and env files (unless a dry run), the JSON document, the exit code. */
-static int finish(struct bp_run *run, json_object *out, int failed, bool write)
+/* The end of resolve and boot: lock and env files (unless a dry run), the JSON document, the result. */
+static int finish(struct bp_run *run, const struct pin_result *results, size_t n, size_t failed)
 {
+        _cleanup_(json_putp) json_object *out = json_object_new_object();
+        json_object *list = json_object_new_array();
         struct bp_err err = { 0 };
 
-        if (write && run_commit(run, &err) < 0) {
+        if (!run->args->dry_run && run_commit(run, &err) < 0) {
                 log_error("%s", err.msg);
                 failed++;
         }
-        json_object_object_add(out, "requests", run_requests_json(run));
+        json_object_object_add(out, "services", list);
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(list, result_json(&results[i]));
+        json_object_object_add(out, "platform", json_object_new_string(run->platform.name));
+        json_object_object_add(out, "requests", requests_json(run));
+        if (run->http) {
+                unsigned attempts, connections;
+                http_counts(run->http, &attempts, &connections);
+                log_debug("network: %u HTTP exchanges over %u new connections", attempts, connections);
+        }
         if (run->args->json)
                 print_json(out);
         run_close(run);
-        return failed ? EXIT_PARTIAL : EXIT_OK;
+        return failed ? BP_RESULT_PARTIAL : BP_RESULT_OK;
+}
+
+static void free_jobs(struct bp_pin_job **jobs, size_t n)
+{
+        for (size_t i = 0; jobs && i < n; i++)
+                pin_job_free(jobs[i]);
+        free(jobs);
+}
+
+/* Failures that look like the network is not up yet: worth another round while boot_wait lasts. */
+static bool network_not_up(int r)
+{
+        return r == -EIO || r == -EAGAIN || r == -ECONNREFUSED || r == -ETIMEDOUT;
+}
+
+/* Over the network, side by side: every service with todo[i] set has its chain started, all of them run
+ * until each has answered (or deadline_ms passes; 0: none), and the results are read in config order, so
+ * nothing depends on the order the answers came in. With retry, a service whose failure looks like the
+ * network not being up yet keeps todo[i] set and its result untouched, for another round. */
+static void resolve_batch(struct bp_run *run, bool *todo, struct pin_result *results, int64_t deadline_ms,
+                          bool retry, size_t *failed)
+{
+        size_t n = run->config->n_services;
+        struct bp_pin_job **jobs = calloc(n ? n : 1, sizeof(*jobs));
+        struct bp_err err = { 0 };
+
+        for (size_t i = 0; i < n; i++) {
+                if (!todo[i])
+                        continue;
+                if (!jobs || run_start_service(run, &run->config->services[i], &jobs[i], &err) < 0) {
+                        if (!jobs)
+                                bp_fail(&err, -ENOMEM, "out of memory");
+                        service_failed(run, &run->config->services[i], &err, &results[i]);
+                        todo[i] = false;
+                        (*failed)++;
+                }
+        }
+        if (jobs && run_network(run, deadline_ms, /* once= */ retry && deadline_ms == 0, &err) < 0)
+                log_error("%s", err.msg); /* each service still open says so below */
+        for (size_t i = 0; jobs && i < n; i++) {
+                const struct bp_service *s = &run->config->services[i];
+                int r;
+
+                if (!todo[i])
+                        continue;
+                err.msg[0] = '\0';
+                r = run_finish_service(run, jobs[i], &results[i], &err);
+                if (r < 0 && retry && network_not_up(r) && clock_now_ms() + 2000 < deadline_ms) {
+                        log_debug("%s; the network may not be up yet, trying again", err.msg);
+                        continue;
+                }
+                todo[i] = false;
+                if (r < 0) {
+                        service_failed(run, s, &err, &results[i]);
+                        (*failed)++;
+                }
+                report_result(run, &results[i]);
+        }
+        free_jobs(jobs, n);
 }
 
 int cmd_resolve(const struct bp_args *args, int argc, char **argv)
 {
-        _cleanup_(json_putp) json_object *out = json_object_new_object();
-        json_object *list = json_object_new_array();
+        _cleanup_free_ struct pin_result *results = NULL;
+        _cleanup_free_ bool *todo = NULL;
         struct bp_run run;
-        struct bp_err err = { 0 };
-        int rc = run_open(args, !args->dry_run, &run), failed = 0;
+        size_t n = 0, failed = 0;
+        int rc = run_open(args, !args->dry_run, PIN_LOCK_WAIT_MS, &run);
 
-        json_object_object_add(out, "services", list);
-        if (rc != EXIT_OK) {
+        if (rc == BP_RESULT_OK)
+                rc = check_operands(&run, argc, argv);
+        if (rc == BP_RESULT_OK && !(results = calloc(run.config->n_services, sizeof(*results))))
+                rc = -ENOMEM;
+        if (rc != BP_RESULT_OK) {
                 run_close(&run);
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return rc;
         }
-        json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
-        for (size_t i = 0; i < run.config->n_services; i++) {
-                const struct bp_service *s = &run.config->services[i];
-                json_object *o;
-                bool want;
-
-                if (selected(&run, argc, argv, s, &want) < 0) {
-                        run_close(&run);
-                        return EXIT_USAGE;
-                }
-                if (!want)
-                        continue;
-                o = service_result(s, NULL);
-                err.msg[0] = '\0';
-                if (run_resolve_service(&run, s, o, &err) < 0) {
-                        o = service_failed(&run, s, o, &err);
-                        failed++;
-                }
-                report_result(&run, o);
-                json_object_array_add(list, o);
+        if (!(todo = calloc(run.config->n_services, sizeof(*todo)))) {
+                run_close(&run);
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
+                return -ENOMEM;
         }
-        return finish(&run, out, failed, !args->dry_run);
+        for (size_t i = 0; i < run.config->n_services; i++)
+                todo[i] = selected(argc, argv, &run.config->services[i]);
+        resolve_batch(&run, todo, results, /* deadline_ms= */ 0, /* retry= */ false, &failed);
+        /* In config order, the selected ones only. */
+        for (size_t i = 0; i < run.config->n_services; i++)
+                if (selected(argc, argv, &run.config->services[i]))
+                        results[n++] = results[i];
+        return finish(&run, results, n, failed);
 }
 
 /* Offline: the lock answers when it was made for this config and board, or its platform table has a
  * digest for this board (an SD card moved from a Pi 4 to a Pi Zero). Services with per-platform tags
  * need their own tag, so a board change sends them to the network. */
-static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, json_object *o)
+static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, struct pin_result *ret)
 {
         const struct bp_lock_entry *e = lock_find(run->lock, s->name);
         const struct bp_platform_digest *pick;
@@ -157,76 +243,93 @@ static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, json_
                          e->target, run->platform.name, rules_format(&pick->platform, name));
                 if (lock_repin(run->lock, s->name, pick, run->platform.name, NULL) < 0)
                         return false;
+                e = lock_find(run->lock, s->name); /* lock_repin() may have moved it */
         }
-        json_object_object_add(o, "image", json_object_new_string(e->image));
-        json_object_object_add(o, "tag", json_object_new_string(e->pin.tag));
-        json_object_object_add(o, "digest", json_object_new_string(e->pin.digest));
-        json_object_object_add(o, "platform", json_object_new_string(e->pin.platform));
-        json_object_object_add(o, "reference", json_object_new_string(run_reference(e, image, sizeof(image))));
+        run_result_from_lock(e, ret);
         return true;
 }
 
-static double now_s(void)
+/* Boot with a config that cannot say which services there are: the env files the lock has, as they are,
+ * so that the containers of the last good config start; the lock is left alone and boot fails. A config
+ * that does not parse cannot vouch for any of its values (a line cut short is still a path), so its
+ * state_dir and env_dir are the defaults; one that parsed but names no services gives its own. */
+static int boot_from_lock_only(const struct bp_args *args, const struct bp_config *c)
 {
-        struct timespec ts;
+        const char *state_dir = c ? c->state_dir : "/var/lib/boardpin", *env_dir = c ? c->env_dir : "/run/boardpin";
+        struct bp_err err = { 0 };
+        size_t n;
 
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-/* The network may come up after boardpin starts: failures that look like it is not there yet are tried
- * again until boot_wait runs out. */
-static int boot_resolve(struct bp_run *run, const struct bp_service *s, json_object *o, double deadline,
-                        struct bp_err *err)
-{
-        (void) sd_status(0, "%s: no pin for %s in the lock, resolving", s->name, run->platform.name);
-        for (;;) {
-                int r = run_resolve_service(run, s, o, err);
-                if (r == 0 || (r != -EIO && r != -EAGAIN && r != -ECONNREFUSED) || now_s() + 2 > deadline)
-                        return r;
-                log_debug("%s; the network may not be up yet, trying again", err->msg);
-                (void) sd_status(0, "%s: waiting for the network, %.0f s left", s->name, deadline - now_s());
-                sleep(2);
-        }
+        if (run_render_lock(state_dir, env_dir, args->dry_run, &n, &err) < 0)
+                log_error("boot: %s", err.msg);
+        else
+                log_warning("boot: %s env files of %zu services from %s/%s as it is; the lock is unchanged",
+                            args->dry_run ? "would write the" : "wrote the", n, state_dir, LOCK_NAME);
+        return BP_RESULT_USAGE;
 }
 
 int cmd_boot(const struct bp_args *args, int argc, char **argv)
 {
-        _cleanup_(json_putp) json_object *out = json_object_new_object();
-        json_object *list = json_object_new_array();
+        _cleanup_free_ struct pin_result *results = NULL;
+        _cleanup_free_ bool *todo = NULL;
+        int64_t deadline = clock_now_ms();
         struct bp_run run;
-        struct bp_err err = { 0 };
-        int rc, failed = 0;
-        double deadline;
-        size_t n;
+        size_t failed = 0, pending = 0, n;
+        int rc;
 
-        json_object_object_add(out, "services", list);
         if (argc > 1) {
                 log_error("boot takes no operands, got '%s'", argv[1]);
-                return EXIT_USAGE;
+                return BP_RESULT_USAGE;
         }
-        rc = run_open(args, true, &run);
-        if (rc != EXIT_OK) {
+        rc = run_open(args, !args->dry_run, /* wait_ms= */ -1, &run);
+        if (rc == BP_RESULT_USAGE) {
+                rc = boot_from_lock_only(args, run.config); /* run_open() took no lock */
+                (void) sd_status(1, "configuration error (see the journal); env files from the lock as it is");
                 run_close(&run);
                 return rc;
         }
-        deadline = now_s() + (double) run.config->boot_wait_s;
-        n = run.config->n_services;
-        json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
-        for (size_t i = 0; i < run.config->n_services; i++) {
-                const struct bp_service *s = &run.config->services[i];
-                json_object *o = service_result(s, NULL);
-
-                if (!boot_from_lock(&run, s, o) && boot_resolve(&run, s, o, deadline, &err) < 0) {
-                        o = service_failed(&run, s, o, &err);
-                        failed++;
-                }
-                report_result(&run, o);
-                json_object_array_add(list, o);
+        if (rc == BP_RESULT_OK && (!(results = calloc(run.config->n_services, sizeof(*results))) ||
+                                   !(todo = calloc(run.config->n_services, sizeof(*todo)))))
+                rc = -ENOMEM;
+        if (rc != BP_RESULT_OK) {
+                run_close(&run);
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
+                return rc;
         }
-        rc = finish(&run, out, failed, true);
-        (void) sd_status(1, "%zu of %zu services pinned%s", n - (size_t) failed, n,
-                         rc == EXIT_OK ? "" : "; see the journal for what failed, previous pins kept");
+        /* One budget for the lock and the network: boot_wait from the start, every attempt, backoff and
+         * Retry-After included. With boot_wait = 0 boot does not wait for the network: one attempt per
+         * request, with its own limits. */
+        deadline = run.config->boot_wait_s > 0 ? deadline + (int64_t) run.config->boot_wait_s * 1000 : 0;
+        for (size_t i = 0; i < run.config->n_services; i++) {
+                todo[i] = !boot_from_lock(&run, &run.config->services[i], &results[i]);
+                if (todo[i])
+                        pending++;
+                else
+                        report_result(&run, &results[i]);
+        }
+        /* What the lock answers is written first, so those containers start now, not after the network. */
+        if (pending > 0 && pending < run.config->n_services && !args->dry_run) {
+                struct bp_err err = { 0 };
+                if (run_commit(&run, &err) < 0)
+                        log_error("%s", err.msg);
+        }
+        if (pending > 0)
+                (void) sd_status(0, "%zu of %zu services have no pin for %s in the lock, resolving", pending,
+                                 run.config->n_services, run.platform.name);
+        while (pending > 0) {
+                resolve_batch(&run, todo, results, deadline, /* retry= */ true, &failed);
+                pending = 0;
+                for (size_t i = 0; i < run.config->n_services; i++)
+                        pending += todo[i];
+                if (pending > 0) {
+                        (void) sd_status(0, "%zu services: waiting for the network, %lld s left", pending,
+                                         deadline > 0 ? (long long) ((deadline - clock_now_ms()) / 1000) : 0LL);
+                        clock_sleep_ms(2000);
+                }
+        }
+        n = run.config->n_services; /* finish() frees the config */
+        rc = finish(&run, results, n, failed);
+        (void) sd_status(1, "%zu of %zu services pinned%s", n - failed, n,
+                         rc == BP_RESULT_OK ? "" : "; see the journal for what failed, previous pins kept");
         return rc;
 }
 
@@ -258,17 +361,18 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
         json_object_object_add(out, "services", list);
         if (argc > 1) {
                 log_error("status takes no operands, got '%s'", argv[1]);
-                return EXIT_USAGE;
+                return BP_RESULT_USAGE;
         }
-        rc = run_open(args, false, &run);
-        if (rc != EXIT_OK) {
+        rc = run_open(args, false, /* wait_ms= */ 0, &run);
+        if (rc != BP_RESULT_OK) {
                 run_close(&run);
                 return rc;
         }
         json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
         json_object_object_add(out, "lock_corrupt", json_object_new_boolean(run.lock_was_corrupt));
         if (!args->json)
-                printf("%-16s %-12s %-14s %-14s %-8s %s\n", "SERVICE", "VERSION", "TAG", "PLATFORM", "ENV", "DIGEST");
+                printf("%-16s %-12s %-14s %-14s %-8s %s\n", "SERVICE", "VERSION", "TAG", "PLATFORM", "ENV",
+                       "DIGEST");
         for (size_t i = 0; i < run.config->n_services; i++) {
                 const struct bp_service *s = &run.config->services[i];
                 const struct bp_lock_entry *e = lock_find(run.lock, s->name);
@@ -296,7 +400,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
         if (args->json)
                 print_json(out);
         run_close(&run);
-        return behind ? EXIT_PARTIAL : EXIT_OK;
+        return behind ? BP_RESULT_PARTIAL : BP_RESULT_OK;
 }
 
 /* PRETTY_NAME of the root's os-release, in buf. */
@@ -317,6 +421,29 @@ static const char *cell(const char *s, char *buf, size_t size)
         return buf;
 }
 
+/* The row's facts as JSON: the fields of the markdown row, unabridged. */
+static json_object *report_json(const struct bp_run *run, const char *os, const struct bp_service *s,
+                                const struct bp_lock_entry *e)
+{
+        const struct bp_platform *p = &run->platform;
+        json_object *o = json_object_new_object(), *us = json_object_new_object();
+
+        json_object_object_add(o, "board", str_or_null(p->board));
+        json_object_object_add(o, "os", json_object_new_string(os));
+        json_object_object_add(o, "machine", str_or_null(p->kernel.machine));
+        json_object_object_add(o, "service", json_object_new_string(s->name));
+        json_object_object_add(o, "image", e ? json_object_new_string(e->image) : NULL);
+        json_object_object_add(o, "tag", e ? json_object_new_string(e->pin.tag) : NULL);
+        json_object_object_add(o, "platform", e ? json_object_new_string(e->pin.platform) : NULL);
+        json_object_object_add(o, "pinned", json_object_new_boolean(e != NULL));
+        json_object_object_add(us, "arch", str_or_null(p->userspace.arch));
+        json_object_object_add(us, "variant", str_or_null(p->userspace.variant));
+        json_object_object_add(us, "bits", p->userspace.bits ? json_object_new_int(p->userspace.bits) : NULL);
+        json_object_object_add(o, "userspace", us);
+        json_object_object_add(o, "digest", e ? json_object_new_string(e->pin.digest) : NULL);
+        return o;
+}
+
 int cmd_report(const struct bp_args *args, int argc, char **argv)
 {
         struct bp_run run;
@@ -327,23 +454,30 @@ int cmd_report(const struct bp_args *args, int argc, char **argv)
 
         if (argc > 2) {
                 log_error("report takes at most one service");
-                return EXIT_USAGE;
+                return BP_RESULT_USAGE;
         }
-        rc = run_open(args, false, &run);
-        if (rc != EXIT_OK) {
+        rc = run_open(args, false, /* wait_ms= */ 0, &run);
+        if (rc != BP_RESULT_OK) {
                 run_close(&run);
                 return rc;
         }
-        s = argc == 2 ? config_service(run.config, argv[1]) : run.config->n_services ? &run.config->services[0] : NULL;
+        s = argc == 2 ? config_service(run.config, argv[1]) : &run.config->services[0];
         if (!s) {
-                log_error("%s: %s", run.config->path, argc == 2 ? "no such service" : "no services");
+                log_error("%s: no service '%s'", run.config->path, argv[1]);
                 run_close(&run);
-                return EXIT_USAGE;
+                return BP_RESULT_USAGE;
         }
         e = lock_find(run.lock, s->name);
-        printf("| %s | %s | %s | ", cell(run.platform.board[0] ? run.platform.board : "unknown board", c1, sizeof(c1)),
-               cell(os_name(args->root, os, sizeof(os)), c2, sizeof(c2)),
-               run.platform.kernel.machine[0] ? run.platform.kernel.machine : "unknown");
+        (void) os_name(args->root, os, sizeof(os));
+        if (args->json) {
+                _cleanup_(json_putp) json_object *o = report_json(&run, os, s, e);
+                print_json(o);
+                run_close(&run);
+                return BP_RESULT_OK;
+        }
+        printf("| %s | %s | %s | ",
+               cell(run.platform.board[0] ? run.platform.board : "unknown board", c1, sizeof(c1)),
+               cell(os, c2, sizeof(c2)), run.platform.kernel.machine[0] ? run.platform.kernel.machine : "unknown");
         if (e)
                 printf("%s:%s (%s) | Pinned | ", e->image, e->pin.tag, e->pin.platform);
         else
@@ -352,5 +486,5 @@ int cmd_report(const struct bp_args *args, int argc, char **argv)
                run.platform.userspace.variant[0] ? "/" : "", run.platform.userspace.variant,
                run.platform.userspace.bits, e ? e->pin.digest : "nothing");
         run_close(&run);
-        return EXIT_OK;
+        return BP_RESULT_OK;
 }

@@ -6,70 +6,53 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#include "auth.h"
+#include "authfile.h"
+#include "challenge.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "dl.h"
+#include "jsonio.h"
 #include "manifest.h"
 #include "rootfs.h"
 #include "text.h"
+#include "token.h"
 
-#ifndef BOARDPIN_VERSION
-#define BOARDPIN_VERSION "unknown"
-#endif
+#define SCOPE_MAX (REF_PATH_MAX + 32)
 
-#define TOKENS_MAX 64
-#define TAGS_MAX 100000
-#define TAG_PAGES_MAX 1000
-#define TAGS_PAGE_MAX_BYTES (4 * 1024 * 1024)
-
-struct token {
-        char scope[512];
-        char *value;
-        struct timespec expires;        /* CLOCK_MONOTONIC */
+enum auth_state {
+        AUTH_UNKNOWN,  /* nothing answered yet: the next operation asks first, alone */
+        AUTH_PROBING,  /* that one is under way; the others wait for its answer */
+        AUTH_KNOWN,    /* challenge (or none) known: operations go with credentials */
+        AUTH_FETCHING, /* a token request is under way; operations wait for it */
 };
 
 struct bp_registry {
         char host[REF_DOMAIN_MAX];
-        char base[REF_DOMAIN_MAX + 16];         /* "https://host", or "http://host" when insecure */
+        char base[REF_DOMAIN_MAX + 16]; /* "https://host", or "http://host" when insecure */
+        bool insecure;
         char *ca_file;
         long timeout_s;
-        CURL *curl;                             /* one handle: its connection is reused */
-        char curl_error[CURL_ERROR_SIZE];       /* libcurl's detail for the last failure */
+        struct bp_http *http;
+        struct bp_http *own_http;
         bool have_creds;
         struct bp_credentials creds;
-        struct bp_challenge challenge;          /* the last one the registry sent; scheme NONE before */
-        struct token tokens[TOKENS_MAX];
-        size_t n_tokens;
-        char wanted[TOKENS_MAX][REF_PATH_MAX + 32];     /* scopes the run will need: one token for all */
+        enum auth_state auth;
+        struct bp_challenge challenge; /* this host's; scheme NONE before and when it asks none */
+        struct bp_token_cache *tokens;
+        char **wanted; /* scopes the run will need: one token for all */
         size_t n_wanted;
+        struct bp_registry_op *waiting; /* FIFO, for the probe or the token */
+        struct bp_http_req token_req;
+        char *token_url, *token_form;
+        char **token_scopes;
+        size_t n_token_scopes;
         struct bp_registry_stats stats;
 };
-
-struct response {
-        long status;
-        char *body;
-        size_t len, cap, max;
-        bool too_big;
-        char content_type[128];
-        char digest[96];
-        char www_auth[2048];
-        char location[2048];
-        char link[2048];
-        long retry_after;
-};
-
-static void response_done(struct response *r)
-{
-        free(r->body);
-        memset(r, 0, sizeof(*r));
-}
 
 void blob_done(struct bp_blob *b)
 {
@@ -77,70 +60,36 @@ void blob_done(struct bp_blob *b)
         memset(b, 0, sizeof(*b));
 }
 
-/* The cap lives here, not in CURLOPT_MAXFILESIZE: Debian 12's libcurl 7.88 does not stop a chunked body. */
-static size_t on_body(char *p, size_t size, size_t n, void *userdata)
+void registry_tags_free(char **tags)
 {
-        struct response *r = userdata;
-        size_t k = size * n;
-
-        if (r->len + k > r->max) {
-                r->too_big = true;
-                return 0;
-        }
-        if (r->len + k + 1 > r->cap) {
-                size_t cap = r->cap ? r->cap : 16384;
-                char *q;
-                while (cap < r->len + k + 1)
-                        cap *= 2;
-                q = realloc(r->body, cap);
-                if (!q)
-                        return 0;
-                r->body = q;
-                r->cap = cap;
-        }
-        memcpy(r->body + r->len, p, k);
-        r->len += k;
-        r->body[r->len] = '\0';
-        return k;
+        for (size_t i = 0; tags && tags[i]; i++)
+                free(tags[i]);
+        free(tags);
 }
 
-static void header_value(char *dst, size_t size, const char *line, size_t n, const char *name)
+void registry_op_done(struct bp_registry_op *op)
 {
-        size_t k = strlen(name);
-        char tmp[2048];
-
-        if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':')
-                return;
-        n -= k + 1;
-        if (n >= sizeof(tmp))
-                return;                 /* an overlong header is not believed */
-        memcpy(tmp, line + k + 1, n);
-        tmp[n] = '\0';
-        tmp[strcspn(tmp, "\r\n")] = '\0';
-        text_copy(dst, size, text_trim(tmp));
+        blob_done(&op->blob);
+        registry_tags_free(op->tags);
+        op->tags = NULL;
+        op->n_tags = 0;
+        http_req_reset(&op->req);
+        free(op->url);
+        op->url = NULL;
+        if (op->bearer)
+                explicit_bzero(op->bearer, strlen(op->bearer));
+        free(op->bearer);
+        op->bearer = NULL;
 }
 
-static size_t on_header(char *p, size_t size, size_t n, void *userdata)
+struct bp_http *registry_http(const struct bp_registry *r)
 {
-        struct response *r = userdata;
-        size_t k = size * n;
-        char ra[32] = "";
+        return r->http;
+}
 
-        if (k >= 5 && strncmp(p, "HTTP/", 5) == 0) {    /* a new response (after 100 Continue): start over */
-                r->content_type[0] = r->digest[0] = r->www_auth[0] = r->location[0] = r->link[0] = '\0';
-                r->retry_after = -1;
-        }
-        header_value(r->content_type, sizeof(r->content_type), p, k, "Content-Type");
-        header_value(r->digest, sizeof(r->digest), p, k, "Docker-Content-Digest");
-        header_value(r->www_auth, sizeof(r->www_auth), p, k, "WWW-Authenticate");
-        header_value(r->location, sizeof(r->location), p, k, "Location");
-        header_value(r->link, sizeof(r->link), p, k, "Link");
-        header_value(ra, sizeof(ra), p, k, "Retry-After");
-        if (ra[0]) {
-                unsigned long long v;
-                r->retry_after = text_parse_u64(ra, 10, 86400, &v) == 0 ? (long) v : RETRY_AFTER_MAX_S + 1;
-        }
-        return k;
+const struct bp_registry_stats *registry_stats(const struct bp_registry *r)
+{
+        return &r->stats;
 }
 
 static void sha256_digest(const void *data, size_t len, char ret[static REF_DIGEST_MAX])
@@ -154,716 +103,610 @@ static void sha256_digest(const void *data, size_t len, char ret[static REF_DIGE
                 (void) snprintf(ret + 7 + 2 * i, 3, "%02x", md[i]);
 }
 
-static long now_ms(void)
+static void scope_of(const char *repo, char ret[static SCOPE_MAX])
 {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+        (void) snprintf(ret, SCOPE_MAX, "repository:%s:pull", repo);
 }
 
-static void sleep_ms(long ms)
+int registry_announce(struct bp_registry *reg, const char *repo)
 {
-        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        char scope[SCOPE_MAX];
+        char **w;
 
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-/* "host[:port]" of an absolute URL in ret; "" when it has none. */
-static void url_host(const char *url, char ret[static REF_DOMAIN_MAX + 8])
-{
-        CURLU *u = curl_url();
-        char *h = NULL, *port = NULL;
-
-        ret[0] = '\0';
-        if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
-                (void) curl_url_get(u, CURLUPART_PORT, &port, 0);
-                (void) snprintf(ret, REF_DOMAIN_MAX + 8, "%.*s%s%.6s", REF_DOMAIN_MAX - 1, h, port ? ":" : "",
-                                port ? port : "");
-        }
-        curl_free(h);
-        curl_free(port);
-        curl_url_cleanup(u);
-}
-
-/* base + relative Location -> absolute URL in ret (malloc'd). */
-static int resolve_location(const char *base, const char *location, char **ret)
-{
-        CURLU *u = curl_url();
-        char *s = NULL;
-        int r = -EINVAL;
-
-        if (u && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
-            curl_url_set(u, CURLUPART_URL, location, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK) {
-                *ret = strdup(s);
-                r = *ret ? 0 : -ENOMEM;
-        }
-        curl_free(s);
-        curl_url_cleanup(u);
-        return r;
-}
-
-/* One exchange, no retries, no redirects. *ret_curl gets libcurl's result. */
-static int exchange(struct bp_registry *reg, const char *method, const char *url, const char *accept,
-                    const char *authorization, const char *post, size_t max, struct response *resp,
-                    CURLcode *ret_curl)
-{
-        struct curl_slist *h = NULL;
-        char line[4096];
-        CURL *c = reg->curl;
-        CURLcode cc;
-
-        response_done(resp);
-        resp->max = max;
-        resp->retry_after = -1;
-        if (accept) {
-                (void) snprintf(line, sizeof(line), "Accept: %s", accept);
-                h = curl_slist_append(h, line);
-        }
-        if (authorization) {
-                (void) snprintf(line, sizeof(line), "Authorization: %s", authorization);
-                h = curl_slist_append(h, line);
-        }
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
-        if (post)
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
-        else if (strcmp(method, "HEAD") != 0)
-                curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-        reg->curl_error[0] = '\0';
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
-        cc = curl_easy_perform(c);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-        curl_slist_free_all(h);
-        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-        *ret_curl = cc;
-        if (cc == CURLE_OK)
-                return 0;
-        if (cc == CURLE_WRITE_ERROR && resp->too_big)
-                return -EFBIG;
-        return -EIO;
-}
-
-/* libcurl's own detail ("SSL: certificate subject name 'wrong.example' does not match …") when it has one. */
-static const char *curl_why(const struct bp_registry *reg, CURLcode cc)
-{
-        return reg->curl_error[0] ? reg->curl_error : curl_easy_strerror(cc);
-}
-
-/* Worth another try. A timeout is not: a registry that stalled once stalls again, and each try would
- * cost the whole low-speed limit on the boot path. */
-static bool curl_transient(CURLcode cc)
-{
-        return cc == CURLE_COULDNT_CONNECT || cc == CURLE_RECV_ERROR ||
-               cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE ||
-               cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
-}
-
-/* exchange() with retries: network errors and 5xx with exponential backoff and jitter, 429 after its
- * Retry-After; and redirects, where credentials never follow to another host. */
-static int request_post(struct bp_registry *reg, const char *method, const char *url0, const char *accept,
-                        const char *authorization, const char *post, size_t max, struct response *resp,
-                        struct bp_err *err)
-{
-        _cleanup_free_ char *url = strdup(url0);
-        char origin[REF_DOMAIN_MAX + 8], here[REF_DOMAIN_MAX + 8];
-        long start = now_ms();
-        unsigned attempt = 0, redirects = 0;
-
-        if (!url)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        url_host(url0, origin);
-        for (;;) {
-                CURLcode cc;
-                const char *auth;
-                int r;
-                long wait = 0;
-
-                url_host(url, here);
-                auth = strcasecmp(here, origin) == 0 ? authorization : NULL;
-                r = exchange(reg, method, url, accept, auth, post, max, resp, &cc);
-
-                if (r == -EFBIG)
-                        return bp_fail(err, r, "%s: response larger than %zu bytes", url, max);
-                if (r < 0 && !curl_transient(cc))
-                        return bp_fail(err, r, "%s: %s", url, curl_why(reg, cc));
-                if (r == 0 && resp->status >= 300 && resp->status < 400 && resp->status != 304 && resp->location[0]) {
-                        char *next = NULL;
-                        if (++redirects > REDIRECTS_MAX)
-                                return bp_fail(err, -ELOOP, "%s: more than %d redirects", url0, REDIRECTS_MAX);
-                        if (resolve_location(url, resp->location, &next) < 0)
-                                return bp_fail(err, -EINVAL, "%s: bad redirect '%.200s'", url, resp->location);
-                        free(url);
-                        url = next;
-                        if (post) {     /* as browsers do: a redirected POST becomes a GET */
-                                post = NULL;
-                                method = "GET";
-                        }
-                        continue;
-                }
-                if (r == 0 && resp->status == 429) {
-                        if (resp->retry_after > RETRY_AFTER_MAX_S)
-                                return bp_fail(err, -EAGAIN, "%s: rate limited (429), retry after %lds", url,
-                                               resp->retry_after);
-                        wait = (resp->retry_after >= 0 ? resp->retry_after : 1) * 1000L;
-                } else if (r < 0 || resp->status >= 500) {
-                        wait = (250L << attempt) + (random() % 250);
-                } else {
-                        return 0;
-                }
-                if (attempt++ >= RETRIES_MAX || now_ms() - start + wait > RETRY_BUDGET_MS) {
-                        if (r < 0)
-                                return bp_fail(err, r, "%s: %s (after %u attempts)", url, curl_why(reg, cc),
-                                               attempt);
-                        return bp_fail(err, -EIO, "%s: HTTP %ld (after %u attempts)", url, resp->status, attempt);
-                }
-                sleep_ms(wait);
-        }
-}
-
-static int request(struct bp_registry *reg, const char *method, const char *url, const char *accept,
-                   const char *authorization, size_t max, struct response *resp, struct bp_err *err)
-{
-        return request_post(reg, method, url, accept, authorization, NULL, max, resp, err);
-}
-
-static void token_clear(struct token *t)
-{
-        free(t->value);
-        memset(t, 0, sizeof(*t));
-}
-
-static bool token_fresh(const struct token *t)
-{
-        struct timespec now;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &now);
-        return t->value && (now.tv_sec < t->expires.tv_sec);
-}
-
-static struct token *token_find(struct bp_registry *reg, const char *scope)
-{
-        for (size_t i = 0; i < reg->n_tokens; i++)
-                if (strcmp(reg->tokens[i].scope, scope) == 0)
-                        return &reg->tokens[i];
-        return NULL;
-}
-
-/* The body as a JSON object, or NULL: depth-limited, a NUL byte refused. Owned by the caller. */
-static json_object *body_object(const struct response *resp)
-{
-        json_tokener *tok;
-        json_object *o = NULL;
-
-        if (resp->len == 0 || memchr(resp->body, '\0', resp->len) || !(tok = json_tokener_new_ex(MANIFEST_JSON_DEPTH)))
-                return NULL;
-        o = json_tokener_parse_ex(tok, resp->body, (int) resp->len);
-        json_tokener_free(tok);
-        if (o && !json_object_is_type(o, json_type_object)) {
-                json_object_put(o);
-                o = NULL;
-        }
-        return o;
-}
-
-/* The token endpoint's answer: {"token": …} or {"access_token": …}, "expires_in" seconds. */
-static int parse_token(const struct response *resp, const char *realm, char **ret, long *ret_expires,
-                       struct bp_err *err)
-{
-        json_object *o = body_object(resp), *v;
-        const char *value = NULL;
-        long expires = 60;
-        int r = 0;
-
-        if (!o) {
-                r = bp_fail(err, -EINVAL, "token from '%s': not a JSON object (Content-Type '%s')", realm,
-                            resp->content_type);
-                goto out;
-        }
-        if ((json_object_object_get_ex(o, "token", &v) && json_object_is_type(v, json_type_string)) ||
-            (json_object_object_get_ex(o, "access_token", &v) && json_object_is_type(v, json_type_string)))
-                value = json_object_get_string(v);
-        if (!value || !value[0] || strlen(value) > 8192 || strpbrk(value, "\r\n")) {
-                r = bp_fail(err, -EINVAL, "token from '%s': no usable 'token' or 'access_token'", realm);
-                goto out;
-        }
-        if (json_object_object_get_ex(o, "expires_in", &v) && json_object_is_type(v, json_type_int)) {
-                int64_t e = json_object_get_int64(v);
-                /* The spec's minimum is 60 s; a day is more than any registry gives. */
-                expires = e < 60 ? 60 : e > 86400 ? 86400 : (long) e;
-        }
-        *ret = strdup(value);
-        *ret_expires = expires;
-        if (!*ret)
-                r = bp_fail(err, -ENOMEM, "out of memory");
-out:
-        json_object_put(o);
-        return r;
-}
-
-static void token_store(struct bp_registry *reg, const char *scope, const char *value, long expires)
-{
-        struct token *t = token_find(reg, scope);
-        char *copy = strdup(value);
-
-        if (!copy)
-                return;         /* not cached: the next request asks again */
-        if (!t) {
-                if (reg->n_tokens == TOKENS_MAX)
-                        token_clear(&reg->tokens[--reg->n_tokens]);
-                t = &reg->tokens[reg->n_tokens++];
-                text_copy(t->scope, sizeof(t->scope), scope);
-        }
-        free(t->value);
-        t->value = copy;
-        (void) clock_gettime(CLOCK_MONOTONIC, &t->expires);
-        t->expires.tv_sec += expires - 5;       /* renew a little early: requests take time */
-}
-
-/* "&scope=…" for scope and every announced scope without a fresh token, so one token request serves
- * all the images of a run on this registry. */
-static char *scope_query(struct bp_registry *reg, const char *scope)
-{
-        char *q = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&q, &len);
-
-        if (!f)
-                return NULL;
-        for (size_t i = 0; i <= reg->n_wanted; i++) {
-                const char *s = i == reg->n_wanted ? scope : reg->wanted[i];
-                const struct token *t = token_find(reg, s);
-                char *esc;
-
-                if (i < reg->n_wanted && (strcmp(s, scope) == 0 || (t && token_fresh(t))))
-                        continue;
-                esc = curl_easy_escape(reg->curl, s, 0);
-                if (esc)
-                        fprintf(f, "&scope=%s", esc);
-                curl_free(esc);
-        }
-        return fclose(f) == 0 ? q : NULL;
-}
-
-/* docker's "identitytoken" is an OAuth2 refresh token: it is exchanged with a POST to the realm
- * (grant_type=refresh_token), never sent as a Basic password. scopes is the "&scope=…" query of
- * scope_query(); OAuth wants them in one space-separated field. */
-static int fetch_token_oauth(struct bp_registry *reg, const char *scopes, struct response *resp, struct bp_err *err)
-{
-        const struct bp_challenge *ch = &reg->challenge;
-        _cleanup_free_ char *form = NULL, *joined = strdup(scopes);
-        char *service = curl_easy_escape(reg->curl, ch->service, 0);
-        char *token = curl_easy_escape(reg->curl, reg->creds.identity_token, 0);
-        int r;
-
-        /* "&scope=a&scope=b" -> "a%20b": the values are escaped already. */
-        if (joined) {
-                char *o = joined;
-                for (const char *p = scopes; *p;) {
-                        if (strncmp(p, "&scope=", 7) == 0) {
-                                if (o != joined)
-                                        o += sprintf(o, "%%20");
-                                p += 7;
-                        } else {
-                                *o++ = *p++;
-                        }
-                }
-                *o = '\0';
-        }
-        r = joined && service && token ?
-                    asprintf(&form, "grant_type=refresh_token&client_id=boardpin&service=%s&scope=%s&refresh_token=%s",
-                             service, joined, token) : -1;
-        curl_free(service);
-        curl_free(token);
-        if (r < 0)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        return request_post(reg, "POST", ch->realm, "application/json", NULL, form, TOKEN_MAX_BYTES, resp, err);
-}
-
-static int fetch_token(struct bp_registry *reg, const char *scope, struct bp_err *err)
-{
-        const struct bp_challenge *ch = &reg->challenge;
-        _cleanup_free_ char *url = NULL, *value = NULL, *scopes = scope_query(reg, scope);
-        char *esc_service = curl_easy_escape(reg->curl, ch->service, 0);
-        char basic[1100], hdr[1200];
-        struct response resp = { 0 };
-        long expires = 60;
-        int r;
-
-        r = scopes ? asprintf(&url, "%s%sservice=%s%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?",
-                              esc_service ? esc_service : "", scopes) : -1;
-        curl_free(esc_service);
-        if (r < 0)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        /* Credentials go to the realm the registry named: that is the token flow. */
-        if (reg->have_creds && auth_basic_value(&reg->creds, basic, sizeof(basic)) == 0)
-                (void) snprintf(hdr, sizeof(hdr), "Basic %s", basic);
-        else
-                hdr[0] = '\0';
-        reg->stats.tokens++;
-        if (reg->have_creds && reg->creds.identity_token[0])
-                r = fetch_token_oauth(reg, scopes, &resp, err);
-        else
-                r = request(reg, "GET", url, "application/json", hdr[0] ? hdr : NULL, TOKEN_MAX_BYTES, &resp, err);
-        if (r == 0 && resp.status != 200)
-                r = bp_fail(err, -EACCES, "token from '%s': HTTP %ld", ch->realm, resp.status);
-        if (r == 0)
-                r = parse_token(&resp, ch->realm, &value, &expires, err);
-        response_done(&resp);
-        if (r < 0)
-                return r;
-        token_store(reg, scope, value, expires);
-        for (size_t i = 0; i < reg->n_wanted; i++)
-                if (!token_find(reg, reg->wanted[i]) || !token_fresh(token_find(reg, reg->wanted[i])))
-                        token_store(reg, reg->wanted[i], value, expires);
-        return token_find(reg, scope) ? 0 : bp_fail(err, -ENOMEM, "out of memory");
-}
-
-void registry_announce(struct bp_registry *reg, const char *repo)
-{
-        char scope[sizeof(reg->wanted[0])];
-
-        if (reg->n_wanted == TOKENS_MAX ||
-            snprintf(scope, sizeof(scope), "repository:%s:pull", repo) >= (int) sizeof(scope))
-                return;
+        scope_of(repo, scope);
         for (size_t i = 0; i < reg->n_wanted; i++)
                 if (strcmp(reg->wanted[i], scope) == 0)
-                        return;
-        text_copy(reg->wanted[reg->n_wanted++], sizeof(reg->wanted[0]), scope);
+                        return 0;
+        if (reg->n_wanted >= TOKEN_SCOPES_MAX)
+                return -E2BIG;
+        w = realloc(reg->wanted, (reg->n_wanted + 1) * sizeof(char *));
+        if (!w)
+                return -ENOMEM;
+        reg->wanted = w;
+        if (!(w[reg->n_wanted] = strdup(scope)))
+                return -ENOMEM;
+        reg->n_wanted++;
+        return 0;
 }
 
-/* The Authorization value for scope under the last challenge: NULL while the registry asked for none. */
-static int authorization_for(struct bp_registry *reg, const char *scope, bool refresh, char **ret,
-                             struct bp_err *err)
+static void op_finish(struct bp_registry_op *op, int r)
 {
-        char basic[1100];
-        struct token *t;
+        op->result = r;
+        http_req_reset(&op->req);
+        if (op->done)
+                op->done(op, op->userdata);
+}
+
+static void op_fail_with(struct bp_registry_op *op, const struct bp_err *err, int r)
+{
+        op->err = *err;
+        op_finish(op, r);
+}
+
+static void op_send(struct bp_registry_op *op);
+
+/* Every operation that waited for the probe or the token gets the same answer. / */
+static void fail_waiting(struct bp_registry *reg, const struct bp_err *err, int r)
+{
+        struct bp_registry_op *list = reg->waiting;
+
+        reg->waiting = NULL;
+        while (list) {
+                struct bp_registry_op *op = list;
+                list = op->next;
+                op_fail_with(op, err, r);
+        }
+}
+
+static void release_waiting(struct bp_registry *reg)
+{
+        struct bp_registry_op *list = reg->waiting;
+
+        reg->waiting = NULL;
+        while (list) {
+                struct bp_registry_op *op = list;
+                list = op->next;
+                op_send(op);
+        }
+}
+
+static void wait_for_auth(struct bp_registry *reg, struct bp_registry_op *op, bool first)
+{
+        struct bp_registry_op **p = &reg->waiting;
+
+        if (first) {
+                op->next = reg->waiting;
+                reg->waiting = op;
+                return;
+        }
+        while (*p)
+                p = &(*p)->next;
+        op->next = NULL;
+        *p = op;
+}
+
+static void on_token(struct bp_http_req *q, void *userdata);
+
+/* One token request for scope and every scope announced or waiting that has no fresh token. */
+static void fetch_token(struct bp_registry *reg, const char *scope, bool only_this)
+{
+        const struct bp_challenge *ch = &reg->challenge;
+        struct bp_http_req *q = &reg->token_req;
+        int64_t now = clock_now_ms();
+        struct bp_err err = { 0 };
+        size_t n = 0, cap = reg->n_wanted + 2; /* + op's scope + the NULL */
+        char **s;
         int r;
 
-        *ret = NULL;
-        switch (reg->challenge.scheme) {
-        case BP_AUTH_NONE:
-                return 0;
-        case BP_AUTH_BASIC:
-                if (!reg->have_creds)
-                        return bp_fail(err, -EACCES, "%s wants a user name and password; the auth file has none for it",
-                                       reg->host);
-                if (auth_basic_value(&reg->creds, basic, sizeof(basic)) < 0)
-                        return bp_fail(err, -EINVAL, "%s: credentials too long", reg->host);
-                return asprintf(ret, "Basic %s", basic) < 0 ? bp_fail(err, -ENOMEM, "out of memory") : 0;
-        case BP_AUTH_BEARER:
-                t = token_find(reg, scope);
-                if (!t || refresh || !token_fresh(t)) {
-                        r = fetch_token(reg, scope, err);
-                        if (r < 0)
-                                return r;
-                        t = token_find(reg, scope);
+        for (struct bp_registry_op *o = reg->waiting; o; o = o->next)
+                cap++;
+        s = calloc(cap, sizeof(char *));
+        if (!s) {
+                bp_fail(&err, -ENOMEM, "out of memory");
+                return fail_waiting(reg, &err, -ENOMEM);
+        }
+#define ADD_SCOPE(x)                                           \
+        do {                                                   \
+                bool seen = false;                             \
+                for (size_t j = 0; j < n; j++)                 \
+                        seen = seen || strcmp(s[j], (x)) == 0; \
+                if (!seen && (s[n] = strdup(x)))               \
+                        n++;                                   \
+        } while (0)
+        ADD_SCOPE(scope);
+        if (!only_this) {
+                for (struct bp_registry_op *o = reg->waiting; o; o = o->next) {
+                        char sc[SCOPE_MAX];
+                        scope_of(o->repo, sc);
+                        if (!token_cache_find(reg->tokens, sc, now))
+                                ADD_SCOPE(sc);
                 }
-                return asprintf(ret, "Bearer %s", t->value) < 0 ? bp_fail(err, -ENOMEM, "out of memory") : 0;
+                for (size_t i = 0; i < reg->n_wanted; i++)
+                        if (!token_cache_find(reg->tokens, reg->wanted[i], now))
+                                ADD_SCOPE(reg->wanted[i]);
+        }
+#undef ADD_SCOPE
+        registry_tags_free(reg->token_scopes); /* a NULL-terminated array of strings, as tags are */
+        reg->token_scopes = s;
+        reg->n_token_scopes = n;
+        free(reg->token_url);
+        free(reg->token_form);
+        reg->token_url = reg->token_form = NULL;
+        memset(q, 0, sizeof(*q));
+        q->accept = "application/json";
+        q->max = TOKEN_MAX_BYTES;
+        q->timeout_s = reg->timeout_s;
+        q->ca_file = reg->ca_file;
+        q->https_only = strncasecmp(ch->realm, "https:", 6) == 0;
+        q->done = on_token;
+        q->userdata = reg;
+        if (reg->have_creds && reg->creds.identity_token[0]) {
+                /* docker's "identitytoken" is an OAuth2 refresh token: exchanged with a POST to the realm,
+                 * never sent as a Basic password. */
+                r = token_refresh_form(ch, reg->creds.identity_token, (const char *const *) s, n, &reg->token_form);
+                q->method = "POST";
+                q->url = ch->realm;
+                q->post = reg->token_form;
+        } else {
+                r = token_request_url(ch, (const char *const *) s, n, &reg->token_url);
+                q->method = "GET";
+                q->url = reg->token_url;
+                if (reg->have_creds) {
+                        /* Credentials go to the realm the registry named: that is the token flow. / */
+                        q->cred = BP_HTTP_CRED_BASIC;
+                        q->user = reg->creds.username;
+                        q->password = reg->creds.password;
+                }
+        }
+        if (r < 0) {
+                bp_fail(&err, -ENOMEM, "out of memory");
+                return fail_waiting(reg, &err, -ENOMEM);
+        }
+        if (q->cred != BP_HTTP_CRED_NONE && !q->https_only && !reg->insecure) {
+                char realm[256];
+                text_copy_clean(realm, sizeof(realm), ch->realm);
+                bp_fail(&err, -EPERM, "%s: token realm '%s' is plain HTTP: credentials are not sent there",
+                        reg->host, realm);
+                reg->auth = AUTH_KNOWN;
+                return fail_waiting(reg, &err, -EPERM);
+        }
+        reg->auth = AUTH_FETCHING;
+        reg->stats.tokens++;
+        http_submit(reg->http, q);
+}
+
+static void on_token(struct bp_http_req *q, void *userdata)
+{
+        struct bp_registry *reg = userdata;
+        struct bp_err err = { 0 };
+        _cleanup_free_ char *value = NULL;
+        char realm[256];
+        long expires = 60;
+        int r = q->result;
+
+        text_copy_clean(realm, sizeof(realm), reg->challenge.realm);
+        reg->auth = AUTH_KNOWN;
+        if (r < 0)
+                err = q->err;
+        else if (q->status != 200)
+                r = bp_fail(&err, -EACCES, "token from '%s': HTTP %ld", realm, q->status);
+        else
+                r = token_parse_response(q->body, q->len, q->content_type, realm, &value, &expires, &err);
+        if (r == 0 && token_cache_store(reg->tokens, (const char *const *) reg->token_scopes, reg->n_token_scopes,
+                                        value, expires, clock_now_ms()) < 0)
+                r = bp_fail(&err, -ENOMEM, "out of memory");
+        if (value)
+                explicit_bzero(value, strlen(value));
+        http_req_reset(q);
+        if (r < 0)
+                return fail_waiting(reg, &err, r);
+        release_waiting(reg);
+}
+
+static void on_answer(struct bp_http_req *q, void *userdata);
+
+/* Send op with what the registry's challenge calls for, or make it wait for the probe or a token. */
+static void op_send(struct bp_registry_op *op)
+{
+        struct bp_registry *reg = op->reg;
+        struct bp_http_req *q = &op->req;
+        const char *token = NULL;
+        char scope[SCOPE_MAX];
+
+        scope_of(op->repo, scope);
+        switch (reg->auth) {
+        case AUTH_UNKNOWN:
+                reg->auth = AUTH_PROBING;
+                op->probe = true;
+                break;
+        case AUTH_PROBING:
+        case AUTH_FETCHING:
+                return wait_for_auth(reg, op, false);
+        case AUTH_KNOWN:
+                if (reg->challenge.scheme == BP_AUTH_BASIC && !reg->have_creds) {
+                        bp_fail(&op->err, -EACCES,
+                                "%s wants a user name and password; the auth file has none for it", reg->host);
+                        return op_finish(op, -EACCES);
+                }
+                if (reg->challenge.scheme == BP_AUTH_BEARER &&
+                    !(token = token_cache_find(reg->tokens, scope, clock_now_ms()))) {
+                        wait_for_auth(reg, op, true);
+                        return fetch_token(reg, scope, false);
+                }
+                break;
+        }
+        q->method = op->kind == BP_REG_DIGEST ? "HEAD" : "GET";
+        q->url = op->url;
+        q->accept = op->kind == BP_REG_TAGS ? "application/json" : op->kind == BP_REG_BLOB ? NULL : MT_ACCEPT;
+        q->post = NULL;
+        q->max = op->kind == BP_REG_BLOB     ? op->max
+                 : op->kind == BP_REG_TAGS   ? TAGS_PAGE_MAX_BYTES
+                 : op->kind == BP_REG_DIGEST ? 0
+                                             : MANIFEST_MAX_BYTES;
+        q->https_only = !reg->insecure;
+        q->ca_file = reg->ca_file;
+        q->timeout_s = reg->timeout_s;
+        q->cred = BP_HTTP_CRED_NONE;
+        op->had_token = false;
+        if (!op->probe && reg->challenge.scheme == BP_AUTH_BASIC) {
+                q->cred = BP_HTTP_CRED_BASIC;
+                q->user = reg->creds.username;
+                q->password = reg->creds.password;
+        } else if (!op->probe && token) {
+                /* A copy: the cache may replace this token while the request (or its retry) is under way. */
+                free(op->bearer);
+                if (!(op->bearer = strdup(token))) {
+                        bp_fail(&op->err, -ENOMEM, "out of memory");
+                        return op_finish(op, -ENOMEM);
+                }
+                q->cred = BP_HTTP_CRED_BEARER;
+                q->bearer = op->bearer;
+                op->had_token = true;
+        }
+        q->done = on_answer;
+        q->userdata = op;
+        http_submit(reg->http, q);
+}
+
+static int set_url(struct bp_registry_op *op, const char *path)
+{
+        free(op->url);
+        op->url = NULL;
+        return asprintf(&op->url, "%s%s", op->reg->base, path) < 0 ? -ENOMEM : 0;
+}
+
+static int status_error(const char *what, long status, struct bp_err *err)
+{
+        if (status == 404)
+                return bp_fail(err, -ENOENT, "%s: not found (HTTP 404)", what);
+        if (status == 403)
+                return bp_fail(err, -EACCES, "%s: access denied (HTTP 403)", what);
+        return bp_fail(err, -EIO, "%s: HTTP %ld", what, status);
+}
+
+static int take_blob(struct bp_http_req *q, const char *header_digest, const char *want_digest, const char *what,
+                     struct bp_blob *ret, struct bp_err *err)
+{
+        char digest[REF_DIGEST_MAX];
+
+        sha256_digest(q->body ? q->body : "", q->len, digest);
+        if (header_digest && header_digest[0] && strcmp(header_digest, digest) != 0)
+                return bp_fail(err, -EBADMSG, "%s: Docker-Content-Digest %.80s does not match the body's %s", what,
+                               header_digest, digest);
+        if (want_digest && strcmp(want_digest, digest) != 0)
+                return bp_fail(err, -EBADMSG, "%s: body's digest is %s, not the %s asked for", what, digest,
+                               want_digest);
+        if (!q->body && !(q->body = strdup("")))
+                return bp_fail(err, -ENOMEM, "out of memory");
+        memset(ret, 0, sizeof(*ret));
+        ret->data = steal_ptr(&q->body);
+        ret->len = q->len;
+        q->len = 0;
+        text_copy(ret->digest, sizeof(ret->digest), digest);
+        text_copy(ret->media_type, sizeof(ret->media_type), q->content_type);
+        return 0;
+}
+
+/* A 401. From the registry's own host it brings the challenge; from anywhere else (a redirect target) it is
+ * that host's business: the registry's credentials never go there, and its challenge is not the registry's. */
+static void on_401(struct bp_registry *reg, struct bp_registry_op *op)
+{
+        struct bp_http_req *q = &op->req;
+        struct bp_challenge ch;
+        struct bp_err err = { 0 };
+        char scope[SCOPE_MAX];
+        int r;
+
+        if (q->host[0] && strcasecmp(q->host, reg->host) != 0) {
+                r = bp_fail(&op->err, -EACCES,
+                            "%s: HTTP 401 from '%s', where a redirect led: no credentials "
+                            "are sent there",
+                            op->url, q->host);
+                if (op->probe) {
+                        reg->auth = AUTH_KNOWN;
+                        release_waiting(reg);
+                }
+                return op_finish(op, r);
+        }
+        if (op->auth_retried) {
+                r = bp_fail(&op->err, -EACCES, "%s: HTTP 401 even with fresh credentials", op->url);
+                return op_finish(op, r);
+        }
+        if (!q->www_auth[0])
+                r = bp_fail(&err, -EACCES, "%s: HTTP 401 without a WWW-Authenticate challenge", op->url);
+        else if ((r = auth_parse_challenge(q->www_auth, &ch, &err)) < 0)
+                bp_err_prefix(&err, r, "%s: ", op->url);
+        if (r < 0) {
+                if (op->probe) { /* every other operation would get the same answer */
+                        reg->auth = AUTH_UNKNOWN;
+                        fail_waiting(reg, &err, r);
+                }
+                return op_fail_with(op, &err, r);
+        }
+        op->auth_retried = true;
+        reg->challenge = ch;
+        if (reg->auth != AUTH_FETCHING)
+                reg->auth = AUTH_KNOWN;
+        if (ch.scheme == BP_AUTH_BASIC) {
+                op->probe = false;
+                op_send(op);
+                return release_waiting(reg);
+        }
+        /* Bearer: one token for everything this run needs; after a token that did not do, one for op. */
+        scope_of(op->repo, scope);
+        op->probe = false;
+        wait_for_auth(reg, op, true);
+        if (reg->auth != AUTH_FETCHING) /* else the token under way serves it */
+                fetch_token(reg, scope, op->had_token);
+}
+
+static void on_answer(struct bp_http_req *q, void *userdata)
+{
+        struct bp_registry_op *op = userdata;
+        struct bp_registry *reg = op->reg;
+        char path[2048];
+        int r;
+
+        if (q->result < 0) {
+                if (op->probe) { /* the registry did not answer: nor will it for the others now */
+                        reg->auth = AUTH_UNKNOWN;
+                        fail_waiting(reg, &q->err, q->result);
+                }
+                return op_fail_with(op, &q->err, q->result);
+        }
+        if (q->status == 401)
+                return on_401(reg, op);
+        if (op->probe) { /* it asked for nothing */
+                op->probe = false;
+                reg->auth = AUTH_KNOWN;
+                release_waiting(reg);
+        }
+        if (q->status != 200)
+                return op_finish(op, status_error(op->what, q->status, &op->err));
+        switch (op->kind) {
+        case BP_REG_MANIFEST:
+                r = take_blob(q, q->digest, ref_digest_ok(op->reference) ? op->reference : NULL, op->what,
+                              &op->blob, &op->err);
+                return op_finish(op, r);
+        case BP_REG_BLOB:
+                /* A blob's header digest may be of the stored, not served, bytes. */
+                r = take_blob(q, NULL, op->reference, op->what, &op->blob, &op->err);
+                return op_finish(op, r);
+        case BP_REG_DIGEST:
+                if (ref_digest_ok(q->digest)) {
+                        text_copy(op->digest, sizeof(op->digest), q->digest);
+                        return op_finish(op, 0);
+                }
+                /* No usable Docker-Content-Digest: only the bytes can tell. */
+                op->kind = BP_REG_MANIFEST;
+                reg->stats.gets++;
+                op->auth_retried = false;
+                return op_send(op);
+        case BP_REG_TAGS:
+                r = registry_tags_parse(q->body, q->len, op->what, &op->tags, &op->n_tags, &op->err);
+                if (r < 0)
+                        return op_finish(op, r);
+                if (!registry_tags_next(q->link, path, sizeof(path)))
+                        break;
+                if (++op->pages == TAG_PAGES_MAX)
+                        return op_finish(op, bp_fail(&op->err, -E2BIG, "%s: more than %d pages of tags", op->what,
+                                                     TAG_PAGES_MAX));
+                if (set_url(op, path) < 0)
+                        return op_finish(op, bp_fail(&op->err, -ENOMEM, "out of memory"));
+                reg->stats.tag_pages++;
+                op->auth_retried = false;
+                return op_send(op);
+        }
+        if (!op->tags && !(op->tags = calloc(1, sizeof(char *))))
+                return op_finish(op, bp_fail(&op->err, -ENOMEM, "out of memory"));
+        op_finish(op, 0);
+}
+
+void registry_submit(struct bp_registry *reg, struct bp_registry_op *op)
+{
+        char path[REF_PATH_MAX + REF_TAG_MAX + REF_DIGEST_MAX + 64];
+        bool digest = ref_digest_ok(op->reference);
+
+        op->reg = reg;
+        op->result = 0;
+        op->err.msg[0] = '\0';
+        op->probe = op->auth_retried = op->had_token = false;
+        op->pages = 0;
+        op->next = NULL;
+        memset(&op->blob, 0, sizeof(op->blob));
+        op->tags = NULL;
+        op->n_tags = 0;
+        op->digest[0] = '\0';
+        memset(&op->req, 0, sizeof(op->req));
+        switch (op->kind) {
+        case BP_REG_MANIFEST:
+        case BP_REG_DIGEST:
+                (void) snprintf(path, sizeof(path), "/v2/%s/manifests/%s", op->repo, op->reference);
+                (void) snprintf(op->what, sizeof(op->what), "%s/%s%s%s", reg->host, op->repo, digest ? "@" : ":",
+                                op->reference);
+                if (op->kind == BP_REG_DIGEST)
+                        reg->stats.heads++;
+                else
+                        reg->stats.gets++;
+                break;
+        case BP_REG_BLOB:
+                (void) snprintf(path, sizeof(path), "/v2/%s/blobs/%s", op->repo, op->reference);
+                (void) snprintf(op->what, sizeof(op->what), "%s/%s blob %s", reg->host, op->repo, op->reference);
+                reg->stats.blobs++;
+                break;
+        case BP_REG_TAGS:
+                (void) snprintf(path, sizeof(path), "/v2/%s/tags/list?n=1000", op->repo);
+                (void) snprintf(op->what, sizeof(op->what), "%s/%s", reg->host, op->repo);
+                reg->stats.tag_pages++;
+                break;
+        }
+        if (set_url(op, path) < 0)
+                return op_finish(op, bp_fail(&op->err, -ENOMEM, "out of memory"));
+        op_send(op);
+}
+
+bool registry_tags_next(const char *link, char *ret, size_t size)
+{
+        const char *lt = strchr(link, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+
+        if (!lt || !gt || !strstr(gt, "rel=\"next\"") || (size_t) (gt - lt - 1) >= size || lt[1] != '/' ||
+            lt[2] == '/') /* "//host/…" would be another host */
+                return false;
+        memcpy(ret, lt + 1, (size_t) (gt - lt - 1));
+        ret[gt - lt - 1] = '\0';
+        return !strpbrk(ret, " \t\r\n");
+}
+
+int registry_tags_parse(const char *body, size_t len, const char *what, char ***tags, size_t *n, struct bp_err *err)
+{
+        _cleanup_(json_putp) json_object *o = NULL;
+        struct bp_err why = { 0 };
+        json_object *list;
+
+        if (jsonio_parse_object(body ? body : "", body ? len : 0, TAGS_PAGE_MAX_BYTES, MANIFEST_JSON_DEPTH, what,
+                                &o, &why) < 0 ||
+            !json_object_object_get_ex(o, "tags", &list))
+                return bp_fail(err, -EINVAL, "%s: tag list is not {\"tags\": [...]}", what);
+        if (json_object_is_type(list, json_type_null))
+                return 0;
+        if (!json_object_is_type(list, json_type_array))
+                return bp_fail(err, -EINVAL, "%s: 'tags' is not an array", what);
+        for (size_t i = 0; i < json_object_array_length(list); i++) {
+                json_object *t = json_object_array_get_idx(list, i);
+                char **q;
+
+                if (!json_object_is_type(t, json_type_string) || !ref_tag_ok(json_object_get_string(t)))
+                        continue; /* not a tag anyone can pin: skip it, keep the rest */
+                if (*n >= TAGS_MAX)
+                        return bp_fail(err, -E2BIG, "%s: more than %d tags", what, TAGS_MAX);
+                q = realloc(*tags, (*n + 2) * sizeof(char *));
+                if (!q)
+                        return bp_fail(err, -ENOMEM, "out of memory");
+                *tags = q;
+                q[*n + 1] = NULL;
+                q[*n] = strdup(json_object_get_string(t));
+                if (!q[*n])
+                        return bp_fail(err, -ENOMEM, "out of memory");
+                (*n)++;
         }
         return 0;
 }
 
-/* A request to the registry under repo's pull scope. Once a registry has challenged, credentials go with
- * the first try; a 401 gets one retry with a fresh challenge and token, never a loop. */
-static int authed(struct bp_registry *reg, const char *method, const char *path, const char *repo,
-                  const char *accept, size_t max, struct response *resp, struct bp_err *err)
+/* One operation run to its end. */
+static int run_one(struct bp_registry *reg, struct bp_registry_op *op, struct bp_err *err)
 {
-        _cleanup_free_ char *url = NULL;
-        char scope[REF_PATH_MAX + 32];
-        bool retried = false;
         int r;
 
-        if (asprintf(&url, "%s%s", reg->base, path) < 0)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        (void) snprintf(scope, sizeof(scope), "repository:%s:pull", repo);
-        for (;;) {
-                _cleanup_free_ char *authorization = NULL;
-                struct bp_challenge ch;
-
-                r = authorization_for(reg, scope, retried, &authorization, err);
-                if (r < 0)
-                        return r;
-                r = request(reg, method, url, accept, authorization, max, resp, err);
-                if (r < 0 || resp->status != 401)
-                        return r;
-                if (retried)
-                        return bp_fail(err, -EACCES, "%s: HTTP 401 even with fresh credentials", url);
-                if (!resp->www_auth[0])
-                        return bp_fail(err, -EACCES, "%s: HTTP 401 without a WWW-Authenticate challenge", url);
-                r = auth_parse_challenge(resp->www_auth, &ch, err);
-                if (r < 0)
-                        return bp_err_prefix(err, r, "%s: ", url);
-                reg->challenge = ch;
-                retried = true;
+        registry_submit(reg, op);
+        r = http_run(reg->http, err);
+        if (r < 0)
+                return r;
+        if (op->result < 0) {
+                *err = op->err;
+                return op->result;
         }
+        return 0;
 }
 
-static int status_error(const char *what, const struct response *resp, struct bp_err *err)
+static int op_init(struct bp_registry_op *op, enum bp_registry_op_kind kind, const char *repo,
+                   const char *reference, struct bp_err *err)
 {
-        if (resp->status == 404)
-                return bp_fail(err, -ENOENT, "%s: not found (HTTP 404)", what);
-        if (resp->status == 403)
-                return bp_fail(err, -EACCES, "%s: access denied (HTTP 403)", what);
-        return bp_fail(err, -EIO, "%s: HTTP %ld", what, resp->status);
-}
-
-static int take_blob(struct response *resp, const char *want_digest, const char *what, struct bp_blob *ret,
-                     struct bp_err *err)
-{
-        char digest[REF_DIGEST_MAX];
-
-        sha256_digest(resp->body ? resp->body : "", resp->len, digest);
-        if (resp->digest[0] && strcmp(resp->digest, digest) != 0)
-                return bp_fail(err, -EBADMSG, "%s: Docker-Content-Digest %.80s does not match the body's %s", what,
-                               resp->digest, digest);
-        if (want_digest && strcmp(want_digest, digest) != 0)
-                return bp_fail(err, -EBADMSG, "%s: body's digest is %s, not the %s asked for", what, digest,
-                               want_digest);
-        if (!resp->body) {
-                resp->body = strdup("");
-                if (!resp->body)
-                        return bp_fail(err, -ENOMEM, "out of memory");
-        }
-        memset(ret, 0, sizeof(*ret));
-        ret->data = steal_ptr(&resp->body);
-        ret->len = resp->len;
-        text_copy(ret->digest, sizeof(ret->digest), digest);
-        text_copy(ret->media_type, sizeof(ret->media_type), resp->content_type);
+        memset(op, 0, sizeof(*op));
+        op->kind = kind;
+        if (strlen(repo) >= sizeof(op->repo) || (reference && strlen(reference) >= sizeof(op->reference)))
+                return bp_fail(err, -EINVAL, "repository or reference too long");
+        text_copy(op->repo, sizeof(op->repo), repo);
+        text_copy(op->reference, sizeof(op->reference), reference ? reference : "");
         return 0;
 }
 
 int registry_manifest(struct bp_registry *reg, const char *repo, const char *reference, struct bp_blob *ret,
                       struct bp_err *err)
 {
-        struct response resp = { 0 };
-        char path[REF_PATH_MAX + REF_TAG_MAX + 32], what[REF_DOMAIN_MAX + sizeof(path)];
-        int r;
+        struct bp_registry_op op;
+        int r = op_init(&op, BP_REG_MANIFEST, repo, reference, err);
 
-        (void) snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, reference);
-        (void) snprintf(what, sizeof(what), "%s/%s%s%s", reg->host, repo, ref_digest_ok(reference) ? "@" : ":",
-                        reference);
-        reg->stats.gets++;
-        r = authed(reg, "GET", path, repo, MT_ACCEPT, MANIFEST_MAX_BYTES, &resp, err);
-        if (r == 0 && resp.status != 200)
-                r = status_error(what, &resp, err);
         if (r == 0)
-                r = take_blob(&resp, ref_digest_ok(reference) ? reference : NULL, what, ret, err);
-        response_done(&resp);
+                r = run_one(reg, &op, err);
+        if (r == 0)
+                *ret = op.blob, memset(&op.blob, 0, sizeof(op.blob));
+        registry_op_done(&op);
         return r;
 }
 
 int registry_manifest_digest(struct bp_registry *reg, const char *repo, const char *reference,
                              char ret[static REF_DIGEST_MAX], struct bp_err *err)
 {
-        struct response resp = { 0 };
-        char path[REF_PATH_MAX + REF_TAG_MAX + 32], what[REF_DOMAIN_MAX + sizeof(path)];
-        struct bp_blob b;
-        int r;
+        struct bp_registry_op op;
+        int r = op_init(&op, BP_REG_DIGEST, repo, reference, err);
 
-        (void) snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, reference);
-        (void) snprintf(what, sizeof(what), "%s/%s:%s", reg->host, repo, reference);
-        reg->stats.heads++;
-        r = authed(reg, "HEAD", path, repo, MT_ACCEPT, 0, &resp, err);
-        if (r == 0 && resp.status != 200)
-                r = status_error(what, &resp, err);
-        if (r == 0 && ref_digest_ok(resp.digest)) {
-                text_copy(ret, REF_DIGEST_MAX, resp.digest);
-                response_done(&resp);
-                return 0;
-        }
-        response_done(&resp);
-        if (r < 0)
-                return r;
-        /* No usable Docker-Content-Digest: only the bytes can tell. */
-        r = registry_manifest(reg, repo, reference, &b, err);
-        if (r < 0)
-                return r;
-        text_copy(ret, REF_DIGEST_MAX, b.digest);
-        blob_done(&b);
-        return 0;
+        if (r == 0)
+                r = run_one(reg, &op, err);
+        if (r == 0)
+                text_copy(ret, REF_DIGEST_MAX, op.kind == BP_REG_DIGEST ? op.digest : op.blob.digest);
+        registry_op_done(&op);
+        return r;
 }
 
 int registry_blob(struct bp_registry *reg, const char *repo, const char *digest, size_t max_bytes,
                   struct bp_blob *ret, struct bp_err *err)
 {
-        struct response resp = { 0 };
-        char path[REF_PATH_MAX + REF_DIGEST_MAX + 32], what[REF_DOMAIN_MAX + sizeof(path)];
-        int r;
+        struct bp_registry_op op;
+        int r = op_init(&op, BP_REG_BLOB, repo, digest, err);
 
-        (void) snprintf(path, sizeof(path), "/v2/%s/blobs/%s", repo, digest);
-        (void) snprintf(what, sizeof(what), "%s/%s blob %s", reg->host, repo, digest);
-        reg->stats.blobs++;
-        r = authed(reg, "GET", path, repo, NULL, max_bytes, &resp, err);
-        if (r == 0 && resp.status != 200)
-                r = status_error(what, &resp, err);
-        if (r == 0) {
-                resp.digest[0] = '\0';  /* a blob's header digest may be of the stored, not served, bytes */
-                r = take_blob(&resp, digest, what, ret, err);
-        }
-        response_done(&resp);
+        op.max = max_bytes;
+        if (r == 0)
+                r = run_one(reg, &op, err);
+        if (r == 0)
+                *ret = op.blob, memset(&op.blob, 0, sizeof(op.blob));
+        registry_op_done(&op);
         return r;
-}
-
-/* The next page from a Link header: </v2/x/tags/list?n=100&last=y>; rel="next". */
-static bool next_page(const char *link, char *ret, size_t size)
-{
-        const char *lt = strchr(link, '<'), *gt = lt ? strchr(lt, '>') : NULL;
-
-        if (!lt || !gt || !strstr(gt, "rel=\"next\"") || (size_t) (gt - lt - 1) >= size || lt[1] != '/')
-                return false;
-        memcpy(ret, lt + 1, (size_t) (gt - lt - 1));
-        ret[gt - lt - 1] = '\0';
-        return true;
-}
-
-static int add_tags(const struct response *resp, const char *what, char ***tags, size_t *n, struct bp_err *err)
-{
-        json_object *o = body_object(resp), *list;
-        int r = 0;
-
-        if (!o || !json_object_object_get_ex(o, "tags", &list)) {
-                json_object_put(o);
-                return bp_fail(err, -EINVAL, "%s: tag list is not {\"tags\": [...]}", what);
-        }
-        if (json_object_is_type(list, json_type_null)) {
-                json_object_put(o);
-                return 0;
-        }
-        if (!json_object_is_type(list, json_type_array))
-                r = bp_fail(err, -EINVAL, "%s: 'tags' is not an array", what);
-        for (size_t i = 0; r == 0 && i < json_object_array_length(list); i++) {
-                json_object *t = json_object_array_get_idx(list, i);
-                char **q;
-
-                if (!json_object_is_type(t, json_type_string) || !ref_tag_ok(json_object_get_string(t)))
-                        continue;       /* not a tag anyone can pin: skip it, keep the rest */
-                if (*n >= TAGS_MAX) {
-                        r = bp_fail(err, -E2BIG, "%s: more than %d tags", what, TAGS_MAX);
-                        break;
-                }
-                q = realloc(*tags, (*n + 2) * sizeof(char *));
-                if (!q) {
-                        r = bp_fail(err, -ENOMEM, "out of memory");
-                        break;
-                }
-                *tags = q;
-                q[*n] = strdup(json_object_get_string(t));
-                q[*n + 1] = NULL;
-                if (!q[*n])
-                        r = bp_fail(err, -ENOMEM, "out of memory");
-                else
-                        (*n)++;
-        }
-        json_object_put(o);
-        return r;
-}
-
-static void tags_free(char **tags)
-{
-        for (size_t i = 0; tags && tags[i]; i++)
-                free(tags[i]);
-        free(tags);
 }
 
 int registry_tags(struct bp_registry *reg, const char *repo, char ***ret, size_t *ret_n, struct bp_err *err)
 {
-        char path[2048], what[REF_DOMAIN_MAX + REF_PATH_MAX + 16];
-        char **tags = NULL;
-        size_t n = 0;
-        int r = 0;
+        struct bp_registry_op op;
+        int r = op_init(&op, BP_REG_TAGS, repo, NULL, err);
 
-        (void) snprintf(path, sizeof(path), "/v2/%s/tags/list?n=1000", repo);
-        (void) snprintf(what, sizeof(what), "%s/%s", reg->host, repo);
-        for (unsigned page = 0; r == 0; page++) {
-                struct response resp = { 0 };
-
-                if (page == TAG_PAGES_MAX) {
-                        r = bp_fail(err, -E2BIG, "%s: more than %d pages of tags", what, TAG_PAGES_MAX);
-                        break;
-                }
-                reg->stats.tag_pages++;
-                r = authed(reg, "GET", path, repo, "application/json", TAGS_PAGE_MAX_BYTES, &resp, err);
-                if (r == 0 && resp.status != 200)
-                        r = status_error(what, &resp, err);
-                if (r == 0)
-                        r = add_tags(&resp, what, &tags, &n, err);
-                if (r == 0 && !next_page(resp.link, path, sizeof(path))) {
-                        response_done(&resp);
-                        break;
-                }
-                response_done(&resp);
+        if (r == 0)
+                r = run_one(reg, &op, err);
+        if (r == 0) {
+                *ret = steal_ptr(&op.tags);
+                *ret_n = op.n_tags;
         }
-        if (r < 0) {
-                tags_free(tags);
-                return r;
-        }
-        if (!tags && !(tags = calloc(1, sizeof(char *))))
-                return bp_fail(err, -ENOMEM, "out of memory");
-        *ret = tags;
-        *ret_n = n;
-        return 0;
+        registry_op_done(&op);
+        return r;
 }
 
 static int load_credentials(struct bp_registry *reg, const char *path, const char *key, struct bp_err *err)
 {
-        _cleanup_free_ char *text = NULL;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        size_t len;
-        int r;
+        int r = auth_file_read(path, key, &reg->creds, err);
 
-        if (fd < 0)
-                return bp_fail(err, -errno, "auth file '%s': %s", path, strerror(errno));
-        r = rootfs_read_fd(fd, path, AUTH_FILE_MAX_BYTES, &text, &len, err);
-        if (r < 0)
-                return r;
-        r = auth_file_lookup(path, text, len, key, &reg->creds, err);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
                 return r;
         reg->have_creds = true;
-        return 0;
-}
-
-static int setup_curl(struct bp_registry *reg, struct bp_err *err)
-{
-        static bool global_done;
-        CURL *c;
-        int r = dl_curl(err);
-
-        if (r == 0)
-                r = dl_crypto(err);
-        if (r < 0)
-                return r;
-        if (!global_done) {
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                        return bp_fail(err, -EIO, "libcurl would not initialize");
-                global_done = true;
-        }
-        c = reg->curl = curl_easy_init();
-        if (!c)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, reg->curl_error);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);        /* request() follows, minding credentials */
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, reg->timeout_s < 10 ? reg->timeout_s : 10L);
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, reg->timeout_s);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, reg->timeout_s * 4);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "boardpin/" BOARDPIN_VERSION);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (reg->ca_file)
-                curl_easy_setopt(c, CURLOPT_CAINFO, reg->ca_file);
         return 0;
 }
 
@@ -875,15 +718,30 @@ int registry_new(const struct bp_registry_opts *o, struct bp_registry **ret, str
         if (!reg)
                 return bp_fail(err, -ENOMEM, "out of memory");
         if (strlen(o->host) >= sizeof(reg->host) || strpbrk(o->host, "/@?# \t\r\n"))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -EINVAL, "bad registry host '%.64s'", o->host);
         text_copy(reg->host, sizeof(reg->host), o->host);
         (void) snprintf(reg->base, sizeof(reg->base), "%s://%s", o->insecure ? "http" : "https", o->host);
+        reg->insecure = o->insecure;
         reg->timeout_s = o->timeout_s > 0 ? o->timeout_s : 30;
         if (o->ca_file && !(reg->ca_file = strdup(o->ca_file)))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -ENOMEM, "out of memory");
-        r = setup_curl(reg, err);
+        if (!(reg->tokens = token_cache_new()))
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
+                return bp_fail(err, -ENOMEM, "out of memory");
+        r = dl_crypto(err);
         if (r < 0)
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return r;
+        if (o->http) {
+                reg->http = o->http;
+        } else {
+                r = http_new(&reg->own_http, err);
+                if (r < 0)
+                        return r;
+                reg->http = reg->own_http;
+        }
         if (o->auth_file) {
                 r = load_credentials(reg, o->auth_file, o->auth_key ? o->auth_key : o->host, err);
                 if (r < 0)
@@ -897,10 +755,15 @@ void registry_free(struct bp_registry *reg)
 {
         if (!reg)
                 return;
-        for (size_t i = 0; i < reg->n_tokens; i++)
-                token_clear(&reg->tokens[i]);
-        if (reg->curl)
-                curl_easy_cleanup(reg->curl);
+        http_free(reg->own_http);
+        http_req_reset(&reg->token_req);
+        token_cache_free(reg->tokens);
+        registry_tags_free(reg->token_scopes);
+        free(reg->token_url);
+        free(reg->token_form);
+        for (size_t i = 0; i < reg->n_wanted; i++)
+                free(reg->wanted[i]);
+        free(reg->wanted);
         free(reg->ca_file);
         explicit_bzero(&reg->creds, sizeof(reg->creds));
         free(reg);
@@ -909,9 +772,4 @@ void registry_free(struct bp_registry *reg)
 void registry_freep(struct bp_registry **r)
 {
         registry_free(*r);
-}
-
-const struct bp_registry_stats *registry_stats(const struct bp_registry *r)
-{
-        return &r->stats;
 }

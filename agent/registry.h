@@ -1,28 +1,32 @@
-/* agent/registry.h: one registry over HTTP(S) with libcurl: manifests (HEAD and GET), blobs and tag lists,
- * the token flow, limits, retries and redirects. Every byte it returns was checked against its sha256
- * digest first. Knows nothing of platforms, locks or env files. */
+/* agent/registry.h: the OCI distribution API (/v2) of one registry: manifests (HEAD and GET), blobs and tag
+ * lists, as operations that run side by side on an HTTP engine (http.h) that several registries may share.
+ * Owns the registry's auth: the challenge its host sent (a challenge from any other host, such as a redirect
+ * target, is never taken for the registry's), credentials from the auth file for that host only, and tokens
+ * (token.h): one challenge per registry, one token request per registry and run carrying every announced
+ * scope, Basic credentials with every request once the registry asked for Basic. Every byte it returns was
+ * checked against its sha256 digest first. Knows nothing of platforms, locks or env files. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
+#include "http.h"
 #include "ref.h"
 
-#define TOKEN_MAX_BYTES (1024 * 1024)
 #define IMAGE_CONFIG_MAX_BYTES (4 * 1024 * 1024)
-#define REDIRECTS_MAX 3
-#define RETRIES_MAX 4                   /* attempts after the first, for network errors and 5xx */
-#define RETRY_BUDGET_MS 15000           /* total backoff a request may spend */
-#define RETRY_AFTER_MAX_S 30            /* a longer 429 Retry-After is an error, not a wait */
+#define TAGS_MAX 100000
+#define TAG_PAGES_MAX 1000
+#define TAGS_PAGE_MAX_BYTES (4 * 1024 * 1024)
 
 struct bp_registry_opts {
-        const char *host;               /* the API host[:port]: "registry-1.docker.io", "127.0.0.1:5000" */
-        const char *auth_key;           /* its name in the auth file ("docker.io"); NULL: host */
-        bool insecure;                  /* plain HTTP; otherwise HTTPS with verification, always */
-        const char *ca_file;            /* extra CA bundle for this registry, or NULL */
-        const char *auth_file;          /* docker config.json / containers auth.json, or NULL */
-        long timeout_s;                 /* connect and low-speed limit for one request */
+        const char *host;      /* the API host[:port]: "registry-1.docker.io", "127.0.0.1:5000" */
+        const char *auth_key;  /* its name in the auth file ("docker.io"); NULL: host */
+        bool insecure;         /* plain HTTP; otherwise HTTPS with verification, always */
+        const char *ca_file;   /* extra CA bundle for this registry, or NULL */
+        const char *auth_file; /* docker config.json / containers auth.json, or NULL */
+        long timeout_s;        /* connect and low-speed limit for one request */
+        struct bp_http *http;  /* the engine to run on, shared, borrowed; NULL: one of its own */
 };
 
 struct bp_registry_stats {
@@ -30,10 +34,10 @@ struct bp_registry_stats {
 };
 
 struct bp_blob {
-        char *data;                     /* owned; NUL-terminated (not counted in len) */
+        char *data; /* owned; NUL-terminated (not counted in len) */
         size_t len;
-        char digest[REF_DIGEST_MAX];    /* sha256 of data, checked */
-        char media_type[128];           /* Content-Type as served, "" if none */
+        char digest[REF_DIGEST_MAX]; /* sha256 of data, checked */
+        char media_type[128];        /* Content-Type as served (cleaned), "" if none */
 };
 
 struct bp_registry;
@@ -42,13 +46,70 @@ int registry_new(const struct bp_registry_opts *o, struct bp_registry **ret, str
 void registry_free(struct bp_registry *r);
 void registry_freep(struct bp_registry **r);
 
+/* The engine the registry runs on. */
+struct bp_http *registry_http(const struct bp_registry *r);
+
+enum bp_registry_op_kind {
+        BP_REG_MANIFEST, /* GET /v2/<repo>/manifests/<reference> -> blob */
+        BP_REG_DIGEST,   /* HEAD of the same -> digest (a GET when no Docker-Content-Digest) */
+        BP_REG_BLOB,     /* GET /v2/<repo>/blobs/<reference>, at most max bytes -> blob */
+        BP_REG_TAGS,     /* every page of /v2/<repo>/tags/list -> tags */
+};
+
+struct bp_registry_op;
+typedef void (*bp_registry_done_fn)(struct bp_registry_op *op, void *userdata);
+
+/* One operation. The caller owns it, fills the first part, and keeps it alive until done is called (or the
+ * registry is freed). */
+struct bp_registry_op {
+        enum bp_registry_op_kind kind;
+        char repo[REF_PATH_MAX];
+        char reference[REF_TAG_MAX > REF_DIGEST_MAX ? REF_TAG_MAX : REF_DIGEST_MAX];
+        size_t max;               /* BP_REG_BLOB only */
+        bp_registry_done_fn done; /* may submit more operations */
+        void *userdata;
+
+        int result; /* 0, or < 0 with err naming the image */
+        struct bp_err err;
+        struct bp_blob blob;         /* MANIFEST, BLOB */
+        char digest[REF_DIGEST_MAX]; /* DIGEST */
+        char **tags;                 /* TAGS: NULL-terminated, owned */
+        size_t n_tags;
+
+        /* private */
+        struct bp_registry *reg;
+        struct bp_http_req req;
+        char *url;
+        char *bearer;
+        char what[REF_DOMAIN_MAX + REF_PATH_MAX + REF_TAG_MAX + 96];
+        bool probe, auth_retried, had_token;
+        unsigned pages;
+        struct bp_registry_op *next;
+};
+
+/* Start op on r; its done callback runs from http_run() on r's engine. */
+void registry_submit(struct bp_registry *r, struct bp_registry_op *op);
+
+/* Free what op returned (blob, tags); op can be filled and submitted again. */
+void registry_op_done(struct bp_registry_op *op);
+
+/* Say that repo will be asked for in this run: the first token request then carries its scope too (a token
+ * request may name several), so a run costs one token per registry, not one per image. */
+int registry_announce(struct bp_registry *r, const char *repo);
+
+const struct bp_registry_stats *registry_stats(const struct bp_registry *r);
+
+void blob_done(struct bp_blob *b);
+
+/* One operation at a time, run to its end (inspect, tests): */
+
 /* GET /v2/<repo>/manifests/<reference> with the full Accept list. The body's sha256 must equal
  * Docker-Content-Digest when sent, and reference when it is a digest. */
 int registry_manifest(struct bp_registry *r, const char *repo, const char *reference, struct bp_blob *ret,
                       struct bp_err *err);
 
-/* HEAD of the same: the digest the registry gives for reference, without spending a pull (Docker Hub
- * counts GETs). Falls back to a GET when the registry sends no Docker-Content-Digest. */
+/* HEAD of the same: the digest the registry gives for reference, without spending a pull (Docker Hub counts
+ * GETs). Falls back to a GET when the registry sends no Docker-Content-Digest. */
 int registry_manifest_digest(struct bp_registry *r, const char *repo, const char *reference,
                              char ret[static REF_DIGEST_MAX], struct bp_err *err);
 
@@ -56,14 +117,17 @@ int registry_manifest_digest(struct bp_registry *r, const char *repo, const char
 int registry_blob(struct bp_registry *r, const char *repo, const char *digest, size_t max_bytes,
                   struct bp_blob *ret, struct bp_err *err);
 
-/* All tags of repo (every page of /v2/<repo>/tags/list, following Link headers). *ret is a NULL-terminated
- * array owned by the caller (free each, then the array). */
+/* All tags of repo (every page, following Link headers). *ret is a NULL-terminated array owned by the caller
+ * (registry_tags_free()). */
 int registry_tags(struct bp_registry *r, const char *repo, char ***ret, size_t *ret_n, struct bp_err *err);
+void registry_tags_free(char **tags);
 
-/* Say that repo will be asked for in this run: the first token request then carries its scope too
- * (a token request may name several), so a run costs one token per registry, not one per image. */
-void registry_announce(struct bp_registry *r, const char *repo);
+/* Pure parsers of what a tag list page returns (fuzzed): */
 
-const struct bp_registry_stats *registry_stats(const struct bp_registry *r);
+/* The next page's path from a Link header (</v2/x/tags/list?n=100&last=y>; rel="next"), or false. */
+bool registry_tags_next(const char *link, char *ret, size_t size);
 
-void blob_done(struct bp_blob *b);
+/* Add the tags of one page ({"tags": [...]}, or "tags": null) to *tags (NULL-terminated, *n of them). Entries
+ * that are not valid tags are skipped; more than TAGS_MAX in all is -E2BIG. */
+int registry_tags_parse(const char *body, size_t len, const char *what, char ***tags, size_t *n,
+                        struct bp_err *err);

@@ -60,38 +60,11 @@ static int build_table(const struct bp_manifest *m, struct bp_resolution *r)
                 for (size_t j = 0; j < r->n_table; j++)
                         dup = dup || rules_equal(&r->table[j].platform, &e->platform);
                 if (dup)
-                        continue;       /* the first entry is the one a runtime takes */
+                        continue; /* the first entry is the one a runtime takes */
                 r->table[r->n_table].platform = e->platform;
                 text_copy(r->table[r->n_table].digest, REF_DIGEST_MAX, e->digest);
                 r->n_table++;
         }
-        return 0;
-}
-
-/* The config of image digest, its platform checked against what the index (or the board) expects. */
-static int check_config(struct bp_registry *reg, const char *repo, const char *image_digest, const char *name,
-                        struct bp_oci *ret, struct bp_err *err)
-{
-        _cleanup_(manifest_freep) struct bp_manifest *m = NULL;
-        struct bp_blob manifest = { 0 }, config = { 0 };
-        bool has_variant = false;
-        int r;
-
-        r = registry_manifest(reg, repo, image_digest, &manifest, err);
-        if (r == 0)
-                r = manifest_parse(manifest.data, manifest.len, manifest.media_type, &m, err);
-        if (r == 0 && m->kind != BP_MANIFEST_IMAGE)
-                r = bp_fail(err, -EINVAL, "%s: %s is not an image manifest", name, image_digest);
-        if (r == 0)
-                r = registry_blob(reg, repo, m->config_digest, IMAGE_CONFIG_MAX_BYTES, &config, err);
-        if (r == 0)
-                r = manifest_config_platform(config.data, config.len, ret, &has_variant, err);
-        blob_done(&manifest);
-        blob_done(&config);
-        if (r < 0)
-                return r;
-        if (!has_variant)
-                ret->variant[0] = '\0';
         return 0;
 }
 
@@ -103,138 +76,374 @@ static bool platform_agrees(const struct bp_oci *entry, const struct bp_oci *con
         return config->variant[0] == '\0' || strcmp(entry->variant, config->variant) == 0;
 }
 
-static int resolve_index(struct bp_registry *reg, const struct bp_ref *ref, const char *name,
-                         const struct bp_manifest *index, const struct bp_oci *target,
-                         const struct bp_resolution *prev, struct bp_resolution *r, struct bp_err *err)
+int resolve_single_platform(const struct bp_oci *config, const struct bp_oci *target, struct bp_oci *ret)
 {
-        _cleanup_(manifest_freep) struct bp_manifest *inner = NULL;
-        const struct bp_manifest *m = index;
-        struct bp_oci compat[RULES_COMPAT_MAX], config;
-        char list[512], needs[256], tname[RULES_NAME_MAX], ename[RULES_NAME_MAX], cname[RULES_NAME_MAX];
+        struct bp_oci compat[RULES_COMPAT_MAX], p = *config;
         size_t n = rules_compatible(target, compat);
-        int i, rc;
 
-        i = manifest_select(m, target);
-        if (i >= 0 && m->entries[i].nested_index) {
-                /* An index inside an index: followed one level, as containerd does. */
-                struct bp_blob b = { 0 };
-                rc = registry_manifest(reg, ref->path, m->entries[i].digest, &b, err);
-                if (rc == 0)
-                        rc = manifest_parse(b.data, b.len, b.media_type, &inner, err);
-                blob_done(&b);
-                if (rc < 0)
-                        return bp_err_prefix(err, rc, "%s: nested index: ", name);
-                if (inner->kind != BP_MANIFEST_INDEX)
-                        return bp_fail(err, -EINVAL, "%s: nested entry %s is not an index", name, m->entries[i].digest);
-                why(r, "entry %d is an index itself (%s): followed", i + 1, m->entries[i].digest);
-                m = inner;
-                i = manifest_select(m, target);
-                if (i >= 0 && m->entries[i].nested_index)
-                        return bp_fail(err, -ELOOP, "%s: index nested more than one level", name);
+        if (p.variant[0] == '\0') {
+                /* No variant: the same rule as platform_agrees() for an index entry. The image claims no ARM
+                 * version, so it is taken as the best one of its os/arch this board runs. */
+                for (size_t i = 0; i < n; i++)
+                        if (strcmp(compat[i].os, p.os) == 0 && strcmp(compat[i].arch, p.arch) == 0) {
+                                *ret = compat[i];
+                                return 0;
+                        }
+                return -ENOENT;
         }
-        if (build_table(m, r) < 0)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        why(r, "%s lists %s", name, offered(r, list, sizeof(list)));
-        if (i < 0)
-                return bp_fail(err, -ENOENT, "%s offers %s; this board needs %s", name, offered(r, list, sizeof(list)),
-                               list_platforms(compat, n, needs, sizeof(needs)));
-        why(r, "%s matches entry %d (step %d of %zu in this board's order: %s)",
-            rules_format(&m->entries[i].platform, ename), i + 1, rules_rank(target, &m->entries[i].platform) + 1, n,
-            list_platforms(compat, n, list, sizeof(list)));
-        text_copy(r->digest, sizeof(r->digest), m->entries[i].digest);
-        if (prev && strcmp(prev->digest, r->digest) == 0 && rules_equal(&prev->platform, &m->entries[i].platform)) {
-                r->platform = prev->platform;
-                why(r, "child %s was checked before: not fetched again", r->digest);
-                return 0;
-        }
-        rc = check_config(reg, ref->path, r->digest, name, &config, err);
-        if (rc < 0)
-                return rc;
-        if (!platform_agrees(&m->entries[i].platform, &config))
-                return bp_fail(err, -EBADMSG, "%s: index entry %s points to an image whose config says %s (%s)", name,
-                               rules_format(&m->entries[i].platform, ename), rules_format(&config, cname), r->digest);
-        r->platform = m->entries[i].platform;
-        why(r, "child checked: its config says %s", rules_format(&config, tname));
+        if (rules_rank(target, &p) < 0)
+                return -ENOENT;
+        *ret = p;
         return 0;
 }
 
-static int resolve_single(struct bp_registry *reg, const struct bp_ref *ref, const char *name,
-                          const char *digest, const struct bp_oci *target, struct bp_resolution *r,
-                          struct bp_err *err)
+enum job_state {
+        JOB_TAGS,   /* the tag list, for pick */
+        JOB_HEAD,   /* the tag's digest, against prev */
+        JOB_TOP,    /* what the tag points to */
+        JOB_NESTED, /* an index inside the index */
+        JOB_CHILD,  /* the chosen image's manifest */
+        JOB_CONFIG, /* its config blob */
+        JOB_DONE,
+};
+
+struct bp_resolve_job {
+        struct bp_registry *reg;
+        struct bp_ref ref;
+        struct bp_oci target;
+        bool list_tags;
+        resolve_pick_fn pick;
+        resolve_prev_fn prev_for;
+        void *userdata;
+        bool have_prev;
+        struct bp_resolution prev;
+        char name[REF_STRING_MAX];
+
+        enum job_state state;
+        struct bp_registry_op op;
+        struct bp_manifest *top, *inner, *child;
+        const struct bp_manifest *index; /* top or inner: where the entry was chosen */
+        int entry;
+        char child_digest[REF_DIGEST_MAX];
+        struct bp_resolution r;
+        int rc;
+        struct bp_err err;
+};
+
+void resolve_job_free(struct bp_resolve_job *j)
 {
-        struct bp_oci compat[RULES_COMPAT_MAX], config;
-        char list[256], pname[RULES_NAME_MAX];
-        size_t n = rules_compatible(target, compat);
+        if (!j)
+                return;
+        registry_op_done(&j->op);
+        manifest_free(j->top);
+        manifest_free(j->inner);
+        manifest_free(j->child);
+        resolution_done(&j->r);
+        resolution_done(&j->prev);
+        free(j);
+}
+
+void resolve_job_freep(struct bp_resolve_job **j)
+{
+        resolve_job_free(*j);
+}
+
+static void job_step(struct bp_registry_op *op, void *userdata);
+
+static void job_end(struct bp_resolve_job *j, int rc)
+{
+        char clean[sizeof(j->err.msg)];
+
+        j->state = JOB_DONE;
+        j->rc = rc;
+        if (rc < 0) {
+                /* Registry bytes (headers, media types, JSON text) may be in the message: it goes to the
+                 * terminal and the journal, so no escape sequence or line break of theirs gets through. */
+                text_copy_clean(clean, sizeof(clean), j->err.msg);
+                memcpy(j->err.msg, clean, sizeof(clean));
+                resolution_done(&j->r);
+        }
+}
+
+static void job_request(struct bp_resolve_job *j, enum job_state state, enum bp_registry_op_kind kind,
+                        const char *reference, size_t max)
+{
+        registry_op_done(&j->op);
+        memset(&j->op, 0, sizeof(j->op));
+        j->state = state;
+        j->op.kind = kind;
+        text_copy(j->op.repo, sizeof(j->op.repo), j->ref.path);
+        text_copy(j->op.reference, sizeof(j->op.reference), reference);
+        j->op.max = max;
+        j->op.done = job_step;
+        j->op.userdata = j;
+        registry_submit(j->reg, &j->op);
+}
+
+static int job_fail(struct bp_resolve_job *j, int rc, const struct bp_err *err)
+{
+        j->err = *err;
+        job_end(j, rc);
+        return rc;
+}
+
+/* The tag is known: HEAD against the previous resolution, or straight to the manifest. */
+static void job_from_tag(struct bp_resolve_job *j)
+{
+        const char *reference = j->ref.digest[0] ? j->ref.digest : j->ref.tag;
+
+        (void) ref_format(&j->ref, j->name);
+        if (j->prev_for && !j->have_prev)
+                j->have_prev = j->prev_for(j->userdata, j->ref.tag, &j->prev) == 0;
+        if (j->have_prev)
+                job_request(j, JOB_HEAD, BP_REG_DIGEST, reference, 0);
+        else
+                job_request(j, JOB_TOP, BP_REG_MANIFEST, reference, 0);
+}
+
+/* The chosen entry's image: checked unless prev checked the same child for the same platform. */
+static void job_child(struct bp_resolve_job *j)
+{
+        const struct bp_index_entry *e = &j->index->entries[j->entry];
+
+        text_copy(j->r.digest, sizeof(j->r.digest), e->digest);
+        if (j->have_prev && strcmp(j->prev.digest, j->r.digest) == 0 &&
+            rules_equal(&j->prev.platform, &e->platform)) {
+                j->r.platform = j->prev.platform;
+                why(&j->r, "child %s was checked before: not fetched again", j->r.digest);
+                return job_end(j, 0);
+        }
+        text_copy(j->child_digest, sizeof(j->child_digest), e->digest);
+        job_request(j, JOB_CHILD, BP_REG_MANIFEST, e->digest, 0);
+}
+
+static void job_index(struct bp_resolve_job *j, const struct bp_manifest *m)
+{
+        struct bp_oci compat[RULES_COMPAT_MAX];
+        char list[512], needs[256], ename[RULES_NAME_MAX];
+        size_t n = rules_compatible(&j->target, compat);
+        struct bp_err err = { 0 };
+        int i = manifest_select(m, &j->target);
+
+        if (i >= 0 && m->entries[i].nested_index) {
+                if (m == j->inner) {
+                        bp_fail(&err, -ELOOP, "%s: index nested more than one level", j->name);
+                        return (void) job_fail(j, -ELOOP, &err);
+                }
+                /* An index inside an index: followed one level, as containerd does. */
+                j->entry = i;
+                return job_request(j, JOB_NESTED, BP_REG_MANIFEST, m->entries[i].digest, 0);
+        }
+        j->index = m;
+        if (build_table(m, &j->r) < 0) {
+                bp_fail(&err, -ENOMEM, "out of memory");
+                return (void) job_fail(j, -ENOMEM, &err);
+        }
+        why(&j->r, "%s lists %s", j->name, offered(&j->r, list, sizeof(list)));
+        if (i == -EBADMSG) {
+                int b = manifest_malformed_best(m, &j->target);
+
+                bp_fail(&err, -EBADMSG, "%s: entry %d, the one this board would run, is malformed: %s", j->name,
+                        b + 1, b >= 0 ? m->entries[b].bad : "?");
+                return (void) job_fail(j, -EBADMSG, &err);
+        }
+        if (i < 0) {
+                bp_fail(&err, -ENOENT, "%s offers %s; this board needs %s", j->name,
+                        offered(&j->r, list, sizeof(list)), list_platforms(compat, n, needs, sizeof(needs)));
+                return (void) job_fail(j, -ENOENT, &err);
+        }
+        why(&j->r, "%s matches entry %d (step %d of %zu in this board's order: %s)",
+            rules_format(&m->entries[i].platform, ename), i + 1,
+            rules_rank(&j->target, &m->entries[i].platform) + 1, n, list_platforms(compat, n, list, sizeof(list)));
+        j->entry = i;
+        job_child(j);
+}
+
+/* The config says what the image is: against the index entry, or for a single image against the board. */
+static void job_config(struct bp_resolve_job *j, const struct bp_oci *config)
+{
+        struct bp_oci compat[RULES_COMPAT_MAX], p;
+        char list[256], ename[RULES_NAME_MAX], cname[RULES_NAME_MAX];
+        size_t n = rules_compatible(&j->target, compat);
+        struct bp_err err = { 0 };
+
+        if (j->index) {
+                const struct bp_index_entry *e = &j->index->entries[j->entry];
+                if (!platform_agrees(&e->platform, config)) {
+                        bp_fail(&err, -EBADMSG, "%s: index entry %s points to an image whose config says %s (%s)",
+                                j->name, rules_format(&e->platform, ename), rules_format(config, cname),
+                                j->r.digest);
+                        return (void) job_fail(j, -EBADMSG, &err);
+                }
+                j->r.platform = e->platform;
+                why(&j->r, "child checked: its config says %s", rules_format(config, cname));
+                return job_end(j, 0);
+        }
+        if (resolve_single_platform(config, &j->target, &p) < 0) {
+                p = *config;
+                if (p.variant[0] == '\0' && strcmp(p.arch, "arm") == 0)
+                        text_copy(p.variant, sizeof(p.variant), "v7"); /* containerd's reading, for the message */
+                bp_fail(&err, -ENOENT, "%s is %s only; this board needs %s", j->name, rules_format(&p, cname),
+                        list_platforms(compat, n, list, sizeof(list)));
+                return (void) job_fail(j, -ENOENT, &err);
+        }
+        j->r.table = calloc(1, sizeof(*j->r.table));
+        if (!j->r.table) {
+                bp_fail(&err, -ENOMEM, "out of memory");
+                return (void) job_fail(j, -ENOMEM, &err);
+        }
+        j->r.table[0].platform = p;
+        text_copy(j->r.table[0].digest, REF_DIGEST_MAX, j->r.digest);
+        j->r.n_table = 1;
+        j->r.platform = p;
+        why(&j->r, "%s is a single image for %s (no index); its config was checked", j->name,
+            rules_format(&p, cname));
+        job_end(j, 0);
+}
+
+static void job_step(struct bp_registry_op *op, void *userdata)
+{
+        struct bp_resolve_job *j = userdata;
+        struct bp_manifest **slot;
+        struct bp_err err = { 0 };
+        struct bp_oci config;
+        bool has_variant = false;
         int rc;
 
-        rc = check_config(reg, ref->path, digest, name, &config, err);
-        if (rc < 0)
-                return rc;
-        if (config.variant[0] == '\0' && strcmp(config.arch, "arm") == 0)
-                text_copy(config.variant, sizeof(config.variant), "v7");   /* containerd's default */
-        (void) rules_format(&config, pname);
-        if (rules_rank(target, &config) < 0)
-                return bp_fail(err, -ENOENT, "%s is %s only; this board needs %s", name, pname,
-                               list_platforms(compat, n, list, sizeof(list)));
-        r->table = calloc(1, sizeof(*r->table));
-        if (!r->table)
+        if (op->result < 0) {
+                if (j->state == JOB_NESTED)
+                        bp_err_prefix(&op->err, op->result, "%s: nested index: ", j->name);
+                return (void) job_fail(j, op->result, &op->err);
+        }
+        switch (j->state) {
+        case JOB_TAGS:
+                rc = j->pick(j->userdata, op->tags, op->n_tags, j->ref.tag, &err);
+                if (rc < 0)
+                        return (void) job_fail(j, rc, &err);
+                j->ref.digest[0] = '\0';
+                return job_from_tag(j);
+        case JOB_HEAD: {
+                const char *was = j->prev.index_digest[0] ? j->prev.index_digest : j->prev.digest;
+                const char *now = op->kind == BP_REG_DIGEST ? op->digest : op->blob.digest;
+                if (strcmp(now, was) == 0) {
+                        if (resolution_copy(&j->r, &j->prev) < 0) {
+                                bp_fail(&err, -ENOMEM, "out of memory");
+                                return (void) job_fail(j, -ENOMEM, &err);
+                        }
+                        j->r.unchanged = true;
+                        j->r.n_why = 0;
+                        why(&j->r, "%s is still %s: one HEAD, nothing fetched", j->name, now);
+                        return job_end(j, 0);
+                }
+                return job_request(j, JOB_TOP, BP_REG_MANIFEST, j->ref.digest[0] ? j->ref.digest : j->ref.tag, 0);
+        }
+        case JOB_TOP:
+        case JOB_NESTED:
+        case JOB_CHILD:
+                slot = j->state == JOB_TOP ? &j->top : j->state == JOB_NESTED ? &j->inner : &j->child;
+                rc = manifest_parse(op->blob.data, op->blob.len, op->blob.media_type, slot, &err);
+                if (rc < 0) {
+                        bp_err_prefix(&err, rc, j->state == JOB_NESTED ? "%s: nested index: " : "%s: ", j->name);
+                        return (void) job_fail(j, rc, &err);
+                }
+                if (j->state == JOB_TOP) {
+                        text_copy(j->r.media_type, sizeof(j->r.media_type), j->top->media_type);
+                        if (j->top->kind == BP_MANIFEST_INDEX) {
+                                text_copy(j->r.index_digest, sizeof(j->r.index_digest), op->blob.digest);
+                                return job_index(j, j->top);
+                        }
+                        /* A single image: the manifest is here already, its config is next. */
+                        text_copy(j->r.digest, sizeof(j->r.digest), op->blob.digest);
+                        return job_request(j, JOB_CONFIG, BP_REG_BLOB, j->top->config_digest,
+                                           IMAGE_CONFIG_MAX_BYTES);
+                }
+                if (j->state == JOB_NESTED) {
+                        if (j->inner->kind != BP_MANIFEST_INDEX) {
+                                bp_fail(&err, -EINVAL, "%s: nested entry %s is not an index", j->name,
+                                        j->top->entries[j->entry].digest);
+                                return (void) job_fail(j, -EINVAL, &err);
+                        }
+                        why(&j->r, "entry %d is an index itself (%s): followed", j->entry + 1,
+                            j->top->entries[j->entry].digest);
+                        return job_index(j, j->inner);
+                }
+                if (j->child->kind != BP_MANIFEST_IMAGE) {
+                        bp_fail(&err, -EINVAL, "%s: %s is not an image manifest", j->name, j->child_digest);
+                        return (void) job_fail(j, -EINVAL, &err);
+                }
+                return job_request(j, JOB_CONFIG, BP_REG_BLOB, j->child->config_digest, IMAGE_CONFIG_MAX_BYTES);
+        case JOB_CONFIG:
+                rc = manifest_config_platform(op->blob.data, op->blob.len, &config, &has_variant, &err);
+                if (rc < 0)
+                        return (void) job_fail(j, rc, &err);
+                if (!has_variant)
+                        config.variant[0] = '\0';
+                return job_config(j, &config);
+        case JOB_DONE:
+                break;
+        }
+}
+
+int resolve_start(const struct bp_resolve_spec *spec, struct bp_resolve_job **ret, struct bp_err *err)
+{
+        struct bp_resolve_job *j = calloc(1, sizeof(*j));
+
+        if (!j)
                 return bp_fail(err, -ENOMEM, "out of memory");
-        r->table[0].platform = config;
-        text_copy(r->table[0].digest, REF_DIGEST_MAX, digest);
-        r->n_table = 1;
-        r->platform = config;
-        text_copy(r->digest, sizeof(r->digest), digest);
-        why(r, "%s is a single image for %s (no index); its config was checked", name, pname);
+        j->reg = spec->reg;
+        j->ref = spec->ref;
+        j->target = spec->target;
+        j->list_tags = spec->list_tags;
+        j->pick = spec->pick;
+        j->prev_for = spec->prev_for;
+        j->userdata = spec->userdata;
+        if (spec->prev) {
+                if (resolution_copy(&j->prev, spec->prev) < 0) {
+                        free(j);
+                        return bp_fail(err, -ENOMEM, "out of memory");
+                }
+                j->have_prev = true;
+        }
+        *ret = j;
+        if (j->list_tags && j->pick) {
+                (void) ref_name(&j->ref, j->name);
+                job_request(j, JOB_TAGS, BP_REG_TAGS, "", 0);
+        } else {
+                job_from_tag(j);
+        }
+        return 0;
+}
+
+bool resolve_job_done(const struct bp_resolve_job *j)
+{
+        return j->state == JOB_DONE;
+}
+
+int resolve_job_result(struct bp_resolve_job *j, struct bp_resolution *ret, char *ret_tag, struct bp_err *err)
+{
+        if (j->state != JOB_DONE)
+                return bp_fail(err, -EINPROGRESS, "%s: not resolved (the run ended first)", j->name);
+        if (j->rc < 0) {
+                *err = j->err;
+                return j->rc;
+        }
+        *ret = j->r;
+        memset(&j->r, 0, sizeof(j->r));
+        if (ret_tag)
+                text_copy(ret_tag, REF_TAG_MAX, j->ref.tag);
         return 0;
 }
 
 int resolve_image(struct bp_registry *reg, const struct bp_ref *ref, const struct bp_oci *target,
                   const struct bp_resolution *prev, struct bp_resolution *ret, struct bp_err *err)
 {
-        _cleanup_(manifest_freep) struct bp_manifest *m = NULL;
-        struct bp_resolution r = { 0 };
-        struct bp_blob top = { 0 };
-        char name[REF_STRING_MAX];
-        const char *reference = ref->digest[0] ? ref->digest : ref->tag;
-        int rc;
+        _cleanup_(resolve_job_freep) struct bp_resolve_job *j = NULL;
+        const struct bp_resolve_spec spec = { .reg = reg, .ref = *ref, .target = *target, .prev = prev };
+        int rc = resolve_start(&spec, &j, err);
 
-        (void) ref_format(ref, name);
-        if (prev) {
-                char now[REF_DIGEST_MAX];
-                const char *was = prev->index_digest[0] ? prev->index_digest : prev->digest;
-
-                rc = registry_manifest_digest(reg, ref->path, reference, now, err);
-                if (rc < 0)
-                        return rc;
-                if (strcmp(now, was) == 0) {
-                        if (resolution_copy(ret, prev) < 0)
-                                return bp_fail(err, -ENOMEM, "out of memory");
-                        ret->unchanged = true;
-                        ret->n_why = 0;
-                        why(ret, "%s is still %s: one HEAD, nothing fetched", name, now);
-                        return 0;
-                }
-        }
-        rc = registry_manifest(reg, ref->path, reference, &top, err);
-        if (rc < 0)
-                return rc;              /* its message names the image already */
-        rc = manifest_parse(top.data, top.len, top.media_type, &m, err);
-        if (rc < 0) {
-                blob_done(&top);
-                return bp_err_prefix(err, rc, "%s: ", name);
-        }
-        text_copy(r.media_type, sizeof(r.media_type), m->media_type);
-        if (m->kind == BP_MANIFEST_INDEX) {
-                text_copy(r.index_digest, sizeof(r.index_digest), top.digest);
-                rc = resolve_index(reg, ref, name, m, target, prev, &r, err);
-        } else {
-                rc = resolve_single(reg, ref, name, top.digest, target, &r, err);
-        }
-        blob_done(&top);
-        if (rc < 0) {
-                resolution_done(&r);
-                return rc;
-        }
-        *ret = r;
-        return 0;
+        if (rc == 0)
+                rc = http_run(registry_http(reg), err);
+        if (rc == 0)
+                rc = resolve_job_result(j, ret, NULL, err);
+        return rc;
 }

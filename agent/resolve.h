@@ -1,6 +1,6 @@
 /* agent/resolve.h: from an image reference and a board's platform to the one child digest that board runs,
- * verified: the index entry chosen by the platform rules, its manifest and config fetched and their
- * platform checked against the entry (publishers mislabel images). Knows the registry API, not files. */
+ * verified: the index entry chosen by the platform rules, its manifest and config fetched and their platform
+ * checked against the entry (publishers mislabel images). Knows the registry API, not files. */
 #pragma once
 
 #include "manifest.h"
@@ -9,9 +9,45 @@
 #include "resolution.h"
 #include "rules.h"
 
-/* Resolve ref for target. prev (may be NULL) is an earlier resolution of the same reference: when the
- * registry's digest for the tag is still prev->index_digest (or prev->digest for a single manifest), one
- * HEAD answers and nothing is fetched; when it moved but this board's child did not, the child is not
- * checked again. On error *ret is untouched and err names the image. */
+struct bp_resolve_job;
+
+/* After the tag list (every tag of the repository): the tag to resolve, in ret_tag. */
+typedef int (*resolve_pick_fn)(void *userdata, char **tags, size_t n, char ret_tag[static REF_TAG_MAX],
+                               struct bp_err *err);
+/* Once the tag is known: an earlier resolution of it into *ret (owned by the job then), 0; else < 0. */
+typedef int (*resolve_prev_fn)(void *userdata, const char *tag, struct bp_resolution *ret);
+
+/* One image's chain (tag list -> tag digest -> index -> child -> config), each step started when the one
+ * before it has answered, so many chains run side by side on one HTTP engine. */
+struct bp_resolve_spec {
+        struct bp_registry *reg;
+        struct bp_ref ref; /* its tag or digest, unless list_tags */
+        struct bp_oci target;
+        const struct bp_resolution *prev; /* copied; or NULL, or asked of prev_for */
+        bool list_tags;                   /* list the repository's tags and let pick choose */
+        resolve_pick_fn pick;
+        resolve_prev_fn prev_for;
+        void *userdata;
+};
+
+/* Start the chain; it moves on while http_run() runs on the registry's engine. */
+int resolve_start(const struct bp_resolve_spec *spec, struct bp_resolve_job **ret, struct bp_err *err);
+bool resolve_job_done(const struct bp_resolve_job *j);
+/* After the run: the resolution (owned by the caller) and the tag resolved, or the error naming the image.
+ * The message is cleaned for display: registry bytes in it cannot reach a terminal raw. */
+int resolve_job_result(struct bp_resolve_job *j, struct bp_resolution *ret, char *ret_tag /* REF_TAG_MAX or NULL */,
+                       struct bp_err *err);
+void resolve_job_free(struct bp_resolve_job *j);
+void resolve_job_freep(struct bp_resolve_job **j);
+
+/* Resolve ref for target, alone, to the end. prev (may be NULL) is an earlier resolution of the same
+ * reference: when the registry's digest for the tag is still prev->index_digest (or prev->digest for a single
+ * manifest), one HEAD answers and nothing is fetched; when it moved but this board's child did not, the child
+ * is not checked again. On error *ret is untouched and err names the image. */
 int resolve_image(struct bp_registry *reg, const struct bp_ref *ref, const struct bp_oci *target,
                   const struct bp_resolution *prev, struct bp_resolution *ret, struct bp_err *err);
+
+/* The platform of a single image (no index) for target, from its config: a config that names no variant
+ * agrees with the best platform of the same os/arch that target runs, as an index entry's does (an "-armv6"
+ * tag whose config omits the variant is a Pi Zero's image). -ENOENT when target cannot run it. */
+int resolve_single_platform(const struct bp_oci *config, const struct bp_oci *target, struct bp_oci *ret);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "cleanup.h"
@@ -40,6 +41,13 @@ int sd_notify_raw(const char *state)
         return 0;
 }
 
+bool sd_booted(void)
+{
+        struct stat st;
+
+        return lstat("/run/systemd/system/", &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int sd_status(int ready, const char *fmt, ...)
 {
         char text[SD_STATUS_MAX_BYTES], state[SD_STATUS_MAX_BYTES + 32];
@@ -48,7 +56,7 @@ int sd_status(int ready, const char *fmt, ...)
         va_start(ap, fmt);
         (void) vsnprintf(text, sizeof(text), fmt, ap);
         va_end(ap);
-        text[strcspn(text, "\n")] = '\0';       /* one line: a newline would start another variable */
+        text[strcspn(text, "\n")] = '\0'; /* one line: a newline would start another variable */
         (void) snprintf(state, sizeof(state), "%sSTATUS=%s", ready ? "READY=1\n" : "", text);
         return sd_notify_raw(state);
 }

@@ -595,9 +595,11 @@ int range_parse(const char *text, struct bp_range **ret, struct bp_err *err)
         t = text_trim(r->text);
         memmove(r->text, t, strlen(t) + 1);
         if (r->text[0] == '\0')
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bad(err, text, "empty");
         if (!is_range_text(r->text)) {
                 if (!ref_tag_ok(r->text))
+                        /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                         return bad(err, text, "neither a range nor a tag ([A-Za-z0-9_][A-Za-z0-9_.-]*)");
                 r->exact = true;
         } else {

@@ -32,6 +32,9 @@ expect "no command" 2 "no command given" --
 expect "unknown command" 2 "unknown command 'frobnicate'" -- frobnicate
 expect "unknown option" 2 "unrecognized option" -- --frobnicate detect
 expect "operand to detect" 2 "detect takes no operands" -- detect extra
+expect "--dry-run to detect" 2 "option '--dry-run' is not used by 'detect'" -- --root "$tmp/empty" detect --dry-run
+expect "--timeout to detect" 2 "option '--timeout' is not used by 'detect'" -- --timeout 5 --root "$tmp/empty" detect
+expect "--insecure to status" 2 "option '--insecure' is not used by 'status'" -- status --insecure
 expect "bad --platform" 2 "bad platform 'linux//v7'" -- --root "$tmp/empty" --platform linux//v7 detect
 expect "missing root" 1 "root '$tmp/nope'" -- --root "$tmp/nope" detect
 expect "root is a file" 1 "not a directory" -- --root "$tmp/zero/proc/cpuinfo" detect

@@ -1,5 +1,6 @@
-/* tests/bench/rss.c: run a command and print its peak RSS in KiB. Built static, so the figure is not
- * raised by the launcher: Linux carries a process's RSS high-water mark across exec(). */
+/* tests/bench/rss.c: run a command and print its peak RSS in KiB and its CPU time (user + system) in ms.
+ * Built static, so the figure is not raised by the launcher: Linux carries a process's RSS high-water mark
+ * across exec(). */
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -24,6 +25,8 @@ int main(int argc, char **argv)
         }
         if (pid < 0 || wait4(pid, &status, 0, &ru) < 0)
                 return 1;
-        printf("%ld\n", ru.ru_maxrss);
+        printf("%ld %lld\n", ru.ru_maxrss,
+               ((long long) ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+                       ((long long) ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }

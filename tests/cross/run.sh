@@ -8,7 +8,9 @@
 #   armhf  on max       (ARMv8 in 32-bit mode, Pi 3 on Raspbian) -> linux/arm/v7, cpu variant v8
 #   armhf  on arm1176   dies with SIGILL, as Debian's armhf does on a real Pi Zero: why armel is the v6 build
 #   arm64  on max                                         -> linux/arm64
-# Then the unit tests for armhf under qemu (32-bit time_t, size_t and alignment). Needs root (chroot).
+# Then, for armhf and armel under qemu: tests/cross/lfs.c (64-bit off_t, ino_t and time_t through the code
+# that stats and reads files) and the unit tests (32-bit size_t and alignment, 2038). Needs root (chroot,
+# mounts).
 # Ends with 'N passed, N failed'.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,7 +19,9 @@ ok() { pass=$((pass + 1)); echo "PASS $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
 for arch in armhf armel arm64; do
-        if ! tests/cross/build.sh "$arch" all unit; then
+        extra=()
+        [ "$arch" != arm64 ] && extra=(lfs)
+        if ! tests/cross/build.sh "$arch" all unit "${extra[@]}"; then
                 bad "build for $arch"
         fi
 done
@@ -65,15 +69,52 @@ else
         bad "armhf on arm1176: exit $rc, want 132 (SIGILL)"
 fi
 
-# Unit tests for armhf: -L makes the sysroot's loader and libraries win, the fixture paths fall through.
-for t in build/cross/armhf/tests/test-*; do
-        [ -x "$t" ] || continue
-        if out=$(qemu-arm-static -L build/sysroot/armhf -cpu cortex-a7 "$t" 2>&1); then
-                ok "armhf unit $(basename "$t"): $(tail -n1 <<<"$out")"
-        else
-                bad "armhf unit $(basename "$t")"
-                echo "$out" | grep -E 'ERROR|FAILED|Failure' | head -n 10
+# run_lfs ARCH CPU: tests/cross/lfs.c under qemu-arm, on an overlayfs with xino over two tmpfs (inode
+# numbers above 2^32) holding a sparse file past 4 GiB; each of its PASS/FAIL lines counts here.
+run_lfs() {
+        local arch=$1 cpu=$2 d out rc line
+        d=$(mktemp -d /tmp/boardpin-lfs.XXXXXX)
+        out=$(unshare --mount sh -ec '
+                d=$1 sr=$2 bin=$3 cpu=$4
+                mkdir "$d/l" "$d/u" "$d/m"
+                mount -t tmpfs -o size=16m tmpfs "$d/l"
+                mount -t tmpfs -o size=16m tmpfs "$d/u"
+                mkdir "$d/u/upper" "$d/u/work"
+                printf "boardpin\n" >"$d/l/small"
+                cp "$sr/bin/busybox" "$d/l/elf"
+                cp "$sr/bin/busybox" "$d/l/big"
+                truncate -s 4294971392 "$d/l/big"
+                mount -t overlay overlay -o "lowerdir=$d/l,upperdir=$d/u/upper,workdir=$d/u/work,xino=on" "$d/m"
+                exec qemu-arm-static -L "$sr" -cpu "$cpu" "$bin" "$d/m"
+        ' sh "$d" "build/sysroot/$arch" "build/cross/$arch/tests/lfs" "$cpu" 2>&1)
+        rc=$?
+        rm -rf "$d"
+        while IFS= read -r line; do
+                case $line in
+                "PASS "*) ok "$arch on $cpu lfs: ${line#PASS }" ;;
+                "FAIL "*) bad "$arch on $cpu lfs: ${line#FAIL }" ;;
+                esac
+        done <<<"$out"
+        if [ $rc -ne 0 ] && ! grep -q '^FAIL ' <<<"$out"; then
+                bad "$arch on $cpu lfs: exit $rc: $(tail -n 3 <<<"$out")"
         fi
+}
+run_lfs armhf cortex-a7
+run_lfs armel arm1176
+
+# Unit tests for the 32-bit builds (time_t, off_t and size_t as a Pi has them): -L makes the sysroot's
+# loader and libraries win, the fixture paths fall through.
+for case in "armhf cortex-a7" "armel arm1176"; do
+        read -r arch cpu <<<"$case"
+        for t in "build/cross/$arch/tests/test-"*; do
+                [[ $t == *.d ]] && continue
+                if out=$(qemu-arm-static -L "build/sysroot/$arch" -cpu "$cpu" "$t" 2>&1); then
+                        ok "$arch unit $(basename "$t") on $cpu: $(tail -n1 <<<"$out")"
+                else
+                        bad "$arch unit $(basename "$t") on $cpu"
+                        echo "$out" | grep -E 'ERROR|FAILED|Failure' | head -n 10
+                fi
+        done
 done
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

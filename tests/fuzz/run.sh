@@ -44,13 +44,19 @@ for src in tests/fuzz/fuzz-*.c; do
         fuzz-ref)
                 seed "$corpus" nginx vaultwarden/server:1.30 "127.0.0.1:5000/x/y:tag" "[fc00::1]:5000/a/b" \
                         "ghcr.io/o/r:t@sha256:dbcc1c35ac38df41fd2f5e4130b32ffdb93ebae8b3dbe638c23575912276fc9c" ;;
-        fuzz-auth)
+        fuzz-challenge)
                 seed "$corpus" \
                         'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"' \
-                        'Basic realm="Registry \"Realm\"", Negotiate a8Z==' \
+                        'Basic realm="Registry \"Realm\"", Negotiate a8Z==' ;;
+        fuzz-authfile)
+                seed "$corpus" \
                         '{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz","identitytoken":"t"},"127.0.0.1:5000":{"username":"u","password":"p"}},"credsStore":"x"}' ;;
         fuzz-version) seed "$corpus" $'^1.30\n1.30.1\nv1.31.0\n1.31.0-alpine\n2.0.0-rc.1' $'~1.29.4-alpine\n1.29.10-alpine\nlatest' ;;
         fuzz-config) cp etc/boardpin.ini "$corpus/example.ini" ;;
+        fuzz-tags) seed "$corpus" $'</v2/fault/paged/tags/list?n=10&last=1.1.4>; rel="next"\n{"name":"fault/paged","tags":["1.0","latest"]}' \
+                $'\n{"name":"x","tags":null}' ;;
+        fuzz-token) seed "$corpus" '{"token":"abc","access_token":"abc","expires_in":300,"issued_at":"2020-01-01T00:00:00Z"}' \
+                '{"access_token":"x","expires_in":-1}' ;;
         esac
         # Every target links the agent's modules but main(), and every library they use.
         # shellcheck disable=SC2086

@@ -8,6 +8,8 @@ responses in a way chosen by the repository name:
     /v2/fault/<mode>/blobs/<digest>                 (GET, HEAD)
     /v2/fault/<mode>/tags/list                      (GET)
 
+A repository may have more path segments after the mode (fault/ok/app7): the
+same content under another name, for many services against one server.
 Any tag name resolves to the mode's top-level document (normally an OCI
 index for linux/amd64, linux/arm/v6, linux/arm/v7, linux/arm64/v8); digests
 resolve to that index, its child manifests, configs and layers.
@@ -42,6 +44,22 @@ Modes (the <mode> path segment):
                 a second listener that serves the content without auth and
                 records whether an Authorization header arrived
   redirectbasic the same with a Basic challenge (any user/password accepted)
+  novariant     the tag is a single image manifest for linux/arm whose config
+                names no variant (an "-armv6" per-arch tag as some publishers push)
+  jitter        every request answered after a random 0-400 ms, so answers to
+                requests sent together come back out of order
+  trickle       GET of a manifest: headers, then one byte of the body a second
+  ratelimitlong 429 with Retry-After: 20 on every request
+  bearer        401 Bearer challenge naming the repository's own scope; with any
+                Authorization, served; the token endpoint records each request's
+                scopes (GET /_tokens)
+  tohttp        (TLS listener) 401 Basic challenge; with Authorization, 302 to
+                http://127.0.0.1:PLAINPORT/<same path>: the same host over plain HTTP
+  redirect401   401 Basic challenge; with Authorization, 302 to the second listener,
+                which answers 401 with its own Bearer realm="http://127.0.0.1:PORT/token"
+  evil          registry bytes meant for a terminal: tag "digest" sends a
+                Docker-Content-Digest with escape sequences, tag "type" an index
+                whose mediaType holds escapes and a forged "\nboardpin: " line
   paged         tags/list of 60 tags served at most 10 per page, whatever ?n= asks
                 with a Link: <...?n=N&last=TAG>; rel="next" header, the way
                 the OCI distribution spec paginates (Debian's registry 2.8
@@ -56,6 +74,8 @@ Control endpoints (on both listeners):
                     about requests that reached the second listener
   GET /_requests    every request since the last reset (both listeners)
   GET /_digests     {"index": digest, "children": {platform: digest}, ...}
+  GET /_connections {"main": N, "other": N}: TCP connections accepted since the last reset
+  GET /_tokens      [{"scopes": [...], "auth": bool}, ...] token requests since the last reset
   GET /token[...]   token endpoint used by the Bearer challenges
 
 Usage:
@@ -75,6 +95,7 @@ import hashlib
 import io
 import json
 import os
+import random
 import re
 import signal
 import socket
@@ -99,6 +120,7 @@ MODES = {
     "reset", "stall", "flaky5xx", "ratelimit", "always401", "badchallenge",
     "tokenhtml", "tokenbadjson", "wrongtypes", "deepnest", "hugenum",
     "nocompat", "redirect", "redirectbasic", "paged",
+    "novariant", "jitter", "trickle", "ratelimitlong", "bearer", "tohttp", "redirect401", "evil",
 }
 PAGED_TAGS = sorted(["1.%d.%d" % (minor, patch) for minor in range(10) for patch in range(5)]
                     + ["2.0.0-rc.%d" % i for i in range(1, 6)]
@@ -106,7 +128,7 @@ PAGED_TAGS = sorted(["1.%d.%d" % (minor, patch) for minor in range(10) for patch
 AUTH_MODES = {"always401", "badchallenge", "tokenhtml", "tokenbadjson"}
 STREAM_FAULTS = {"truncated", "reset", "stall"}
 
-PATH_RE = re.compile(r"^/v2/fault/([a-z0-9]+)/(manifests|blobs|tags)/(.+)$")
+PATH_RE = re.compile(r"^/v2/fault/([a-z0-9]+)((?:/[a-z0-9][a-z0-9._-]*)*)/(manifests|blobs|tags)/(.+)$")
 
 
 def sha256(data):
@@ -128,6 +150,7 @@ class Store:
             ("linux", "amd64", None), ("linux", "arm", "v6"),
             ("linux", "arm", "v7"), ("linux", "arm64", "v8")])
         self.nocompat = self._index([("linux", "s390x", None), ("linux", "ppc64le", None)])
+        self.novariant, _ = self._child("linux", "arm", None)
         idx = json.loads(self.manifests[self.index][1])
 
         # Variants of the top-level document.
@@ -217,7 +240,7 @@ class Store:
         return {
             "oversize": self.oversize, "oversizechunked": self.oversize,
             "wrongtypes": self.wrongtypes, "deepnest": self.deepnest,
-            "hugenum": self.hugenum, "nocompat": self.nocompat,
+            "hugenum": self.hugenum, "nocompat": self.nocompat, "novariant": self.novariant,
         }.get(mode, self.index)
 
 
@@ -228,6 +251,8 @@ class State:
         self.requests = []
         self.other = []
         self.tokens = 0
+        self.token_log = []
+        self.connections = {"main": 0, "other": 0}
 
     def bump(self, key):
         with self.lock:
@@ -240,6 +265,8 @@ class State:
             self.counters.clear()
             self.requests.clear()
             self.other.clear()
+            self.token_log.clear()
+            self.connections = {"main": 0, "other": 0}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -258,7 +285,9 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"time": round(time.time(), 3), "listener": self.server.role,
                  "port": self.server.server_address[1],
                  "method": self.command, "path": self.path, "mode": mode,
-                 "auth": bool(self.headers.get("Authorization")), "status": status}
+                 "auth": bool(self.headers.get("Authorization")),
+                 "auth_scheme": (self.headers.get("Authorization") or "").partition(" ")[0],
+                 "status": status}
         st = self.cfg["state"]
         with st.lock:
             if len(st.requests) < 10000:
@@ -340,6 +369,14 @@ class Handler(BaseHTTPRequestHandler):
                     "wrongtypes": s.wrongtypes, "deepnest": s.deepnest,
                     "hugenum": s.hugenum, "children": s.children}
             return self._send(200, json.dumps(body).encode())
+        if path == "/_connections":
+            with st.lock:
+                body = json.dumps(st.connections).encode()
+            return self._send(200, body)
+        if path == "/_tokens":
+            with st.lock:
+                body = json.dumps(list(st.token_log)).encode()
+            return self._send(200, body)
         if path.startswith("/token"):
             return self._token(path, url.query)
         if path in ("/v2", "/v2/"):
@@ -348,8 +385,19 @@ class Handler(BaseHTTPRequestHandler):
         m = PATH_RE.match(path)
         if not m or m.group(1) not in MODES:
             return self._error(404, "NAME_UNKNOWN", "repository name not known to registry")
-        mode, kind, ref = m.groups()
+        mode, extra, kind, ref = m.groups()
+        repo = "fault/" + mode + extra
 
+        if self.server.role == "other" and mode == "redirect401":
+            with st.lock:
+                st.other.append({"method": self.command, "path": self.path,
+                                 "auth": bool(self.headers.get("Authorization")),
+                                 "authorization_scheme":
+                                     (self.headers.get("Authorization") or "").partition(" ")[0]})
+            challenge = ('Bearer realm="http://127.0.0.1:%d/token",service="cdn",scope="repository:%s:pull"'
+                         % (self.cfg["port"], repo))
+            return self._error(401, "UNAUTHORIZED", "the CDN wants its own token", mode,
+                               headers=[("WWW-Authenticate", challenge)])
         if self.server.role == "other":
             with st.lock:
                 st.other.append({"method": self.command, "path": self.path,
@@ -370,7 +418,39 @@ class Handler(BaseHTTPRequestHandler):
                 return self._error(429, "TOOMANYREQUESTS", "injected rate limit", mode,
                                    headers=[("Retry-After", "1")])
 
+        if mode == "ratelimitlong":
+            return self._error(429, "TOOMANYREQUESTS", "injected rate limit", mode,
+                               headers=[("Retry-After", "20")])
+        if mode == "evil" and kind == "manifests" and not ref.startswith("sha256:"):
+            if ref == "type":
+                body = dumps({"schemaVersion": 2,
+                              "mediaType": "application/x\u001b[2J\u001b]0;pwned\u0007\nboardpin: all good",
+                              "manifests": []})
+                return self._send(200, body, ctype="", headers=[("Docker-Content-Digest", sha256(body))],
+                                  mode=mode)
+            body = self.cfg["store"].manifests[self.cfg["store"].index][1]
+            return self._send(200, body, ctype=OCI_INDEX, mode=mode,
+                              headers=[("Docker-Content-Digest", "sha256:\x1b[31mforged\x1b]0;pwned\x07")])
+        if mode == "jitter":
+            time.sleep(random.Random("%s %d" % (self.path, st.bump(self.path))).uniform(0, 0.4))
+
         auth = self.headers.get("Authorization")
+        if mode == "bearer":
+            if not auth:
+                challenge = ('Bearer realm="%s/token",service="faultserver",scope="repository:%s:pull"'
+                             % (self._base(), repo))
+                return self._error(401, "UNAUTHORIZED", "authentication required", mode,
+                                   headers=[("WWW-Authenticate", challenge)])
+            return self._serve(mode, kind, ref, honest=True, query=url.query)
+        if mode in ("tohttp", "redirect401"):
+            if not auth:
+                return self._error(401, "UNAUTHORIZED", "authentication required", mode,
+                                   headers=[("WWW-Authenticate", 'Basic realm="faultserver"')])
+            if mode == "tohttp":
+                location = "http://127.0.0.1:%d%s" % (self.cfg["plain_port"], self.path)
+            else:
+                location = self._base(other=True) + self.path
+            return self._send(302, b"", ctype=None, headers=[("Location", location)], mode=mode)
         if mode == "always401":
             return self._error(401, "UNAUTHORIZED", "authentication required", mode,
                                headers=[("WWW-Authenticate", self._challenge(mode))])
@@ -414,6 +494,9 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, body, ctype="text/html; charset=utf-8")
         if path == "/token/badjson":
             return self._send(200, b'{"token": "abc', ctype="application/json")
+        q = urllib.parse.parse_qs(query)
+        with st.lock:
+            st.token_log.append({"scopes": q.get("scope", []), "auth": bool(self.headers.get("Authorization"))})
         tok = "faultserver-token-%d" % n
         body = {"token": tok, "access_token": tok, "expires_in": 300,
                 "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
@@ -471,6 +554,21 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "HEAD" or honest:
             return self._send(200, body, ctype=ctype, headers=headers, mode=mode)
 
+        if mode == "trickle" and kind == "manifests":
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in headers:
+                self.send_header(k, v)
+            self.end_headers()
+            self._log(200, mode)
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                if self.cfg["stop"].wait(1.0):
+                    break
+            return None
+
         if mode == "oversizechunked" and kind == "manifests":
             self.send_response(200)
             self.send_header("Content-Type", ctype)
@@ -525,6 +623,9 @@ class Server(ThreadingHTTPServer):
         super().__init__(addr, Handler)
 
     def finish_request(self, request, client_address):
+        st = self.cfg["state"]
+        with st.lock:
+            st.connections[self.role] += 1
         request.settimeout(self.cfg["stall_seconds"] + 30)
         conn = request
         if self.ssl_ctx is not None:
@@ -562,6 +663,8 @@ def main():
                     help="second listener for the redirect modes (0: none)")
     ap.add_argument("--other-host", default="localhost",
                     help="host name used in redirect Location headers")
+    ap.add_argument("--plain-port", type=int, default=0,
+                    help="the plain-HTTP faultserver's port, for the tohttp redirect")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--stall-seconds", type=float, default=60.0)
@@ -582,6 +685,7 @@ def main():
     stop = threading.Event()
     cfg = {
         "port": args.port, "other_port": args.other_port, "other_host": args.other_host,
+        "plain_port": args.plain_port,
         "tls": ctx is not None, "stall_seconds": args.stall_seconds,
         "store": Store(args.oversize_bytes), "state": State(), "log": args.log,
         "stop": stop,

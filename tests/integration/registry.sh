@@ -303,7 +303,7 @@ JSON
     launch fault-plain "$PY" "$here/faultserver.py" --port "$p_fplain" --other-port "$p_fplain2" \
         --log "$W/faultserver-requests.log"
     launch fault-tls "$PY" "$here/faultserver.py" --port "$p_ftls" --other-port "$p_ftls2" \
-        --tls-cert "$W/certs/server.pem" --tls-key "$W/certs/server.key" \
+        --plain-port "$p_fplain" --tls-cert "$W/certs/server.pem" --tls-key "$W/certs/server.key" \
         --log "$W/faultserver-requests.log"
     launch fault-wrongname "$PY" "$here/faultserver.py" --port "$p_fwrong" \
         --tls-cert "$W/certs/wrongname.pem" --tls-key "$W/certs/wrongname.key" \

@@ -12,8 +12,9 @@
 
 int main(int argc, char **argv)
 {
-        static const char *const fp[] = { [BP_FLOAT_UNKNOWN] = "unknown", [BP_FLOAT_HARD] = "hard",
-                                          [BP_FLOAT_SOFT] = "soft" };
+        static const char *const fp[] = {
+                [BP_FLOAT_UNKNOWN] = "unknown", [BP_FLOAT_HARD] = "hard", [BP_FLOAT_SOFT] = "soft"
+        };
         struct bp_err err = { 0 };
         struct bp_elf e;
         _cleanup_close_ int fd = -1;

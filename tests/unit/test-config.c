@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "config.h"
@@ -329,7 +331,7 @@ static void line_limits(void **state)
         snprintf(text, sizeof(text), "[service %.*s]\nimage = nginx\n", 40, big);
         config_free(parse_ok(text));
         snprintf(text, sizeof(text), "[service %.*s]\nimage = nginx\n", 41, big);
-        assert_fails(text, "t.ini:1: section name over 48 bytes");
+        assert_fails(text, "t.ini:1: bad service name: over 40 characters");
         snprintf(text, sizeof(text), "[boardpin]\n[%.*s]\n", 60, big);
         assert_fails(text, "t.ini:2: section name over 48 bytes");
 }
@@ -391,11 +393,25 @@ static const struct bad bad[] = {
         { "[boardpin]\nstate_dir =\n", "t.ini:2: 'state_dir' has no value" },
         { SVC "tag.arm64 =   ; none\n", "t.ini:3: 'tag.arm64' has no value" },
         /* services */
-        { "[service Vault]\n", "t.ini:1: bad service name 'Vault': use [a-z0-9][a-z0-9_.-]*, at most 63 characters" },
-        { "[service _x]\n", "t.ini:1: bad service name '_x': use [a-z0-9][a-z0-9_.-]*, at most 63 characters" },
-        { "[service a/b]\n", "t.ini:1: bad service name 'a/b': use [a-z0-9][a-z0-9_.-]*, at most 63 characters" },
-        { "[service a b]\n", "t.ini:1: bad service name 'a b': use [a-z0-9][a-z0-9_.-]*, at most 63 characters" },
-        { "[service]\n", "t.ini:1: bad service name '': use [a-z0-9][a-z0-9_.-]*, at most 63 characters" },
+        { "[service Vault]\n", "t.ini:1: bad service name 'Vault': use "
+                               "[a-z0-9][a-z0-9_.-]*, at most 40 characters" },
+        { "[service _x]\n", "t.ini:1: bad service name '_x': use "
+                            "[a-z0-9][a-z0-9_.-]*, at most 40 characters" },
+        { "[service a/b]\n", "t.ini:1: bad service name 'a/b': use "
+                             "[a-z0-9][a-z0-9_.-]*, at most 40 characters" },
+        { "[service a b]\n", "t.ini:1: bad service name 'a b': use "
+                             "[a-z0-9][a-z0-9_.-]*, at most 40 characters" },
+        { "[service]\n", "t.ini:1: bad service name '': use [a-z0-9][a-z0-9_.-]*, "
+                         "at most 40 characters" },
+        /* images.env is the combined file */
+        { "[service images]\nimage = nginx\n", "t.ini:1: service name 'images' is reserved: its env file would be the "
+                                               "combined images.env; choose "
+                                               "another name" },
+        /* brackets cannot go into an env file: refused here, not at every boot */
+        { "[service a]\nimage = [::1]:5304/test/app\n",
+          "t.ini:2: image '[::1]:5304/test/app': '[' cannot be written to an env "
+          "file (values keep to "
+          "[A-Za-z0-9._:/@+-]); an IPv6 registry needs a host name" },
         { "[boardpin]\n[service a]\nversion = 1\n\n[boardpin2]\n", "t.ini:2: service 'a' has no image =" },
         { "[service a]\nversion = 1\n", "t.ini:1: service 'a' has no image =" },
         { "[service a]\nimage = vaultwarden/server:1.30\n",
@@ -430,17 +446,21 @@ static const struct bad bad[] = {
         { SVC "version = ^1.7\ntag.linux/arm/v7 = raspberry\n",
           "t.ini:4: tag.linux/arm/v7: 'raspberry' has no {version}, but version '^1.7' is a range" },
         { SVC "tag.linux/arm/v7 = raspberry\nversion = 1.x\n",
-          "t.ini:3: tag.linux/arm/v7: 'raspberry' has no {version}, but version '1.x' is a range" },
-        { SVC "tag.arm64 = {version}/arm64\n",
-          "t.ini:3: tag.linux/arm64: '{version}/arm64' does not give a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at "
-          "most 128 characters)" },
-        { SVC "tag.arm64 = -{version}\n",
-          "t.ini:3: tag.linux/arm64: '-{version}' does not give a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at most "
-          "128 characters)" },
+          "t.ini:3: tag.linux/arm/v7: 'raspberry' has no {version}, but version "
+          "'1.x' is a range" },
+        { SVC "tag.arm64 = {version}/arm64\n", "t.ini:3: tag.linux/arm64: '{version}/arm64' does not give a valid tag "
+                                               "([A-Za-z0-9_][A-Za-z0-9_.-]*, at "
+                                               "most 128 characters)" },
+        { SVC "tag.arm64 = -{version}\n", "t.ini:3: tag.linux/arm64: '-{version}' does not give a valid tag "
+                                          "([A-Za-z0-9_][A-Za-z0-9_.-]*, at most "
+                                          "128 characters)" },
         { SVC "tag.arm64 = {arch}-{version}\nversion = ^1\n",
-          "t.ini:3: tag.linux/arm64: '{arch}-{version}' does not give a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, at "
+          "t.ini:3: tag.linux/arm64: '{arch}-{version}' does not give a valid tag "
+          "([A-Za-z0-9_][A-Za-z0-9_.-]*, at "
           "most 128 characters)" },
-        { SVC "version = 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890"
+        { SVC "version = "
+              "012345678901234567890123456789012345678901234567890123456789012345678"
+              "9012345678901234567890"
               "12345678901234567\ntag.arm64 = {version}-{version}\n",
           "t.ini:4: tag.linux/arm64: '{version}-{version}' does not give a valid tag ([A-Za-z0-9_][A-Za-z0-9_.-]*, "
           "at most 128 characters)" },
@@ -744,6 +764,62 @@ static void stale_err_ignored(void **state)
         config_free(c);
 }
 
+/* 16 registry hosts are fine; the service that names a 17th is refused at load, with its line. */
+static void registry_limit_told_at_load(void **state)
+{
+        char text[8192], want[128];
+        struct bp_config *c = NULL;
+        size_t o = 0;
+
+        (void) state;
+        for (int i = 0; i < CONFIG_REGISTRIES_MAX; i++)
+                o += (size_t) snprintf(text + o, sizeof(text) - o,
+                                       "[registry r%d.lan]\n[service s%d]\nimage = r%d.lan/app\n"
+                                       "[service t%d]\nimage = r%d.lan/other\n",
+                                       i, i, i, i, i);
+        assert_int_equal(config_parse("t.ini", text, o, &c, NULL), 0);
+        assert_int_equal(c->n_services, 2 * CONFIG_REGISTRIES_MAX);
+        config_free(c);
+        c = NULL;
+        o += (size_t) snprintf(text + o, sizeof(text) - o, "[registry r99.lan]\n[service last]\nimage = r99.lan/app\n");
+        snprintf(want, sizeof(want), "t.ini:%d: image 'r99.lan': more than %d registry hosts in one config",
+                 5 * CONFIG_REGISTRIES_MAX + 3, CONFIG_REGISTRIES_MAX);
+        assert_fails_len(text, o, -E2BIG, want);
+}
+
+/* rollout = and mirror = parse, do nothing yet, and say so: once each, with the line. */
+static void unused_settings_warn(void **state)
+{
+        struct bp_config *c = NULL;
+        struct bp_err err = { 0 };
+
+        (void) state;
+        assert_int_equal(config_parse("t.ini", full, strlen(full), &c, &err), 0);
+        assert_int_equal(c->n_warnings, 2);
+        assert_string_equal(c->warnings[0], "t.ini:10: rollout = is not yet used: every machine "
+                                            "takes a new digest at once");
+        assert_string_equal(c->warnings[1], "t.ini:15: mirror = is not yet used: boardpin asks each registry itself");
+        config_free(c);
+        assert_int_equal(config_parse("t.ini", "[service a]\nimage = nginx\n", 26, &c, &err), 0);
+        assert_int_equal(c->n_warnings, 0);
+        config_free(c);
+}
+
+/* A FIFO as the config must be refused at once, not waited on. */
+static void fifo_refused(void **state)
+{
+        const char *dir = *state;
+        char path[PATH_MAX];
+        struct bp_config *c = NULL;
+        struct bp_err err = { 0 };
+
+        snprintf(path, sizeof(path), "%s/fifo.ini", dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        assert_int_equal(config_load(path, &c, &err), -EINVAL);
+        assert_non_null(strstr(err.msg, "not a regular file"));
+        assert_int_equal(unlink(path), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -765,6 +841,9 @@ int main(void)
                 cmocka_unit_test(example_file),
                 cmocka_unit_test_setup_teardown(load_errors, scratch_setup, scratch_teardown),
                 cmocka_unit_test(stale_err_ignored),
+                cmocka_unit_test(registry_limit_told_at_load),
+                cmocka_unit_test(unused_settings_warn),
+                cmocka_unit_test_setup_teardown(fifo_refused, scratch_setup, scratch_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

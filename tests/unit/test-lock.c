@@ -348,11 +348,11 @@ static void atomic_write(void **state)
         snprintf(path, sizeof(path), "%s/nodir", dir);
         assert_true(fsio_write_atomic(path, "a.env", "x", 1, 0644, &err) < 0);
         assert_non_null(strstr(err.msg, "nodir"));
-        fd = fsio_lock_dir(dir, NULL);
+        fd = fsio_lock_dir(dir, 0, NULL);
         assert_true(fd >= 0);
-        fd2 = fsio_lock_dir(dir, &err);
+        fd2 = fsio_lock_dir(dir, 0, &err);
         assert_int_equal(fd2, -EBUSY);
-        assert_non_null(strstr(err.msg, "another boardpin is running"));
+        assert_non_null(strstr(err.msg, "another boardpin holds the lock"));
         close(fd);
 }
 

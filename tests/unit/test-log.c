@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
 
 #include <stdint.h>
@@ -108,7 +109,7 @@ static void journal_entry_has_its_fields(void **state)
         assert_memory_equal(buf, want, sizeof(want) - 1);
         assert_int_equal(next_datagram(t, buf, sizeof(buf)), -1);
         err = stderr_text(t);
-        assert_string_equal(err, "");           /* one sink: nothing on stderr too */
+        assert_string_equal(err, ""); /* one sink: nothing on stderr too */
         free(err);
 }
 
@@ -158,7 +159,8 @@ static void debug_only_with_verbose(void **state)
         assert_int_equal(next_datagram(t, buf, sizeof(buf)), -1);
         log_set_level(LOG_LEVEL_VERBOSE);
         log_debug("now");
-        assert_int_equal(next_datagram(t, buf, sizeof(buf)), (ssize_t) strlen("MESSAGE=now\nPRIORITY=7\nSYSLOG_IDENTIFIER=boardpin\n"));
+        assert_int_equal(next_datagram(t, buf, sizeof(buf)),
+                         (ssize_t) strlen("MESSAGE=now\nPRIORITY=7\nSYSLOG_IDENTIFIER=boardpin\n"));
 }
 
 /* No journal socket (journald stopped): the text and its priority still reach the journal through

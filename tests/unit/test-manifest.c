@@ -191,6 +191,12 @@ static void odd_entries(void **state)
         /* the list's own s390x entry comes after the malformed one, which would be chosen: refused */
         assert_int_equal(rules_parse("linux/s390x", &t, NULL), 0);
         assert_int_equal(manifest_select(m, &t), -EBADMSG);
+        /* and the message can name it and say why */
+        int bad = manifest_malformed_best(m, &t);
+        assert_true(bad >= 0);
+        assert_false(m->entries[bad].has_platform);
+        assert_true(m->entries[bad].bad[0] != '\0');
+        assert_int_equal(manifest_malformed_best(m, &m->entries[0].platform), -ENOENT);
 }
 
 /* Registries speak JSON (RFC 8259): json-c's lenient extensions are refused. */

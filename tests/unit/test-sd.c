@@ -3,6 +3,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+
 #include <cmocka.h>
 
 #include <sys/socket.h>
@@ -49,7 +50,7 @@ static void status_to_a_path(void **state)
         assert_int_equal(setenv("NOTIFY_SOCKET", path, 1), 0);
         assert_int_equal(sd_status(0, "vaultwarden: waiting for the network, %d s left", 88), 0);
         expect(fd, "STATUS=vaultwarden: waiting for the network, 88 s left");
-        assert_int_equal(sd_status(1, "3 services pinned\nREADY=0"), 0);   /* one line only */
+        assert_int_equal(sd_status(1, "3 services pinned\nREADY=0"), 0); /* one line only */
         expect(fd, "READY=1\nSTATUS=3 services pinned");
         close(fd);
         unlink(path);
