@@ -6,10 +6,13 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DOCDIR ?= $(PREFIX)/share/doc/boardpin
 PKG_CONFIG ?= pkg-config
 INSTALL ?= install
 CFLAGS ?= -O2 -g
 BUILDDIR ?= build
+UNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd)
 
 DEPS := inih json-c libcurl libsystemd libcrypto
 # Linked: what every start needs. libcurl, libcrypto and libsystemd are dlopen()ed when first used
@@ -27,7 +30,7 @@ AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILDDIR)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/%)
 
-.PHONY: all check unit install clean deps fuzz format cross demo bench lint
+.PHONY: all check unit install clean deps fuzz format cross demo bench lint deb
 all: $(BUILDDIR)/boardpin
 
 $(BUILDDIR)/gen/revision-codes.inc: platform/revision-codes.tsv platform/revision-codes.awk
@@ -93,11 +96,31 @@ cross: deps
 fuzz: deps
 	tests/fuzz/run.sh $(or $(FUZZ_SECONDS),30)
 
+# Units are templates: @BINDIR@ becomes the installed path. The configuration is installed only where
+# there is none: it belongs to the owner. It is etc/boardpin.ini with its example services commented
+# out, so a fresh install pins nothing until the owner names a service.
+UNITS := $(wildcard etc/systemd/*.service etc/systemd/*.timer)
 install: $(BUILDDIR)/boardpin
-	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/boardpin $(DESTDIR)$(DOCDIR)/examples
 	$(INSTALL) -m 0755 $(BUILDDIR)/boardpin $(DESTDIR)$(BINDIR)/boardpin
 	$(INSTALL) -m 0644 packaging/boardpin.ini.5 $(DESTDIR)$(MANDIR)/man5/boardpin.ini.5
 	$(INSTALL) -m 0644 packaging/boardpin.8 $(DESTDIR)$(MANDIR)/man8/boardpin.8
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp && \
+		mv $(DESTDIR)$(UNITDIR)/$${u##*/}.tmp $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	$(INSTALL) -m 0644 etc/boardpin.ini $(wildcard etc/examples/*) $(DESTDIR)$(DOCDIR)/examples/
+	test -e $(DESTDIR)$(SYSCONFDIR)/boardpin/boardpin.ini || \
+		sed '/^\[service /,$$ s/^\([^;#]\)/;\1/' etc/boardpin.ini > $(DESTDIR)$(SYSCONFDIR)/boardpin/boardpin.ini
+
+# The Debian package, built by dpkg-buildpackage from a copy of the tree with packaging/debian as
+# debian/, into DEBDIR (the parent directory, as dpkg-buildpackage does). ARCH=armhf|arm64|armel
+# cross-builds with Debian's cross compiler against the sysroot of tests/cross/sysroot.sh.
+DEBDIR ?= ..
+deb:
+	packaging/deb.sh $(or $(ARCH),native) $(DEBDIR)
 
 # cppcheck does not model __attribute__((cleanup)): each of its false leak reports on a _cleanup_ variable
 # is suppressed inline, on the line before, with that reason; every other leak report fails. Part of make check.

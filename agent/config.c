@@ -66,6 +66,8 @@ enum key {
         K_UNITS,
         K_HEALTH,
         K_UPGRADE,
+        K_QUADLET,
+        K_QUADLET_DIR,
         K_COUNT,
 };
 
@@ -82,6 +84,7 @@ static const struct {
         [K_IMAGE] = { "image", SECT_SERVICE },          [K_VERSION] = { "version", SECT_SERVICE },
         [K_ENV_VAR] = { "env_var", SECT_SERVICE },      [K_UNITS] = { "units", SECT_SERVICE },
         [K_HEALTH] = { "health", SECT_SERVICE },        [K_UPGRADE] = { "upgrade", SECT_SERVICE },
+        [K_QUADLET] = { "quadlet", SECT_SERVICE },      [K_QUADLET_DIR] = { "quadlet_dir", SECT_BOARDPIN },
 };
 
 struct ini_src {
@@ -284,6 +287,19 @@ static int number(struct ini_src *s, const char *key, const char *v, unsigned lo
         return 0;
 }
 
+/* A Quadlet container unit file name: unit name characters, something before ".container", not hidden. */
+static bool quadlet_unit_ok(const char *name)
+{
+        size_t n = strlen(name), k = strlen(".container");
+
+        if (n <= k || n >= QUADLET_UNIT_MAX || name[0] == '.' || strcmp(name + n - k, ".container") != 0)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@:-", *p))
+                        return false;
+        return true;
+}
+
 static int abs_path(struct ini_src *s, const char *key, const char *v, char *dst, size_t size)
 {
         if (v[0] != '/')
@@ -328,6 +344,8 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                 return abs_path(s, "env_dir", v, c->env_dir, sizeof(c->env_dir));
         case K_AUTH_FILE:
                 return abs_path(s, "auth_file", v, c->auth_file, sizeof(c->auth_file));
+        case K_QUADLET_DIR:
+                return abs_path(s, "quadlet_dir", v, c->quadlet_dir, sizeof(c->quadlet_dir));
         case K_TIMEOUT:
                 r = number(s, "timeout", v, 1, 3600, &n);
                 if (r < 0)
@@ -628,6 +646,18 @@ static int service_set(struct ini_src *s, enum key k, const char *val)
                 return 0;
         case K_UPGRADE:
                 return boolean(s, "upgrade", val, &v->upgrade);
+        case K_QUADLET:
+                if (!quadlet_unit_ok(val))
+                        return src_fail(s, -EINVAL, s->line,
+                                        "quadlet: '%s' is not a Quadlet unit file name such as vaultwarden.container",
+                                        Q(val));
+                for (size_t i = 0; i + 1 < s->c->n_services; i++)
+                        if (strcmp(s->c->services[i].quadlet, val) == 0)
+                                return src_fail(s, -EINVAL, s->line,
+                                                "quadlet: '%s' is already pinned by service '%s' (line %u)", Q(val),
+                                                s->c->services[i].name, s->c->services[i].line);
+                text_copy(v->quadlet, sizeof(v->quadlet), val);
+                return 0;
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[%s]'", keys[k].name, Q(s->section));
         }
@@ -907,6 +937,7 @@ int config_parse(const char *path, const char *text, size_t len, struct bp_confi
         text_copy(c->platform, sizeof(c->platform), "auto");
         text_copy(c->state_dir, sizeof(c->state_dir), "/var/lib/boardpin");
         text_copy(c->env_dir, sizeof(c->env_dir), "/run/boardpin");
+        text_copy(c->quadlet_dir, sizeof(c->quadlet_dir), QUADLET_DIR_DEFAULT);
         c->timeout_s = 30;
         c->boot_wait_s = 90;
         c->pull = BP_PULL_NONE;

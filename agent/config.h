@@ -25,6 +25,8 @@
 #define CONFIG_WARNINGS_MAX 4
 #define CONFIG_WARNING_MAX_BYTES 256
 #define ENV_VAR_MAX 64
+#define QUADLET_UNIT_MAX 128
+#define QUADLET_DIR_DEFAULT "/etc/containers/systemd"      /* root's Quadlet units, podman 4.4 to 5.x */
 
 enum bp_pull {
         BP_PULL_NONE,
@@ -47,6 +49,7 @@ struct bp_service {
         char units[512];                /* space-separated unit names, "" if none */
         char health[512];               /* "http://…", "https://…", "exec:/path", or "" */
         bool upgrade;                   /* default yes */
+        char quadlet[QUADLET_UNIT_MAX]; /* podman Quadlet unit "NAME.container" pinned by a drop-in, or "" */
         unsigned line;                  /* of its [service …] header, for messages */
 };
 
@@ -68,6 +71,7 @@ struct bp_config {
         long boot_wait_s;               /* 0..3600, default 90 */
         enum bp_pull pull;              /* default none */
         int rollout;                    /* 0..100, default 100; parsed, not yet used (a warning says so) */
+        char quadlet_dir[PATH_MAX];     /* Quadlet's unit directory, default /etc/containers/systemd */
         struct bp_registry_conf *registries;
         size_t n_registries;
         struct bp_service *services;
@@ -87,7 +91,8 @@ int config_load(const char *path, struct bp_config **ret, struct bp_err *err);
  * with a tag or digest, an image name with a byte outside ENV_VALUE_CHARS (an IPv6 address in brackets),
  * services on more than CONFIG_REGISTRIES_MAX registry hosts, bad platform string (platform =,
  * tag.<platform>), bad version or range, a number out of range or not a number, a tag template without
- * {version} when the version is a range, a bad env_var or one used twice, a health check that is neither
+ * {version} when the version is a range, a bad env_var or one used twice, a quadlet that is not NAME.container or one used
+ * twice, a health check that is neither
  * http(s):// nor exec:/absolute, a line over 198 bytes, a section name of 49 bytes or more (inih cuts
  * them), a NUL byte. */
 int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err);

@@ -12,7 +12,9 @@
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
+#include "quadlet.h"
 #include "resolve.h"
+#include "sd.h"
 #include "text.h"
 #include "version.h"
 
@@ -457,6 +459,7 @@ static void remember_challenges(struct bp_run *run)
 int run_commit(struct bp_run *run, struct bp_err *err)
 {
         _cleanup_free_ char *text = NULL;
+        unsigned changed;
         size_t len;
         int r;
 
@@ -478,6 +481,17 @@ int run_commit(struct bp_run *run, struct bp_err *err)
                 return bp_err_prefix(err, r,
                                      "lock updated, env files not all written ('boardpin boot' rewrites "
                                      "them): ");
+        r = quadlet_write_all(run->config, run->lock, &changed, err);
+        if (r < 0)
+                return bp_err_prefix(err, r, "lock and env files updated, Quadlet drop-ins not all written: ");
+        /* Quadlet's generator made the units from the old drop-ins; daemon-reload runs it again. A unit
+         * ordered after boardpin.service then starts with the new Image=. */
+        if (changed > 0 && sd_booted()) {
+                char *argv[] = { "systemctl", "daemon-reload", NULL };
+                r = quadlet_reload(argv, err);
+                if (r < 0)
+                        return bp_err_prefix(err, r, "Quadlet drop-ins updated, but their units not: ");
+        }
         return 0;
 }
 

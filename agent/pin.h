@@ -84,9 +84,10 @@ int run_network(struct bp_run *run, int64_t deadline_ms, bool once, struct bp_er
 int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_result *ret, struct bp_err *err);
 void pin_job_free(struct bp_pin_job *job);
 
-/* Write the lock and then the env files (the lock first: it is the state, env files a view of it). The
- * lock forgets services the config no longer names only when it names at least one: a config cut short
- * must not cost the pins kept for rollback. The message says which of them moved. */
+/* Write the lock and then the env files (the lock first: it is the state, env files a view of it), then
+ * the Quadlet drop-ins, with a daemon-reload when one changed and systemd runs. The lock forgets
+ * services the config no longer names only when it names at least one: a config cut short must not
+ * cost the pins kept for rollback. The message says which of them moved. */
 int run_commit(struct bp_run *run, struct bp_err *err);
 
 /* At boot with a config that does not parse or names no services: write the env file of every service the

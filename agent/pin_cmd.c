@@ -18,6 +18,7 @@
 #include "osrelease.h"
 #include "pin.h"
 #include "rootfs.h"
+#include "sd.h"
 #include "text.h"
 
 static void print_json(json_object *o)
@@ -272,7 +273,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
         _cleanup_free_ bool *todo = NULL;
         int64_t deadline = clock_now_ms();
         struct bp_run run;
-        size_t failed = 0, pending = 0;
+        size_t failed = 0, pending = 0, n;
         int rc;
 
         if (argc > 1) {
@@ -282,6 +283,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
         rc = run_open(args, !args->dry_run, /* wait_ms= */ -1, &run);
         if (rc == BP_RESULT_USAGE) {
                 rc = boot_from_lock_only(args, run.config); /* run_open() took no lock */
+                (void) sd_status(1, "configuration error (see the journal); env files from the lock as it is");
                 run_close(&run);
                 return rc;
         }
@@ -310,15 +312,25 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 if (run_commit(&run, &err) < 0)
                         log_error("%s", err.msg);
         }
+        if (pending > 0)
+                (void) sd_status(0, "%zu of %zu services have no pin for %s in the lock, resolving", pending,
+                                 run.config->n_services, run.platform.name);
         while (pending > 0) {
                 resolve_batch(&run, todo, results, deadline, /* retry= */ true, &failed);
                 pending = 0;
                 for (size_t i = 0; i < run.config->n_services; i++)
                         pending += todo[i];
-                if (pending > 0)
+                if (pending > 0) {
+                        (void) sd_status(0, "%zu services: waiting for the network, %lld s left", pending,
+                                         deadline > 0 ? (long long) ((deadline - clock_now_ms()) / 1000) : 0LL);
                         clock_sleep_ms(2000);
+                }
         }
-        return finish(&run, results, run.config->n_services, failed);
+        n = run.config->n_services; /* finish() frees the config */
+        rc = finish(&run, results, n, failed);
+        (void) sd_status(1, "%zu of %zu services pinned%s", n - failed, n,
+                         rc == BP_RESULT_OK ? "" : "; see the journal for what failed, previous pins kept");
+        return rc;
 }
 
 /* "current", "stale" or "missing": the env file on disk against what the lock renders. */

@@ -61,7 +61,9 @@ lint() {        # cppcheck says nothing when all is well: give the suite its cou
 }
 run "lint: cppcheck" lint
 run "integration: real registries, inspect, resolve, boot" tests/integration/run.sh "$build/boardpin" "$build/roots"
+run "packaging: make deb native and cross, lintian, ARMv6, units, examples" tests/packaging/run.sh "$build"
 run "cross: qemu-user" tests/cross/run.sh
+run "boot: the packages installed and booted in Debian roots (nspawn, qemu-user)" tests/boot/run.sh "$build"
 run "fuzz: 10 s per parser" tests/fuzz/run.sh 10
 
 echo

@@ -1,0 +1,152 @@
+#!/bin/bash
+# run.sh BUILDDIR: the Debian packages and the units. Builds `make deb` natively and for armhf, arm64
+# and armel into BUILDDIR/packaging/debs, and checks: lintian has no error or warning; the armhf
+# binary is ARMv6 hard-float by its Tag_CPU_arch (read by boardpin's own ELF reader), armel's soft
+# float, arm64's 64-bit; the conffile, the state directory and the enabled unit are in the package;
+# Depends name every library boardpin dlopen()s (its .note.dlopen), with the trixie t64 names; `systemd-analyze verify`
+# passes on boardpin.service and the example units, `systemd-analyze security` puts boardpin.service
+# at 3.0 or less; `docker-compose config` reads the example compose file with an images.env.
+# Ends with 'N passed, N failed'.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+build=$1
+out=$PWD/$build/packaging
+pass=0 fail=0
+
+ok() { echo "ok   $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+
+rm -rf "$out"
+mkdir -p "$out/debs"
+if ! ${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iplatform -o "$out/elfarch" \
+        tests/packaging/elfarch.c platform/elf.c platform/err.c; then
+        bad "elfarch builds"
+        finish
+fi
+
+native=$(dpkg --print-architecture)
+# Tag_CPU_arch: 4 v5TE (Debian's armel), 6 v6 (the Pi Zero's and Pi 1's ARM1176), 10 v7.
+declare -A want=(
+        [$native]="bits=64 machine=62 *"
+        [armhf]="bits=32 machine=40 float=hard cpu_arch=6"
+        [arm64]="bits=64 machine=183 *"
+        [armel]="bits=32 machine=40 float=soft cpu_arch=[45]"
+)
+for arch in native armhf arm64 armel; do
+        host=$arch
+        [ "$arch" = native ] && host=$native
+        start=$SECONDS
+        if ! make -s deb ARCH="$arch" DEBDIR="$out/debs" > "$out/deb-$host.log" 2>&1; then
+                bad "make deb ARCH=$arch (last lines of $out/deb-$host.log follow)"
+                tail -n 15 "$out/deb-$host.log"
+                continue
+        fi
+        deb=$out/debs/boardpin_$(dpkg-parsechangelog -l packaging/debian/changelog -SVersion)_$host.deb
+        ok "make deb ARCH=$arch: ${deb##*/}, $((SECONDS - start)) s," \
+                "Installed-Size $(dpkg-deb -f "$deb" Installed-Size) KiB"
+
+        # lintian prints one line per tag, "E:", "W:", "I:" …; with root it also says it is root.
+        tags=$(lintian "${deb%.deb}.changes" 2>&1 | grep -E '^(E|W):')
+        if [ -z "$tags" ]; then ok "$host: lintian has no errors or warnings"; else bad "$host: lintian: $tags"; fi
+
+        root=$out/root-$host
+        mkdir -p "$root"
+        dpkg-deb -x "$deb" "$root"
+        got=$("$out/elfarch" "$root/usr/bin/boardpin")
+        # shellcheck disable=SC2053
+        if [[ $got == ${want[$host]} ]]; then ok "$host: usr/bin/boardpin is $got"
+        else bad "$host: usr/bin/boardpin is '$got', want '${want[$host]}'"; fi
+
+        ctl=$out/control-$host
+        dpkg-deb -e "$deb" "$ctl"
+        if grep -qx /etc/boardpin/boardpin.ini "$ctl/conffiles"; then ok "$host: boardpin.ini is a conffile"
+        else bad "$host: conffiles: $(cat "$ctl/conffiles" 2>/dev/null)"; fi
+        if [ -d "$root/var/lib/boardpin" ]; then ok "$host: the package owns /var/lib/boardpin"
+        else bad "$host: no var/lib/boardpin in the package"; fi
+        if grep -q "deb-systemd-helper enable 'boardpin.service'" "$ctl/postinst" &&
+                grep -q 'rm -rf /var/lib/boardpin' "$ctl/postrm"; then
+                ok "$host: postinst enables boardpin.service, postrm purges the state"
+        else
+                bad "$host: postinst does not enable boardpin.service or postrm keeps the state"
+        fi
+        deps=$(dpkg-deb -f "$deb" Depends)
+        missing=()
+        for d in 'libcurl4t64 | libcurl4 (>= 7.85.0)' 'libssl3t64 | libssl3' libc6 libinih1 libjson-c5; do
+                [[ ", $deps, " == *", $d"[\ ,]* ]] || missing+=("$d")
+        done
+        if [ ${#missing[@]} -eq 0 ]; then ok "$host: Depends: $deps"
+        else bad "$host: Depends '$deps' lacks: ${missing[*]}"; fi
+
+        # Each library named in the binary's .note.dlopen has its bookworm package among the Depends
+        # (this machine's package of that soname; the names are the same on every architecture).
+        if ! sonames=$(tests/packaging/dlnotes.py "$root/usr/bin/boardpin"); then
+                bad "$host: usr/bin/boardpin has no .note.dlopen"
+                continue
+        fi
+        for so in $sonames; do
+                pkg=$(dpkg -S "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/$so" 2>/dev/null | cut -d: -f1)
+                if [ -n "$pkg" ] && [[ " $deps " =~ [\ \|]$pkg[\ ,] ]]; then
+                        ok "$host: .note.dlopen $so, and Depends has its package $pkg"
+                else
+                        bad "$host: .note.dlopen names $so, but Depends '$deps' has no '${pkg:-its package}'"
+                fi
+        done
+done
+
+# systemd-analyze verify needs the units a unit names (sysinit.target…) and the programs it runs
+# under the root it checks: the host's units, and for the examples placeholders of podman, docker and
+# docker.service, which only have to exist (nothing runs).
+vroot=$out/root-$native
+if [ -d "$vroot/usr/bin" ]; then
+        cp -an /lib/systemd/system/. "$vroot/lib/systemd/system/"
+        mkdir -p "$vroot/etc/systemd/system"
+        for p in podman docker; do
+                [ -e "$vroot/usr/bin/$p" ] || printf '#!/bin/sh\nexit 0\n' > "$vroot/usr/bin/$p"
+                chmod 0755 "$vroot/usr/bin/$p"
+        done
+        [ -e "$vroot/lib/systemd/system/docker.service" ] ||
+                printf '[Service]\nExecStart=/usr/bin/docker\n' > "$vroot/lib/systemd/system/docker.service"
+        for u in boardpin.service; do
+                if msg=$(systemd-analyze verify --man=no --root="$vroot" "$u" 2>&1) && [ -z "$msg" ]; then
+                        ok "systemd-analyze verify $u"
+                else
+                        bad "systemd-analyze verify $u: $msg"
+                fi
+        done
+        for e in vaultwarden-podman.service vaultwarden-docker.service; do
+                cp "etc/examples/$e" "$vroot/etc/systemd/system/$e"
+                if msg=$(systemd-analyze verify --man=no --root="$vroot" "$e" 2>&1) && [ -z "$msg" ]; then
+                        ok "systemd-analyze verify etc/examples/$e"
+                else
+                        bad "systemd-analyze verify etc/examples/$e: $msg"
+                fi
+        done
+        line=$(systemd-analyze security --offline=yes --root="$vroot" boardpin.service 2>&1 | grep 'Overall exposure')
+        level=$(sed -n 's/.*boardpin.service: \([0-9.]*\).*/\1/p' <<< "$line")
+        if [ -n "$level" ] && awk -v l="$level" 'BEGIN { exit !(l <= 3.0) }'; then
+                ok "systemd-analyze security: exposure $level (3.0 or less)"
+        else
+                bad "systemd-analyze security: '$line', want 3.0 or less"
+        fi
+else
+        bad "no native package to check the units in"
+fi
+
+# images.env as boardpin writes it (envfile.c): one ENV_VAR=reference line per service.
+printf '# generated by boardpin from /var/lib/boardpin/lock.json - do not edit\n' > "$out/images.env"
+printf 'VAULTWARDEN_IMAGE=docker.io/vaultwarden/server@sha256:%s\n' \
+        "$(printf vaultwarden | sha256sum | cut -c1-64)" >> "$out/images.env"
+want_image=$(sed -n 's/^VAULTWARDEN_IMAGE=//p' "$out/images.env")
+got=$(docker-compose --env-file "$out/images.env" -f etc/examples/docker-compose.yml config 2>&1)
+if grep -qx "    image: $want_image" <<< "$got"; then ok "docker-compose config: the example runs $want_image"
+else bad "docker-compose config: $got"; fi
+: > "$out/empty.env"
+if got=$(docker-compose --env-file "$out/empty.env" -f etc/examples/docker-compose.yml config 2>&1); then
+        bad "docker-compose config without a pin succeeded: $got"
+elif grep -q 'no pin for vaultwarden' <<< "$got"; then
+        ok "docker-compose config without a pin stops, saying why"
+else
+        bad "docker-compose config without a pin: $got"
+fi
+finish
