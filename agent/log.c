@@ -95,6 +95,42 @@ static void field(struct datagram *d, const char *key, const char *value)
         put(d, "\n", 1);
 }
 
+/* The unit this process runs in ("boardpin.service"), from /proc/self/cgroup, or NULL. journald finds a
+ * datagram's unit by reading the sender's cgroup when it gets to the datagram; boardpin may have exited
+ * by then (a boot the lock answers takes milliseconds), and the line would lose its _SYSTEMD_UNIT. So each
+ * line also names the unit as OBJECT_SYSTEMD_UNIT=, which `journalctl -u` matches for root's lines, and
+ * root is what journald reads from the socket's credentials, exited sender or not. */
+static const char *own_unit(void)
+{
+        static char unit[256];
+        static bool done;
+        char line[512];
+        FILE *f;
+
+        if (done)
+                return unit[0] ? unit : NULL;
+        done = true;
+        f = fopen("/proc/self/cgroup", "re");
+        if (!f)
+                return NULL;
+        while (fgets(line, sizeof(line), f)) {
+                char *base = strrchr(line, '/');
+                size_t n;
+
+                /* cgroup v2's line, or v1's systemd hierarchy */
+                if ((strncmp(line, "0::", 3) != 0 && !strstr(line, ":name=systemd:")) || !base)
+                        continue;
+                base++;
+                n = strcspn(base, "\n");
+                if (n > 8 && n < sizeof(unit) && strncmp(base + n - 8, ".service", 8) == 0) {
+                        memcpy(unit, base, n);
+                        unit[n] = '\0';
+                }
+        }
+        (void) fclose(f);
+        return unit[0] ? unit : NULL;
+}
+
 /* One entry to the journal socket; 0, or a negative errno when it was not taken. */
 static int journal_send(int priority, const char *service, const char *digest, const char *platform,
                         const char *msg)
@@ -113,6 +149,8 @@ static int journal_send(int priority, const char *service, const char *digest, c
         field(&d, "MESSAGE", msg);
         field(&d, "PRIORITY", prio);
         field(&d, "SYSLOG_IDENTIFIER", "boardpin");
+        if (own_unit())
+                field(&d, "OBJECT_SYSTEMD_UNIT", own_unit());
         if (service)
                 field(&d, "BOARDPIN_SERVICE", service);
         if (digest)

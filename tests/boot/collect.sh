@@ -18,7 +18,7 @@ if [ -d /run/boardpin ]; then
                 stat -c '%n %.9Y' "$f" >>"$out/env-mtimes"
         done
 fi
-journalctl -b -o json _SYSTEMD_UNIT=boardpin.service >"$out/journal.json" 2>&1
+journalctl -b -o json -u boardpin.service >"$out/journal.json" 2>&1
 journalctl -b -u boardpin.service --no-pager >"$out/journal.txt" 2>&1
 systemctl list-units --failed --plain --no-legend >"$out/failed" 2>&1
 uname -m >"$out/uname"
