@@ -5,7 +5,8 @@ with systemd-nspawn (qemu-user through binfmt_misc for ARM; run.sh sets that up 
 The packages are made by `make deb` for amd64, armhf, arm64 and armel (debs.sh) into
 BUILDDIR/boot/debs; one package of each architecture serves bookworm and trixie.
 
-Roots (mkroot.sh, cached in BUILDDIR/boot/roots by their package list) are unpacked afresh for each
+Roots (mkroot.sh, kept for the machine in /var/cache/boardpin-tests/roots by their package list, a
+week at most) are unpacked afresh for each
 story into BUILDDIR/boot/run/. In each booted system boot-test-collect.service runs last, writes what
 the host checks to /var/lib/boot-test/out and powers off. The registry is the integration harness's
 (tests/integration/registry.sh, seed.sh) on loopback; nspawn shares the host's network, so the booted
@@ -196,8 +197,11 @@ class Registry:
 
 
 def make_roots(builddir):
-        """Every root, two at a time; returns {name: its directory or None}, prints the time each took."""
-        out = os.path.join(builddir, "boot", "roots")
+        """Every root, two at a time; returns {name: its directory or None}, prints the time each took.
+        Roots are kept for the machine (BP_BOOT_ROOTS, default /var/cache/boardpin-tests/roots), not the
+        checkout: a fresh clone on the same machine takes them as they are, made by the same key
+        (mkroot.sh makes one again when its key differs or it is a week old)."""
+        out = os.environ.get("BP_BOOT_ROOTS", "/var/cache/boardpin-tests/roots")
         os.makedirs(out, exist_ok=True)
 
         def one(name):

@@ -20,7 +20,9 @@ mkdir -p "$out"
 # Two runs in one checkout make a root once: the second waits for the first and takes its root.
 exec 9>"$out/$name.lock"
 flock 9
-if [ -d "$dir" ] && [ "$(cat "$out/$name.key" 2>/dev/null)" = "$key" ]; then
+# A week old, it is made again: the archive moves on (security updates), and the boots should too.
+if [ -d "$dir" ] && [ "$(cat "$out/$name.key" 2>/dev/null)" = "$key" ] &&
+        [ -n "$(find "$out/$name.key" -mtime -7 2>/dev/null)" ]; then
         echo "$name: cached (made in $(cat "$out/$name.secs" 2>/dev/null || echo '?') s)"
         exit 0
 fi
