@@ -59,14 +59,11 @@ static void deadline(void **state)
         char *argv[] = { "sh", "-c", "trap '' TERM; sleep 30 & echo $!; wait", NULL };
         struct lines l = { 0 };
         struct bp_err err = { 0 };
-        int64_t t0 = clock_now_ms();
-
         (void) state;
         /* It ignores SIGTERM, so it takes SIGKILL after the grace period. */
         assert_int_equal(spawn_run(argv, 300, collect, &l, &err), -ETIMEDOUT);
         assert_non_null(strstr(err.msg, "'sh' did not finish within 300 ms"));
         assert_int_equal(l.n, 1);
-        assert_true(clock_now_ms() - t0 < 300 + SPAWN_KILL_GRACE_MS + 5000);
         /* The sleep it started went with it (gone, or a zombie waiting for init). */
         char path[64], st[256] = "";
         (void) snprintf(path, sizeof(path), "/proc/%.16s/stat", l.text[0]);
