@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <stdbool.h>
 
 #include "clock.h"
 #include "helpers.h"
