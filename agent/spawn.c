@@ -3,10 +3,13 @@
  * write end and end-of-file means every writer (it and any child it left) is gone. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +53,33 @@ static void line_feed(struct line_buf *b, const char *p, size_t n)
         }
 }
 
+/* argv[0] as a path to run: itself when it has a '/', else the first executable of that name in $PATH
+ * (/usr/bin:/bin without one). Found here rather than by posix_spawnp(): where the vfork of posix_spawn is
+ * a fork (qemu-user), an exec that fails shows up as exit status 127, and a missing program must be a
+ * failure to start, not a program that failed. */
+static int find_program(const char *name, char *buf, size_t size)
+{
+        const char *path = getenv("PATH");
+
+        if (strchr(name, '/')) {
+                if (access(name, X_OK) < 0)
+                        return -errno;
+                (void) snprintf(buf, size, "%s", name);
+                return 0;
+        }
+        if (!path || !*path)
+                path = "/usr/bin:/bin";
+        for (const char *p = path; *p;) {
+                size_t n = strcspn(p, ":");
+
+                if (n > 0 && (size_t) snprintf(buf, size, "%.*s/%s", (int) n, p, name) < size &&
+                    access(buf, X_OK) == 0)
+                        return 0;
+                p += n + (p[n] == ':');
+        }
+        return -ENOENT;
+}
+
 static int start(char *const argv[], int out_fd, pid_t *ret_pid)
 {
         posix_spawn_file_actions_t fa;
@@ -81,8 +111,12 @@ static int start(char *const argv[], int out_fd, pid_t *ret_pid)
         if (r == 0)
                 r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                                             POSIX_SPAWN_SETPGROUP);
-        if (r == 0)
-                r = posix_spawnp(ret_pid, argv[0], &fa, &attr, argv, environ);
+        if (r == 0) {
+                char program[PATH_MAX];
+                int f = find_program(argv[0], program, sizeof(program));
+
+                r = f < 0 ? -f : posix_spawn(ret_pid, program, &fa, &attr, argv, environ);
+        }
         posix_spawn_file_actions_destroy(&fa);
         posix_spawnattr_destroy(&attr);
         return -r;

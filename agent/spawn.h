@@ -13,7 +13,7 @@
 /* Called for each line the program writes (without its '\n'; control bytes already replaced). */
 typedef void (*spawn_line_fn)(const char *line, void *userdata);
 
-/* Run argv[0] (looked up in PATH when it has no '/') with argv, for at most timeout_ms. Returns its exit
+/* Run argv[0] (looked up in $PATH when it has no '/') with argv, for at most timeout_ms. Returns its exit
  * status (0..255) when it exited, -ETIMEDOUT when it was killed at the deadline, -EINTR-free; a negative
  * errno with a message naming argv[0] when it could not be started or died of a signal (-ECHILD). */
 int spawn_run(char *const argv[], int64_t timeout_ms, spawn_line_fn on_line, void *userdata, struct bp_err *err);
