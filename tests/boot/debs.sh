@@ -5,8 +5,8 @@
 # tests itself, natively and under qemu-user. Prints each package with its size; non-zero if one failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
+mkdir -p "$1"                   # first: realpath wants it to exist, and a fresh clone has no build/
 out=$(realpath "$1")
-mkdir -p "$out"
 rm -f "$out"/boardpin*.deb "$out"/boardpin*.changes "$out"/boardpin*.buildinfo
 rc=0
 for arch in native armhf arm64 armel; do
