@@ -7,7 +7,7 @@
 #include "clock.h"
 #include "dl.h"
 #include "health.h"
-#include "spawn.h"
+#include "subprocess.h"
 #include "text.h"
 
 static size_t discard(char *p, size_t size, size_t n, void *userdata)
@@ -61,7 +61,7 @@ static int exec_once(const char *cmdline, int64_t deadline, struct bp_err *err)
         argv[n] = NULL;
         if (n == 0 || argv[0][0] != '/')
                 return bp_fail(err, -EINVAL, "exec:%s: not an absolute path", cmdline);
-        r = spawn_run(argv, attempt_ms(deadline), /* on_line= */ NULL, NULL, err);
+        r = subprocess_run(argv, attempt_ms(deadline), /* on_line= */ NULL, NULL, err);
         if (r > 0)
                 return bp_fail(err, -EHOSTDOWN, "exec:%s: exited with status %d", cmdline, r);
         return r;

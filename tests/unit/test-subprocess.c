@@ -1,4 +1,4 @@
-/* tests/unit/test-spawn.c: running real programs: exit status, output lines, the deadline, a missing
+/* tests/unit/test-subprocess.c: running real programs: exit status, output lines, the deadline, a missing
  * program, a signal, and no shell between boardpin and argv. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,10 +9,10 @@
 
 #include "clock.h"
 #include "helpers.h"
-#include "spawn.h"
+#include "subprocess.h"
 
 struct lines {
-        char text[8][SPAWN_LINE_MAX_BYTES + 1];
+        char text[8][SUBPROCESS_LINE_MAX_BYTES + 1];
         size_t n;
 };
 
@@ -32,14 +32,14 @@ static void exit_status_and_lines(void **state)
         struct bp_err err = { 0 };
 
         (void) state;
-        assert_int_equal(spawn_run(argv, 10000, collect, &l, &err), 3);
+        assert_int_equal(subprocess_run(argv, 10000, collect, &l, &err), 3);
         assert_int_equal(l.n, 4);
         assert_string_equal(l.text[0], "one");
         assert_string_equal(l.text[1], "two");
         assert_string_equal(l.text[2], "x?[2Jy");      /* no escape reaches the journal */
         assert_string_equal(l.text[3], "last");
         char *ok[] = { "true", NULL };
-        assert_int_equal(spawn_run(ok, 10000, NULL, NULL, &err), 0);
+        assert_int_equal(subprocess_run(ok, 10000, NULL, NULL, &err), 0);
 }
 
 static void no_shell_in_between(void **state)
@@ -50,7 +50,7 @@ static void no_shell_in_between(void **state)
         struct bp_err err = { 0 };
 
         (void) state;
-        assert_int_equal(spawn_run(argv, 10000, collect, &l, &err), 0);
+        assert_int_equal(subprocess_run(argv, 10000, collect, &l, &err), 0);
         assert_int_equal(l.n, 1);
         assert_string_equal(l.text[0], "a b|$(echo no)|;echo no|");
 }
@@ -62,7 +62,7 @@ static void deadline(void **state)
         struct bp_err err = { 0 };
         (void) state;
         /* It ignores SIGTERM, so it takes SIGKILL after the grace period. */
-        assert_int_equal(spawn_run(argv, 300, collect, &l, &err), -ETIMEDOUT);
+        assert_int_equal(subprocess_run(argv, 300, collect, &l, &err), -ETIMEDOUT);
         assert_non_null(strstr(err.msg, "'sh' did not finish within 300 ms"));
         assert_int_equal(l.n, 1);
         /* The sleep it started went with it: SIGKILL is on its way, so look until it is gone or a zombie
@@ -93,9 +93,9 @@ static void missing_and_signalled(void **state)
         struct bp_err err = { 0 };
 
         (void) state;
-        assert_int_equal(spawn_run(missing, 1000, NULL, NULL, &err), -ENOENT);
+        assert_int_equal(subprocess_run(missing, 1000, NULL, NULL, &err), -ENOENT);
         assert_non_null(strstr(err.msg, "could not be started"));
-        assert_int_equal(spawn_run(killed, 10000, NULL, NULL, &err), -ECHILD);
+        assert_int_equal(subprocess_run(killed, 10000, NULL, NULL, &err), -ECHILD);
         assert_non_null(strstr(err.msg, "died of signal 11"));
 }
 
@@ -108,7 +108,7 @@ static void default_sigpipe_for_the_child(void **state)
 
         (void) state;
         assert_true(signal(SIGPIPE, SIG_IGN) != SIG_ERR);
-        assert_int_equal(spawn_run(probe, 10000, collect, &l, &err), 0);
+        assert_int_equal(subprocess_run(probe, 10000, collect, &l, &err), 0);
         assert_int_equal(l.n, 1);
         /* SIGPIPE is signal 13: bit 12 of the mask, the 0x1000 of the last hex digits */
         assert_true((strtoull(l.text[0] + strlen("SigIgn:"), NULL, 16) & 0x1000) == 0);

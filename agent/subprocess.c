@@ -1,6 +1,7 @@
-/* agent/spawn.c: see spawn.h. One pipe carries both output streams, read with poll() so that the deadline
- * holds while the program is silent; the pipe's read end is close-on-exec, so the program holds only the
- * write end and end-of-file means every writer (it and any child it left) is gone. */
+/* agent/subprocess.c: see subprocess.h. One pipe carries both output streams, read with poll() so
+ * that the deadline holds while the program is silent; the pipe's read end is close-on-exec, so the
+ * program holds only the write end and end-of-file means every writer (it and any child it left) is
+ * gone. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,14 +17,14 @@
 
 #include "cleanup.h"
 #include "clock.h"
-#include "spawn.h"
+#include "subprocess.h"
 
 extern char **environ;
 
 struct line_buf {
-        char text[SPAWN_LINE_MAX_BYTES + 1];
+        char text[SUBPROCESS_LINE_MAX_BYTES + 1];
         size_t n;
-        spawn_line_fn on_line;
+        subprocess_line_fn on_line;
         void *userdata;
 };
 
@@ -47,7 +48,7 @@ static void line_feed(struct line_buf *b, const char *p, size_t n)
                         line_flush(b);
                         continue;
                 }
-                if (b->n == SPAWN_LINE_MAX_BYTES)
+                if (b->n == SUBPROCESS_LINE_MAX_BYTES)
                         line_flush(b);
                 b->text[b->n++] = p[i];
         }
@@ -151,7 +152,7 @@ static int reap(pid_t pid, bool timed_out, int *ret_status)
         int status;
 
         if (timed_out) {
-                int64_t until = clock_now_ms() + SPAWN_KILL_GRACE_MS;
+                int64_t until = clock_now_ms() + SUBPROCESS_KILL_GRACE_MS;
 
                 (void) kill(-pid, SIGTERM);
                 while (waitpid(pid, &status, WNOHANG) == 0) {
@@ -171,7 +172,7 @@ static int reap(pid_t pid, bool timed_out, int *ret_status)
         return 0;
 }
 
-int spawn_run(char *const argv[], int64_t timeout_ms, spawn_line_fn on_line, void *userdata, struct bp_err *err)
+int subprocess_run(char *const argv[], int64_t timeout_ms, subprocess_line_fn on_line, void *userdata, struct bp_err *err)
 {
         _cleanup_close_ int rd = -1, wr = -1;
         struct line_buf b = { .on_line = on_line, .userdata = userdata };
