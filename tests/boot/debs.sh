@@ -1,15 +1,18 @@
 #!/bin/bash
-# debs.sh OUTDIR: the packages the boot suite installs, made by `make deb` natively and with
-# ARCH=armhf, arm64 and armel, into OUTDIR (DEBDIR), each build's output in OUTDIR/ARCH.log. Not the
-# parent directory: other checkouts beside this one build there too. nocheck: make check runs the unit
-# tests itself, natively and under qemu-user. Prints each package with its size; non-zero if one failed.
+# debs.sh OUTDIR [ARCH...]: the packages the boot suite installs, made by `make deb` natively and with
+# ARCH=armhf, arm64 and armel (or only the ARCHes named: native, armhf, arm64, armel), into OUTDIR
+# (DEBDIR), each build's output in OUTDIR/ARCH.log. Not the parent directory: other checkouts beside
+# this one build there too. nocheck: make check runs the unit tests itself, natively and under
+# qemu-user. Prints each package with its size; non-zero if one failed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p "$1"                   # first: realpath wants it to exist, and a fresh clone has no build/
 out=$(realpath "$1")
 rm -f "$out"/boardpin*.deb "$out"/boardpin*.changes "$out"/boardpin*.buildinfo
 rc=0
-for arch in native armhf arm64 armel; do
+shift
+[ $# -gt 0 ] || set -- native armhf arm64 armel
+for arch in "$@"; do
         start=$(date +%s)
         if DEB_BUILD_OPTIONS="nocheck ${DEB_BUILD_OPTIONS:-}" make -s deb ARCH="$arch" DEBDIR="$out" \
                 >"$out/$arch.log" 2>&1; then

@@ -18,7 +18,10 @@ for tool in systemd-nspawn mmdebstrap arch-test qemu-arm-static qemu-aarch64-sta
 done
 [ "$(id -u)" -eq 0 ] || fail_early "needs root (mmdebstrap, systemd-nspawn, binfmt_misc)"
 
-trap binfmt_down EXIT
-binfmt_up || fail_early "qemu-user cannot be registered in binfmt_misc"
+# BP_BOOT_STORIES (boot.py) naming only amd64 roots needs no emulation, and leaves binfmt_misc alone.
+if [ -z "${BP_BOOT_STORIES:-}" ] || [[ "$BP_BOOT_STORIES" =~ arm ]]; then
+        trap binfmt_down EXIT
+        binfmt_up || fail_early "qemu-user cannot be registered in binfmt_misc"
+fi
 
 /usr/bin/python3 "$here/boot.py" "$build"
