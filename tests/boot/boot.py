@@ -405,7 +405,7 @@ def configure(root, reg, services, qemu_cpu=None, quadlet=False):
 
 def sandbox_probe(root):
         """sandbox-probe.service: /bin/true in boardpin.service's own sandbox, so that the figures tell
-        what the sandbox costs from what boardpin costs. Its directories stay boardpin's alone."""
+        what the sandbox costs from what boardpin costs. Its state and runtime directories are its own."""
         for d in ("/usr/lib/systemd/system", "/lib/systemd/system"):
                 unit = root.path(f"{d}/boardpin.service")
                 if os.path.exists(unit):
@@ -421,10 +421,14 @@ def sandbox_probe(root):
                                 section = line
                                 continue
                         key = line.split("=", 1)[0]
-                        if section == "[Service]" and "=" in line and not line.startswith("#") and key not in (
-                                        "ExecStart", "StateDirectory", "RuntimeDirectory", "RuntimeDirectoryPreserve",
-                                        "SyslogIdentifier", "Type", "RemainAfterExit", "NotifyAccess"):
-                                lines.append(line)
+                        if section != "[Service]" or "=" not in line or line.startswith("#") or key in (
+                                        "ExecStart", "SyslogIdentifier", "Type", "RemainAfterExit", "NotifyAccess"):
+                                continue
+                        # Directories of its own, each one bind mount like boardpin's: the sandbox is the
+                        # same size, and no file named for boardpin is left to the purge check.
+                        if key in ("StateDirectory", "RuntimeDirectory"):
+                                line = f"{key}=sandbox-probe"
+                        lines.append(line)
         lines += ["Type=oneshot", "ExecStart=/bin/true", "", "[Install]", "WantedBy=multi-user.target", ""]
         with open(root.path("/etc/systemd/system/sandbox-probe.service"), "w") as f:
                 f.write("\n".join(lines))
@@ -608,6 +612,11 @@ def whole_story(builddir, roots, debs, reg, name, quadlet=False):
                 figure(f"{label}: lock-answered boot {i + 1}: boardpin.service ran {bp:.1f} ms, a /bin/true unit "
                        f"{tr:.1f} ms, /bin/true in boardpin.service's sandbox {sb:.1f} ms "
                        f"(ExecMainStart to ExecMainExit)")
+        # The goal is 3x at most; a figure, not an assertion: run times on a shared machine are noise.
+        for i, (bp, tr, _) in enumerate(times):
+                ratio = f"{bp / tr:.1f}x" if tr > 0 else "no /bin/true figure"
+                figure(f"{label}: lock-answered boot {i + 1}: boardpin.service / the /bin/true unit = {ratio} "
+                       f"({bp:.1f} ms / {tr:.1f} ms)")
 
         check_purge(root, label)
         root.remove()
