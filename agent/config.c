@@ -23,6 +23,7 @@
 
 #include "cleanup.h"
 #include "fsio.h"
+#include "registry.h"
 #include "text.h"
 #include "version.h"
 
@@ -102,7 +103,6 @@ struct ini_src {
         unsigned key_line[K_COUNT];                     /* where this section set each key, 0 if not */
         unsigned tag_line[CONFIG_TAGS_MAX];
         bool version_is_range;
-        bool mirror_warned; /* one warning for all mirror = lines */
 };
 
 static const char *show(char buf[static SHOW_MAX_BYTES], const char *s)
@@ -417,6 +417,8 @@ static int registry_begin(struct ini_src *s, const char *host)
 static int registry_set(struct ini_src *s, enum key k, const char *v)
 {
         struct bp_registry_conf *g = &s->c->registries[s->c->n_registries - 1];
+        char host[REF_DOMAIN_MAX];
+        bool plain;
 
         switch (k) {
         case K_INSECURE:
@@ -429,10 +431,12 @@ static int registry_set(struct ini_src *s, enum key k, const char *v)
                                         Q(v));
                 if (strlen(v) >= sizeof(g->mirror))
                         return src_fail(s, -EINVAL, s->line, "mirror: '%s' is too long", Q(v));
+                if (registry_mirror_host(v, host, &plain) < 0)
+                        return src_fail(
+                                s, -EINVAL, s->line,
+                                "mirror: '%s' is not http[s]://HOST[:PORT]: a mirror serves /v2/ at its root",
+                                Q(v));
                 text_copy(g->mirror, sizeof(g->mirror), v);
-                if (!s->mirror_warned)
-                        src_warn(s, s->line, "mirror = is not yet used: boardpin asks each registry itself");
-                s->mirror_warned = true;
                 return 0;
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[%s]'", keys[k].name, Q(s->section));

@@ -57,7 +57,7 @@ struct bp_registry_conf {
         char host[REF_DOMAIN_MAX];      /* as in the section name: "127.0.0.1:5000", "docker.io" */
         bool insecure;
         char ca_file[PATH_MAX];         /* "" if none */
-        char mirror[512];               /* "" if none; parsed, not yet used (a warning says so) */
+        char mirror[512];               /* "" if none; "http[s]://HOST[:PORT]", asked first (registry.h) */
 };
 
 struct bp_config {
@@ -76,7 +76,7 @@ struct bp_config {
         size_t n_registries;
         struct bp_service *services;
         size_t n_services;
-        /* "path:line: …" for settings that parse but do nothing yet (rollout =, mirror =): the caller logs
+        /* "path:line: …" for settings that parse but do nothing yet (rollout =): the caller logs
          * them; this module never logs. */
         char warnings[CONFIG_WARNINGS_MAX][CONFIG_WARNING_MAX_BYTES];
         size_t n_warnings;

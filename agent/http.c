@@ -465,7 +465,8 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
         }
         if (cc == CURLE_OK && q->status == 429) {
                 long ra = x->retry_after >= 0 ? x->retry_after : 1;
-                if (h->once || ra > HTTP_RETRY_AFTER_MAX_S || (h->deadline > 0 && now + ra * 1000 > h->deadline)) {
+                if (h->once || q->once || ra > HTTP_RETRY_AFTER_MAX_S ||
+                    (h->deadline > 0 && now + ra * 1000 > h->deadline)) {
                         q->result = bp_fail(&q->err, -EAGAIN, "%s: rate limited (HTTP 429), retry after %lds",
                                             q->url, ra);
                         return finish(x);
@@ -479,8 +480,8 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
                 q->result = 0;
                 return finish(x);
         }
-        if (h->once || q->attempts > HTTP_RETRIES_MAX || x->backoff_spent + wait > HTTP_RETRY_BUDGET_MS ||
-            (h->deadline > 0 && now + wait >= h->deadline)) {
+        if (h->once || q->once || q->attempts > HTTP_RETRIES_MAX ||
+            x->backoff_spent + wait > HTTP_RETRY_BUDGET_MS || (h->deadline > 0 && now + wait >= h->deadline)) {
                 if (cc != CURLE_OK)
                         q->result = bp_fail(&q->err, -EIO, "%s: %s (after %u attempts)", q->url,
                                             curl_why(x, cc, why, sizeof(why)), q->attempts);

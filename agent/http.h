@@ -44,6 +44,8 @@ struct bp_http_req {
         bool https_only;     /* redirects may not leave https */
         const char *ca_file; /* extra CA bundle, or NULL */
         long timeout_s;      /* connect and low-speed limit of one attempt */
+        bool once;           /* one attempt, as http_set_once() for this request only (a mirror: the
+                              * registry behind it is the retry) */
         enum bp_http_cred cred;
         const char *user, *password, *bearer;
         bp_http_done_fn done;

@@ -140,6 +140,25 @@ void run_close(struct bp_run *run)
         run->lock_fd = -1;
 }
 
+static void mirror_warn(const char *line)
+{
+        log_warning("%s", line);
+}
+
+/* A mirror is another host: its TLS trust is that of its own [registry HOST] section (ca_file), never the
+ * registry's; the URL's scheme says whether it is plain HTTP. */
+static const char *mirror_ca_file(const struct bp_config *c, const struct bp_registry_conf *rc)
+{
+        const struct bp_registry_conf *mc;
+        char host[REF_DOMAIN_MAX];
+        bool plain;
+
+        if (!rc || !rc->mirror[0] || registry_mirror_host(rc->mirror, host, &plain) < 0)
+                return NULL;
+        mc = config_registry(c, host);
+        return mc && mc->ca_file[0] ? mc->ca_file : NULL;
+}
+
 static int registry_for(struct bp_run *run, const struct bp_ref *ref, struct bp_registry **ret, struct bp_err *err)
 {
         const struct bp_registry_conf *rc = config_registry(run->config, ref->domain);
@@ -151,6 +170,9 @@ static int registry_for(struct bp_run *run, const struct bp_ref *ref, struct bp_
                 .auth_file = run->config->auth_file[0] ? run->config->auth_file : NULL,
                 .timeout_s = run->config->timeout_s,
                 .known = challenges_find(run->challenges, ref_api_host(ref)),
+                .mirror = rc && rc->mirror[0] ? rc->mirror : NULL,
+                .mirror_ca_file = mirror_ca_file(run->config, rc),
+                .warn = mirror_warn,
         };
         int r;
 

@@ -51,7 +51,12 @@ struct bp_registry {
         char *token_url, *token_form;
         char **token_scopes;
         size_t n_token_scopes;
-        struct bp_registry_stats stats;
+        struct bp_registry_stats stats; /* a mirror counts into its registry's */
+        struct bp_registry *mirror;     /* owned, or NULL */
+        bool mirror_down;               /* it failed in this run: the registry itself from now on */
+        char mirror_url[512];
+        void (*warn)(const char *line);
+        struct bp_registry *upstream; /* in a mirror: the registry it stands in for, borrowed */
 };
 
 void blob_done(struct bp_blob *b)
@@ -103,6 +108,11 @@ static void sha256_digest(const void *data, size_t len, char ret[static REF_DIGE
                 (void) snprintf(ret + 7 + 2 * i, 3, "%02x", md[i]);
 }
 
+static struct bp_registry_stats *stats_of(struct bp_registry *reg)
+{
+        return reg->upstream ? &reg->upstream->stats : &reg->stats;
+}
+
 static void scope_of(const char *repo, char ret[static SCOPE_MAX])
 {
         (void) snprintf(ret, SCOPE_MAX, "repository:%s:pull", repo);
@@ -113,6 +123,11 @@ int registry_announce(struct bp_registry *reg, const char *repo)
         char scope[SCOPE_MAX];
         char **w;
 
+        if (reg->mirror) {
+                int r = registry_announce(reg->mirror, repo);
+                if (r < 0)
+                        return r;
+        }
         scope_of(repo, scope);
         for (size_t i = 0; i < reg->n_wanted; i++)
                 if (strcmp(reg->wanted[i], scope) == 0)
@@ -129,10 +144,25 @@ int registry_announce(struct bp_registry *reg, const char *repo)
         return 0;
 }
 
+static void submit_to(struct bp_registry *reg, struct bp_registry_op *op);
+
 static void op_finish(struct bp_registry_op *op, int r)
 {
-        op->result = r;
+        struct bp_registry *origin = op->origin;
+
         http_req_reset(&op->req);
+        if (r < 0 && origin) {
+                /* What the mirror said, or failed to say, is not used: the registry itself is asked. */
+                (void) registry_mirror_failed(origin, op->err.msg);
+                registry_op_done(op);
+                op->kind = op->asked;
+                op->origin = NULL;
+                return submit_to(origin, op);
+        }
+        op->result = r;
+        op->mirrored = origin != NULL;
+        if (origin)
+                origin->stats.mirrored++;
         if (op->done)
                 op->done(op, op->userdata);
 }
@@ -271,7 +301,7 @@ static void fetch_token(struct bp_registry *reg, const char *scope, bool only_th
                 return fail_waiting(reg, &err, -EPERM);
         }
         reg->auth = AUTH_FETCHING;
-        reg->stats.tokens++;
+        stats_of(reg)->tokens++;
         http_submit(reg->http, q);
 }
 
@@ -346,6 +376,7 @@ static void op_send(struct bp_registry_op *op)
         q->https_only = !reg->insecure;
         q->ca_file = reg->ca_file;
         q->timeout_s = reg->timeout_s;
+        q->once = reg->upstream != NULL; /* a mirror that fails once: the registry itself is the retry */
         q->cred = BP_HTTP_CRED_NONE;
         op->had_token = false;
         if (!op->probe && reg->challenge.scheme == BP_AUTH_BASIC) {
@@ -499,7 +530,7 @@ static void on_answer(struct bp_http_req *q, void *userdata)
                 }
                 /* No usable Docker-Content-Digest: only the bytes can tell. */
                 op->kind = BP_REG_MANIFEST;
-                reg->stats.gets++;
+                stats_of(reg)->gets++;
                 op->auth_retried = false;
                 return op_send(op);
         case BP_REG_TAGS:
@@ -513,7 +544,7 @@ static void on_answer(struct bp_http_req *q, void *userdata)
                                                      TAG_PAGES_MAX));
                 if (set_url(op, path) < 0)
                         return op_finish(op, bp_fail(&op->err, -ENOMEM, "out of memory"));
-                reg->stats.tag_pages++;
+                stats_of(reg)->tag_pages++;
                 op->auth_retried = false;
                 return op_send(op);
         }
@@ -524,6 +555,19 @@ static void on_answer(struct bp_http_req *q, void *userdata)
 
 void registry_submit(struct bp_registry *reg, struct bp_registry_op *op)
 {
+        op->asked = op->kind;
+        op->mirrored = false;
+        op->origin = NULL;
+        if (reg->mirror && !reg->mirror_down) {
+                op->origin = reg;
+                reg = reg->mirror;
+        }
+        submit_to(reg, op);
+}
+
+static void submit_to(struct bp_registry *reg, struct bp_registry_op *op)
+{
+        struct bp_registry_stats *st = stats_of(reg);
         char path[REF_PATH_MAX + REF_TAG_MAX + REF_DIGEST_MAX + 64];
         bool digest = ref_digest_ok(op->reference);
 
@@ -545,19 +589,19 @@ void registry_submit(struct bp_registry *reg, struct bp_registry_op *op)
                 (void) snprintf(op->what, sizeof(op->what), "%s/%s%s%s", reg->host, op->repo, digest ? "@" : ":",
                                 op->reference);
                 if (op->kind == BP_REG_DIGEST)
-                        reg->stats.heads++;
+                        st->heads++;
                 else
-                        reg->stats.gets++;
+                        st->gets++;
                 break;
         case BP_REG_BLOB:
                 (void) snprintf(path, sizeof(path), "/v2/%s/blobs/%s", op->repo, op->reference);
                 (void) snprintf(op->what, sizeof(op->what), "%s/%s blob %s", reg->host, op->repo, op->reference);
-                reg->stats.blobs++;
+                st->blobs++;
                 break;
         case BP_REG_TAGS:
                 (void) snprintf(path, sizeof(path), "/v2/%s/tags/list?n=1000", op->repo);
                 (void) snprintf(op->what, sizeof(op->what), "%s/%s", reg->host, op->repo);
-                reg->stats.tag_pages++;
+                st->tag_pages++;
                 break;
         }
         if (set_url(op, path) < 0)
@@ -710,6 +754,74 @@ static int load_credentials(struct bp_registry *reg, const char *path, const cha
         return 0;
 }
 
+int registry_mirror_host(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain)
+{
+        bool plain = text_has_prefix(url, "http://");
+        const char *h = plain                              ? url + strlen("http://")
+                        : text_has_prefix(url, "https://") ? url + strlen("https://")
+                                                           : NULL;
+        size_t n;
+
+        if (!h)
+                return -EINVAL;
+        n = strcspn(h, "/");
+        if (n == 0 || n >= REF_DOMAIN_MAX || (h[n] == '/' && h[n + 1] != '\0'))
+                return -EINVAL;
+        memcpy(ret, h, n);
+        ret[n] = '\0';
+        /* No user:password@ (credentials come from the auth file), no query, fragment or blank. */
+        if (strpbrk(ret, "@?#% \t\r\n\\") || ret[0] == ':' || ret[n - 1] == ':')
+                return -EINVAL;
+        *ret_plain = plain;
+        return 0;
+}
+
+bool registry_mirror_failed(struct bp_registry *reg, const char *why)
+{
+        char clean[sizeof(((struct bp_err *) 0)->msg)];
+
+        if (!reg->mirror || reg->mirror_down)
+                return false;
+        reg->mirror_down = true;
+        if (reg->warn) {
+                char line[sizeof(clean) + sizeof(reg->mirror_url) + 2 * REF_DOMAIN_MAX + 96];
+                text_copy_clean(clean, sizeof(clean), why);
+                (void) snprintf(line, sizeof(line),
+                                "mirror %s of %s failed (%s); asking %s itself for the rest of this run",
+                                reg->mirror_url, reg->host, clean, reg->host);
+                reg->warn(line);
+        }
+        return true;
+}
+
+/* The mirror: a registry of its own (host, auth, challenge, tokens) on the same engine. Only the auth
+ * file's entry for its own host is read for it. */
+static int mirror_new(struct bp_registry *reg, const struct bp_registry_opts *o, struct bp_err *err)
+{
+        char host[REF_DOMAIN_MAX];
+        bool plain = false;
+        struct bp_registry_opts m = {
+                .host = host,
+                .auth_key = host,
+                .ca_file = o->mirror_ca_file,
+                .auth_file = o->auth_file,
+                .timeout_s = o->timeout_s,
+                .http = reg->http,
+        };
+        int r;
+
+        if (registry_mirror_host(o->mirror, host, &plain) < 0 || strlen(o->mirror) >= sizeof(reg->mirror_url))
+                return bp_fail(err, -EINVAL, "mirror '%.200s' of %s is not http[s]://HOST[:PORT]", o->mirror,
+                               o->host);
+        m.insecure = plain;
+        r = registry_new(&m, &reg->mirror, err);
+        if (r < 0)
+                return bp_err_prefix(err, r, "mirror of %s: ", o->host);
+        reg->mirror->upstream = reg;
+        text_copy(reg->mirror_url, sizeof(reg->mirror_url), o->mirror);
+        return 0;
+}
+
 int registry_new(const struct bp_registry_opts *o, struct bp_registry **ret, struct bp_err *err)
 {
         _cleanup_(registry_freep) struct bp_registry *reg = calloc(1, sizeof(*reg));
@@ -747,12 +859,19 @@ int registry_new(const struct bp_registry_opts *o, struct bp_registry **ret, str
                 if (r < 0)
                         return r;
         }
+        reg->warn = o->warn;
+        if (o->mirror && o->mirror[0]) {
+                r = mirror_new(reg, o, err);
+                if (r < 0)
+                        return r;
+        }
         /* What this host asked for last time saves the probe's round trip: its 401, should it ask
          * otherwise now, says so and the request goes again. A remembered Bearer challenge is not used: its
          * token endpoint may have moved or died, and a token fetch that fails would fail the run rather
          * than cost one round trip. Basic without credentials is not used either: the host may have
          * stopped asking. */
-        if (o->known && (o->known->scheme == BP_AUTH_NONE || (o->known->scheme == BP_AUTH_BASIC && reg->have_creds))) {
+        if (o->known &&
+            (o->known->scheme == BP_AUTH_NONE || (o->known->scheme == BP_AUTH_BASIC && reg->have_creds))) {
                 reg->challenge = *o->known;
                 reg->challenge.scope[0] = '\0';
                 reg->auth = AUTH_KNOWN;
@@ -779,6 +898,7 @@ void registry_free(struct bp_registry *reg)
 {
         if (!reg)
                 return;
+        registry_free(reg->mirror); /* before the engine it runs on */
         http_free(reg->own_http);
         http_req_reset(&reg->token_req);
         token_cache_free(reg->tokens);

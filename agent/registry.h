@@ -4,7 +4,10 @@
  * target, is never taken for the registry's), credentials from the auth file for that host only, and tokens
  * (token.h): one challenge per registry, one token request per registry and run carrying every announced
  * scope, Basic credentials with every request once the registry asked for Basic. Every byte it returns was
- * checked against its sha256 digest first. Knows nothing of platforms, locks or env files. */
+ * checked against its sha256 digest first. Owns the registry's mirror too (mirror =): a second registry of
+ * its own host, auth and TLS, asked first for every read while it answers; the first failure of the mirror
+ * (down, an HTTP error, bytes that do not match their digest) sends that operation and every later one of
+ * the run to the registry itself, with one warning. Knows nothing of platforms, locks or env files. */
 #pragma once
 
 #include <stdbool.h>
@@ -21,18 +24,27 @@
 #define TAGS_PAGE_MAX_BYTES (4 * 1024 * 1024)
 
 struct bp_registry_opts {
-        const char *host;      /* the API host[:port]: "registry-1.docker.io", "127.0.0.1:5000" */
-        const char *auth_key;  /* its name in the auth file ("docker.io"); NULL: host */
-        bool insecure;         /* plain HTTP; otherwise HTTPS with verification, always */
-        const char *ca_file;   /* extra CA bundle for this registry, or NULL */
-        const char *auth_file; /* docker config.json / containers auth.json, or NULL */
-        long timeout_s;        /* connect and low-speed limit for one request */
-        struct bp_http *http;  /* the engine to run on, shared, borrowed; NULL: one of its own */
+        const char *host;                 /* the API host[:port]: "registry-1.docker.io", "127.0.0.1:5000" */
+        const char *auth_key;             /* its name in the auth file ("docker.io"); NULL: host */
+        bool insecure;                    /* plain HTTP; otherwise HTTPS with verification, always */
+        const char *ca_file;              /* extra CA bundle for this registry, or NULL */
+        const char *auth_file;            /* docker config.json / containers auth.json, or NULL */
+        long timeout_s;                   /* connect and low-speed limit for one request */
+        struct bp_http *http;             /* the engine to run on, shared, borrowed; NULL: one of its own */
         const struct bp_challenge *known; /* what this host asked for in an earlier run, or NULL */
+        /* A pull-through cache of this registry ("https://mirror.lan:5000"), or NULL. It is another host:
+         * it gets credentials only when the auth file names its own host[:port], never the registry's; it
+         * answers its own challenge and gets its own tokens. https:// is verified, with mirror_ca_file
+         * when given; http:// is plain HTTP, as the URL says. */
+        const char *mirror;
+        const char *mirror_ca_file;
+        /* Called once, with one line, when the mirror fails and the registry itself is asked; or NULL. */
+        void (*warn)(const char *line);
 };
 
 struct bp_registry_stats {
-        unsigned heads, gets, blobs, tag_pages, tokens;
+        unsigned heads, gets, blobs, tag_pages, tokens; /* the mirror's requests included */
+        unsigned mirrored;                              /* operations the mirror answered */
 };
 
 struct bp_blob {
@@ -55,6 +67,15 @@ bool registry_challenge(const struct bp_registry *r, struct bp_challenge *ret);
 
 /* The API host it was made for ("registry-1.docker.io"). Borrowed. */
 const char *registry_api_host(const struct bp_registry *r);
+
+/* The mirror's host[:port] and scheme from a mirror = URL: "http[s]://HOST[:PORT]" with at most a "/" after
+ * it, no user, path, query or fragment. -EINVAL otherwise. */
+int registry_mirror_host(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain);
+
+/* The mirror failed in a way only the chain above could see (its tag's index led to a check that failed):
+ * the same as when an operation fails on it. The registry itself answers from now on, with one warning;
+ * false when there is no mirror or it was given up on already. */
+bool registry_mirror_failed(struct bp_registry *r, const char *why);
 
 /* The engine the registry runs on. */
 struct bp_http *registry_http(const struct bp_registry *r);
@@ -85,6 +106,7 @@ struct bp_registry_op {
         char digest[REF_DIGEST_MAX]; /* DIGEST */
         char **tags;                 /* TAGS: NULL-terminated, owned */
         size_t n_tags;
+        bool mirrored; /* the answer came from the registry's mirror (checked as any) */
 
         /* private */
         struct bp_registry *reg;
@@ -94,6 +116,8 @@ struct bp_registry_op {
         char what[REF_DOMAIN_MAX + REF_PATH_MAX + REF_TAG_MAX + 96];
         bool probe, auth_retried, had_token;
         unsigned pages;
+        struct bp_registry *origin;     /* on the mirror: the registry to ask when it fails */
+        enum bp_registry_op_kind asked; /* kind as submitted (a HEAD may have turned into a GET) */
         struct bp_registry_op *next;
 };
 

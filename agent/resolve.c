@@ -125,6 +125,7 @@ struct bp_resolve_job {
         const struct bp_manifest *index; /* top or inner: where the entry was chosen */
         int entry;
         char child_digest[REF_DIGEST_MAX];
+        bool from_mirror; /* the tag's answer came from the registry's mirror */
         struct bp_resolution r;
         int rc;
         struct bp_err err;
@@ -180,8 +181,34 @@ static void job_request(struct bp_resolve_job *j, enum job_state state, enum bp_
         registry_submit(j->reg, &j->op);
 }
 
+/* A check that failed on what the mirror said the tag is: its index may be its own (its digest agrees with its
+ * bytes, not with the registry), and every answer by digest after it is as the mirror chose. The registry
+ * itself is asked for the tag, once; nothing the mirror said is kept. Errors of the network were the
+ * registry's to fall back on already. */
+static bool job_retry_direct(struct bp_resolve_job *j, int rc, const struct bp_err *err)
+{
+        const char *reference = j->ref.digest[0] ? j->ref.digest : j->ref.tag;
+
+        if (!j->from_mirror || (rc != -EBADMSG && rc != -EINVAL && rc != -ENOENT && rc != -ELOOP))
+                return false;
+        j->from_mirror = false;
+        (void) registry_mirror_failed(j->reg, err->msg); /* before err, the op's, is reset */
+        manifest_free(j->top);
+        manifest_free(j->inner);
+        manifest_free(j->child);
+        j->top = j->inner = j->child = NULL;
+        j->index = NULL;
+        j->entry = 0;
+        j->child_digest[0] = '\0';
+        resolution_done(&j->r);
+        job_request(j, JOB_TOP, BP_REG_MANIFEST, reference, 0);
+        return true;
+}
+
 static int job_fail(struct bp_resolve_job *j, int rc, const struct bp_err *err)
 {
+        if (job_retry_direct(j, rc, err))
+                return rc;
         j->err = *err;
         job_end(j, rc);
         return rc;
@@ -341,6 +368,8 @@ static void job_step(struct bp_registry_op *op, void *userdata)
         case JOB_NESTED:
         case JOB_CHILD:
                 slot = j->state == JOB_TOP ? &j->top : j->state == JOB_NESTED ? &j->inner : &j->child;
+                if (j->state == JOB_TOP)
+                        j->from_mirror = op->mirrored;
                 rc = manifest_parse(op->blob.data, op->blob.len, op->blob.media_type, slot, &err);
                 if (rc < 0) {
                         bp_err_prefix(&err, rc, j->state == JOB_NESTED ? "%s: nested index: " : "%s: ", j->name);

@@ -78,10 +78,27 @@ Control endpoints (on both listeners):
   GET /_tokens      [{"scopes": [...], "auth": bool}, ...] token requests since the last reset
   GET /token[...]   token endpoint used by the Bearer challenges
 
+Mirror role (--mirror-of URL): every /v2/ path outside /v2/fault/ is a pull-through
+cache of the registry at URL, as a registry in proxy mode is: GET and HEAD of
+manifests, blobs and tag lists are asked of URL (with --mirror-upstream-auth
+USER:PASSWORD as Basic credentials, --mirror-ca for its TLS) and answered with its
+status, Content-Type, Docker-Content-Digest, Link and body, except as
+--mirror-fault says:
+  none          as the registry answered
+  tamper        GET of a manifest by tag: one byte of the body changed, the
+                registry's Docker-Content-Digest kept
+  swap:REPO:TAG a manifest by tag (GET and HEAD) is the registry's REPO:TAG, with
+                its own, matching digest: an index of the mirror's own making
+--mirror-login USER:PASSWORD makes the mirror ask for Basic credentials (401
+with a Basic challenge) and serve only with exactly those.  Every request is
+logged with its Authorization (scheme, and the Basic user name) as any is.
+
 Usage:
   faultserver.py --port PORT [--other-port PORT2] [--other-host localhost]
                  [--tls-cert server.pem --tls-key server.key]
                  [--stall-seconds 60] [--oversize-bytes 5242880]
+                 [--mirror-of URL [--mirror-ca FILE] [--mirror-upstream-auth USER:PASSWORD]
+                  [--mirror-fault none|tamper|swap:REPO:TAG] [--mirror-login USER:PASSWORD]]
                  --log FILE [--pidfile FILE]
 
 Listens on 127.0.0.1 only.  With --tls-cert both listeners use TLS.  Each
@@ -90,7 +107,9 @@ path, mode, auth, status}; several servers may share one log file.
 """
 
 import argparse
+import base64
 import gzip
+import http.client
 import hashlib
 import io
 import json
@@ -129,6 +148,17 @@ AUTH_MODES = {"always401", "badchallenge", "tokenhtml", "tokenbadjson"}
 STREAM_FAULTS = {"truncated", "reset", "stall"}
 
 PATH_RE = re.compile(r"^/v2/fault/([a-z0-9]+)((?:/[a-z0-9][a-z0-9._-]*)*)/(manifests|blobs|tags)/(.+)$")
+
+
+def basic_user(authorization):
+    """The user name of a Basic Authorization header, "" for anything else."""
+    scheme, _, value = (authorization or "").partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(value.strip()).decode("utf-8", "replace").partition(":")[0]
+    except ValueError:
+        return "?"
 
 
 def sha256(data):
@@ -287,6 +317,8 @@ class Handler(BaseHTTPRequestHandler):
                  "method": self.command, "path": self.path, "mode": mode,
                  "auth": bool(self.headers.get("Authorization")),
                  "auth_scheme": (self.headers.get("Authorization") or "").partition(" ")[0],
+                 "auth_user": basic_user(self.headers.get("Authorization")),
+                 "user_agent": self.headers.get("User-Agent") or "",
                  "status": status}
         st = self.cfg["state"]
         with st.lock:
@@ -379,6 +411,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, body)
         if path.startswith("/token"):
             return self._token(path, url.query)
+        if self.cfg["mirror_of"] and path.startswith("/v2/") and not path.startswith("/v2/fault/"):
+            return self._mirror()
         if path in ("/v2", "/v2/"):
             return self._send(200, b"{}")
 
@@ -483,6 +517,58 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(302, b"", ctype=None, headers=[("Location", location)], mode=mode)
 
         return self._serve(mode, kind, ref, honest=False, query=url.query)
+
+    def _upstream(self, method, path):
+        """(status, headers, body) of method path at the registry this server mirrors."""
+        up = urllib.parse.urlsplit(self.cfg["mirror_of"])
+        if up.scheme == "https":
+            ctx = ssl.create_default_context(cafile=self.cfg["mirror_ca"])
+            conn = http.client.HTTPSConnection(up.netloc, timeout=30, context=ctx)
+        else:
+            conn = http.client.HTTPConnection(up.netloc, timeout=30)
+        headers = {"User-Agent": "boardpin-test-mirror/1"}
+        if self.headers.get("Accept"):
+            headers["Accept"] = self.headers["Accept"]
+        if self.cfg["mirror_upstream_auth"]:
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                self.cfg["mirror_upstream_auth"].encode()).decode()
+        try:
+            conn.request(method, path, headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+            return resp.status, resp.headers, body
+        finally:
+            conn.close()
+
+    def _mirror(self):
+        fault = self.cfg["mirror_fault"]
+        login = self.cfg["mirror_login"]
+        if login:
+            auth = self.headers.get("Authorization") or ""
+            want = "Basic " + base64.b64encode(login.encode()).decode()
+            if auth != want:
+                return self._error(401, "UNAUTHORIZED", "the mirror wants its own user", "mirror",
+                                   headers=[("WWW-Authenticate", 'Basic realm="boardpin-test-mirror"')])
+        path = self.path
+        m = re.match(r"^/v2/(.+)/manifests/([^/]+)$", urllib.parse.urlsplit(path).path)
+        by_tag = bool(m) and not m.group(2).startswith("sha256:")
+        if by_tag and fault.startswith("swap:"):
+            _, repo, tag = fault.split(":", 2)
+            path = "/v2/%s/manifests/%s" % (repo, tag)
+        try:
+            status, headers, body = self._upstream(self.command, path)
+        except (OSError, http.client.HTTPException) as e:
+            return self._error(502, "UNAVAILABLE", "upstream: %s" % e, "mirror")
+        if by_tag and fault == "tamper" and self.command == "GET" and status == 200 and body:
+            body = body[:-1] + (b" " if body[-1:] != b" " else b"\n")
+        out = []
+        for name in ("Docker-Content-Digest", "Link", "WWW-Authenticate"):
+            if headers.get(name):
+                out.append((name, headers[name]))
+        return self._send(status, body, ctype=headers.get("Content-Type") or None, headers=out,
+                          mode="mirror-" + fault.partition(":")[0],
+                          length=int(headers.get("Content-Length") or len(body))
+                          if self.command == "HEAD" else None)
 
     def _token(self, path, query):
         st = self.cfg["state"]
@@ -669,6 +755,12 @@ def main():
     ap.add_argument("--tls-key")
     ap.add_argument("--stall-seconds", type=float, default=60.0)
     ap.add_argument("--oversize-bytes", type=int, default=5 * 1024 * 1024)
+    ap.add_argument("--mirror-of", default="",
+                    help="a registry's base URL: /v2/ outside /v2/fault/ is a pull-through cache of it")
+    ap.add_argument("--mirror-ca", default=None, help="CA bundle for --mirror-of over https")
+    ap.add_argument("--mirror-upstream-auth", default="", help="USER:PASSWORD the mirror sends upstream")
+    ap.add_argument("--mirror-fault", default="none", help="none, tamper or swap:REPO:TAG")
+    ap.add_argument("--mirror-login", default="", help="USER:PASSWORD the mirror asks its clients for")
     ap.add_argument("--log", required=True)
     ap.add_argument("--pidfile")
     args = ap.parse_args()
@@ -676,6 +768,8 @@ def main():
         ap.error("--tls-cert and --tls-key go together")
     if args.stall_seconds < 0 or args.stall_seconds > 600:
         ap.error("--stall-seconds must be within 0..600")
+    if not (args.mirror_fault in ("none", "tamper") or re.match(r"^swap:[^:]+:[^:]+$", args.mirror_fault)):
+        ap.error("--mirror-fault is none, tamper or swap:REPO:TAG")
 
     ctx = None
     if args.tls_cert:
@@ -686,6 +780,9 @@ def main():
     cfg = {
         "port": args.port, "other_port": args.other_port, "other_host": args.other_host,
         "plain_port": args.plain_port,
+        "mirror_of": args.mirror_of.rstrip("/"), "mirror_ca": args.mirror_ca,
+        "mirror_upstream_auth": args.mirror_upstream_auth, "mirror_fault": args.mirror_fault,
+        "mirror_login": args.mirror_login,
         "tls": ctx is not None, "stall_seconds": args.stall_seconds,
         "store": Store(args.oversize_bytes), "state": State(), "log": args.log,
         "stop": stop,

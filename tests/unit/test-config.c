@@ -519,6 +519,12 @@ static const struct bad bad[] = {
           "t.ini:2: mirror: 'mirror.lan:5000' is not an http:// or https:// URL" },
         { "[registry ghcr.io]\nmirror = https:///x\n",
           "t.ini:2: mirror: 'https:///x' is not an http:// or https:// URL" },
+        { "[registry ghcr.io]\nmirror = https://cache.lan/v2/ghcr\n",
+          "t.ini:2: mirror: 'https://cache.lan/v2/ghcr' is not http[s]://HOST[:PORT]: a mirror serves /v2/ at its "
+          "root" },
+        { "[registry ghcr.io]\nmirror = https://bp@cache.lan\n",
+          "t.ini:2: mirror: 'https://bp@cache.lan' is not http[s]://HOST[:PORT]: a mirror serves /v2/ at its "
+          "root" },
         { "[registry myhost]\n",
           "t.ini:1: bad registry 'myhost': write host[:port] as an image name does (a host needs a '.' or ':', or "
           "is localhost)" },
@@ -787,7 +793,7 @@ static void registry_limit_told_at_load(void **state)
         assert_fails_len(text, o, -E2BIG, want);
 }
 
-/* rollout = and mirror = parse, do nothing yet, and say so: once each, with the line. */
+/* rollout = parses, does nothing yet, and says so: once, with the line. mirror = is used: no warning. */
 static void unused_settings_warn(void **state)
 {
         struct bp_config *c = NULL;
@@ -795,10 +801,9 @@ static void unused_settings_warn(void **state)
 
         (void) state;
         assert_int_equal(config_parse("t.ini", full, strlen(full), &c, &err), 0);
-        assert_int_equal(c->n_warnings, 2);
+        assert_int_equal(c->n_warnings, 1);
         assert_string_equal(c->warnings[0], "t.ini:10: rollout = is not yet used: every machine "
                                             "takes a new digest at once");
-        assert_string_equal(c->warnings[1], "t.ini:15: mirror = is not yet used: boardpin asks each registry itself");
         config_free(c);
         assert_int_equal(config_parse("t.ini", "[service a]\nimage = nginx\n", 26, &c, &err), 0);
         assert_int_equal(c->n_warnings, 0);
