@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "fsio.h"
 #include "health.h"
 #include "jsonio.h"
 #include "log.h"
@@ -218,14 +219,40 @@ static int roll_back(struct bp_run *run, struct upgrade_item *it, const struct b
         return 0;
 }
 
+/* The digest service's env file names now, in buf ("none" when there is no file or no such line):
+ * after a rollback that failed, the file on disk, not the lock, says what the units start. */
+static const char *env_digest(const struct bp_run *run, const char *service, char buf[static REF_DIGEST_MAX])
+{
+        _cleanup_free_ char *text = NULL;
+        char path[PATH_MAX];
+        const char *p;
+        size_t len;
+
+        text_copy(buf, REF_DIGEST_MAX, "none");
+        if (snprintf(path, sizeof(path), "%s/%s.env", run->config->env_dir, service) >= (int) sizeof(path) ||
+            fsio_read(path, 64 * 1024, &text, &len, NULL) < 0)
+                return buf;
+        for (p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+                if (strncmp(p, "IMAGE_DIGEST=", 13) == 0) {
+                        size_t n = strcspn(p + 13, "\n");
+                        if (n < REF_DIGEST_MAX) {
+                                memcpy(buf, p + 13, n);
+                                buf[n] = '\0';
+                        }
+                        break;
+                }
+        return buf;
+}
+
 /* Switch service it to its candidate and keep it only if it is healthy. */
 static void upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, size_t n)
 {
         _cleanup_(lock_entry_freep) struct bp_lock_entry *before = NULL;
         const struct bp_lock_entry *e = lock_find(run->lock, it->s->name);
         const char *name = it->s->name, *platform = run->platform.name;
+        const char *failed = "could not be switched to";
         struct bp_err err = { 0 }, rb = { 0 };
-        char old[REF_DIGEST_MAX];
+        char old[REF_DIGEST_MAX], now[REF_DIGEST_MAX];
         int r;
 
         text_copy(old, sizeof(old), e ? e->pin.digest : "");
@@ -252,10 +279,12 @@ static void upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, s
         }
         if (r == 0 && it->s->units[0]) {
                 (void) sd_status(0, "restarting %s (%zu/%zu)", name, i, n);
+                failed = "failed its restart";
                 r = restart_units(run, it->s, &err);
         }
         if (r == 0 && (it->s->units[0] || it->s->health[0])) {
                 (void) sd_status(0, "checking %s (%zu/%zu)", name, i, n);
+                failed = "failed its health check";
                 r = check_health(run, it->s, &err);
         }
         if (r == 0) {
@@ -266,23 +295,18 @@ static void upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, s
                          it->candidate, old[0] ? ", was " : "", old);
                 return;
         }
-        it->action = ACTION_ROLLED_BACK;
+        (void) sd_status(0, "rolling back %s (%zu/%zu)", name, i, n);
         r = roll_back(run, it, before, &rb);
         if (r == 0) {
-                set_reason(it, "%s; rolled back to %s", err.msg, old);
-                log_full(LOG_ERR, name, it->candidate, platform,
-                         "service '%s': %s failed its health check (%s); rolled back to %s", name, it->candidate,
-                         err.msg, old);
+                it->action = ACTION_ROLLED_BACK;
+                set_reason(it, "%s %s (%s); rolled back to %s", it->candidate, failed, err.msg, old);
+                log_full(LOG_ERR, name, it->candidate, platform, "service '%s': %s", name, it->reason);
                 return;
         }
         it->action = ACTION_FAILED;
-        e = lock_find(run->lock, name);
-        set_reason(it, "%s; rollback of '%s' failed too: %s; its env files name %s", err.msg, name, rb.msg,
-                   e ? e->pin.digest : it->candidate);
-        log_full(LOG_ERR, name, it->candidate, platform,
-                 "service '%s': %s failed its health check (%s); "
-                 "rollback of '%s' failed too: %s; its env files name %s",
-                 name, it->candidate, err.msg, name, rb.msg, e ? e->pin.digest : it->candidate);
+        set_reason(it, "%s %s (%s); rollback of '%s' failed too: %s; its env files name %s", it->candidate, failed,
+                   err.msg, name, rb.msg, env_digest(run, name, now));
+        log_full(LOG_ERR, name, it->candidate, platform, "service '%s': %s", name, it->reason);
 }
 
 /* What the registry offered, against the lock: the decision, and for unchanged and held services what
@@ -451,7 +475,10 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
                 if (r < 0) {
                         it->action = ACTION_FAILED;
                         text_copy(it->reason, sizeof(it->reason), err.msg);
-                        log_full(LOG_ERR, it->s->name, NULL, run.platform.name, "%s; previous pin kept", err.msg);
+                        log_full(LOG_ERR, it->s->name,
+                                 lock_find(run.lock, it->s->name) ? lock_find(run.lock, it->s->name)->pin.digest
+                                                                  : NULL,
+                                 run.platform.name, "%s; previous pin kept", err.msg);
                         continue;
                 }
                 it->resolved = r == 0;
