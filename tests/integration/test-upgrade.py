@@ -331,8 +331,13 @@ target = push(repo, "1.0", "twice two\n", ago(**WEEK))
 argv = [bp, "-c", cfg, "--root", ROOT, "--machine", "x86_64", "--platform", "linux/amd64", "--json", "upgrade"]
 first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 time.sleep(1.0)
+resolver = subprocess.Popen(argv[:-1] + ["resolve"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 rc, doc, err = run(cfg, "upgrade")
 out1, err1 = first.communicate(timeout=120)
+out3, err3 = resolver.communicate(timeout=120)
+check("two at once: a resolve meanwhile waits too, says so, and pins what the upgrade took",
+      resolver.returncode == 0 and "waiting for another boardpin (state_dir " in err3 and
+      svc(json.loads(out3), "web").get("digest") == target, (resolver.returncode, out3, err3))
 check("two at once: the first upgrades", first.returncode == 0 and
       svc(json.loads(out1), "web").get("action") == "upgraded", (first.returncode, out1, err1))
 check("two at once: the second waited, said so once, then ran and found nothing to do",
