@@ -21,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "age.h"
 #include "cleanup.h"
 #include "fsio.h"
+#include "health.h"
 #include "registry.h"
 #include "text.h"
 #include "version.h"
@@ -69,6 +71,8 @@ enum key {
         K_UPGRADE,
         K_QUADLET,
         K_QUADLET_DIR,
+        K_MIN_AGE,
+        K_SERVICE_MIN_AGE,
         K_COUNT,
 };
 
@@ -86,21 +90,22 @@ static const struct {
         [K_ENV_VAR] = { "env_var", SECT_SERVICE },      [K_UNITS] = { "units", SECT_SERVICE },
         [K_HEALTH] = { "health", SECT_SERVICE },        [K_UPGRADE] = { "upgrade", SECT_SERVICE },
         [K_QUADLET] = { "quadlet", SECT_SERVICE },      [K_QUADLET_DIR] = { "quadlet_dir", SECT_BOARDPIN },
+        [K_MIN_AGE] = { "min_age", SECT_BOARDPIN },     [K_SERVICE_MIN_AGE] = { "min_age", SECT_SERVICE },
 };
 
 struct ini_src {
         const char *path;
         const char *p, *end;
         unsigned line;
-        int r;                                          /* the errno of err, once set */
-        struct bp_err err;                              /* set: the reader stops, which inih takes as EOF */
+        int r;             /* the errno of err, once set */
+        struct bp_err err; /* set: the reader stops, which inih takes as EOF */
         struct bp_config *c;
         size_t services_cap, registries_cap;
-        unsigned *registry_line;                        /* of each [registry …] header */
-        enum sect sect;                                 /* of the section being read */
-        char section[SECTION_NAME_MAX_BYTES + 1];       /* its name as inih keeps it: untrimmed */
-        unsigned boardpin_line;                         /* of [boardpin], 0 before it */
-        unsigned key_line[K_COUNT];                     /* where this section set each key, 0 if not */
+        unsigned *registry_line;                  /* of each [registry …] header */
+        enum sect sect;                           /* of the section being read */
+        char section[SECTION_NAME_MAX_BYTES + 1]; /* its name as inih keeps it: untrimmed */
+        unsigned boardpin_line;                   /* of [boardpin], 0 before it */
+        unsigned key_line[K_COUNT];               /* where this section set each key, 0 if not */
         unsigned tag_line[CONFIG_TAGS_MAX];
         bool version_is_range;
 };
@@ -132,25 +137,6 @@ static int src_prefix(struct ini_src *s, int r)
         return bp_err_prefix(&s->err, r, "%s:%u: ", s->path, s->line);
 }
 
-static void src_warn(struct ini_src *s, unsigned line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void src_warn(struct ini_src *s, unsigned line, const char *fmt, ...)
-{
-        struct bp_config *c = s->c;
-        va_list ap;
-        char *w;
-        int n;
-
-        if (c->n_warnings == CONFIG_WARNINGS_MAX)
-                return;                                 /* cannot happen: at most two are ever given */
-        w = c->warnings[c->n_warnings++];
-        n = snprintf(w, CONFIG_WARNING_MAX_BYTES, "%s:%u: ", s->path, line);
-        if (n < 0 || n >= CONFIG_WARNING_MAX_BYTES)
-                return;
-        va_start(ap, fmt);
-        (void) vsnprintf(w + n, CONFIG_WARNING_MAX_BYTES - (size_t) n, fmt, ap);
-        va_end(ap);
-}
-
 static int src_oom(struct ini_src *s)
 {
         s->r = -ENOMEM;
@@ -165,6 +151,20 @@ static bool is_blank(char ch)
 static bool is_lower_or_digit(char ch)
 {
         return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+/* "exec:/path arg…", split at blanks as health.c splits it, refused here rather than at the first
+ * upgrade that runs it. */
+static bool exec_check_ok(const char *v)
+{
+        const char *p = v + strlen("exec:/");
+        int words = 1;
+
+        if (!text_has_prefix(v, "exec:/") || *p == '\0' || *p == ' ' || *p == '\t')
+                return false;
+        for (; *p; p++)
+                words += (*p == ' ' || *p == '\t') && p[1] != ' ' && p[1] != '\t' && p[1] != '\0';
+        return words <= HEALTH_ARGS_MAX;
 }
 
 static bool has_blank(const char *v)
@@ -273,8 +273,8 @@ static int boolean(struct ini_src *s, const char *key, const char *v, bool *ret)
         return 0;
 }
 
-static int number(struct ini_src *s, const char *key, const char *v, unsigned long long min,
-                  unsigned long long max, unsigned long long *ret)
+static int number(struct ini_src *s, const char *key, const char *v, unsigned long long min, unsigned long long max,
+                  unsigned long long *ret)
 {
         unsigned long long n;
         int r = text_parse_u64(v, 10, max, &n);
@@ -307,6 +307,18 @@ static int abs_path(struct ini_src *s, const char *key, const char *v, char *dst
         if (strlen(v) >= size)
                 return src_fail(s, -ENAMETOOLONG, s->line, "%s: '%s' is too long", key, Q(v));
         text_copy(dst, size, v);
+        return 0;
+}
+
+/* A duration as agent/age.h reads it ("3d", "90m", "0"), for min_age = in either section. */
+static int min_age(struct ini_src *s, const char *v, int64_t *ret)
+{
+        int r = age_parse_duration(v, ret, &s->err);
+
+        if (r < 0) {
+                (void) bp_err_prefix(&s->err, r, "min_age: ");
+                return src_prefix(s, r);
+        }
         return 0;
 }
 
@@ -369,8 +381,9 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                 if (r < 0)
                         return r;
                 c->rollout = (int) n;
-                src_warn(s, s->line, "rollout = is not yet used: every machine takes a new digest at once");
                 return 0;
+        case K_MIN_AGE:
+                return min_age(s, v, &c->min_age_s);
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[boardpin]'", keys[k].name);
         }
@@ -484,6 +497,7 @@ static int service_begin(struct ini_src *s, const char *name)
         text_copy(v->name, sizeof(v->name), name);
         text_copy(v->version, sizeof(v->version), "latest");
         v->upgrade = true;
+        v->min_age_s = -1;
         v->line = s->line;
         s->sect = SECT_SERVICE;
         return 0;
@@ -537,8 +551,8 @@ static int image_set(struct ini_src *s, struct bp_service *v, const char *val)
         if (r < 0)
                 return src_prefix(s, r);
         if (ref.digest[0])
-                return src_fail(s, -EINVAL, s->line, "image '%s' has a digest: put the version in version =",
-                                Q(val));
+                return src_fail(s, -EINVAL, s->line,
+                                "image '%s' has a digest: put the version in version =", Q(val));
         /* ref_parse() says "latest" both for "x" and "x:latest"; a ':' after the last '/' is a tag. */
         if (strchr(last, ':'))
                 return src_fail(s, -EINVAL, s->line, "image '%s' has a tag: put the version in version =", Q(val));
@@ -562,7 +576,7 @@ static int version_set(struct ini_src *s, struct bp_service *v, const char *val)
         if (r < 0)
                 return src_prefix(s, r);
         s->version_is_range = !range_is_exact(range);
-        text_copy(v->version, sizeof(v->version), val);        /* range_parse() took at most 128 */
+        text_copy(v->version, sizeof(v->version), val); /* range_parse() took at most 128 */
         return 0;
 }
 
@@ -579,8 +593,8 @@ static int tag_set(struct ini_src *s, struct bp_service *v, const char *key, con
                 if (rules_equal(&v->tags[i].platform, &p)) {
                         char name[RULES_NAME_MAX];
 
-                        return src_fail(s, -EINVAL, s->line, "duplicate key '%s': %s has a tag on line %u",
-                                        Q(key), rules_format(&p, name), s->tag_line[i]);
+                        return src_fail(s, -EINVAL, s->line, "duplicate key '%s': %s has a tag on line %u", Q(key),
+                                        rules_format(&p, name), s->tag_line[i]);
                 }
         if (v->n_tags == CONFIG_TAGS_MAX)
                 return src_fail(s, -E2BIG, s->line, "more than %d tag.<platform> keys in '[%s]'", CONFIG_TAGS_MAX,
@@ -640,21 +654,25 @@ static int service_set(struct ini_src *s, enum key k, const char *val)
         case K_UNITS:
                 return units_set(s, v, val);
         case K_HEALTH:
-                if (!http_url_ok(val) &&
-                    !(text_has_prefix(val, "exec:/") && val[strlen("exec:/")] != '\0' && !has_blank(val)))
+                if (!http_url_ok(val) && !exec_check_ok(val))
                         return src_fail(s, -EINVAL, s->line,
-                                        "health: '%s' is neither http(s)://... nor exec:/absolute/path", Q(val));
+                                        "health: '%s' is neither http(s)://... nor exec:/absolute/path [ARG...] "
+                                        "(at most %d words)",
+                                        Q(val), HEALTH_ARGS_MAX);
                 if (strlen(val) >= sizeof(v->health))
                         return src_fail(s, -EINVAL, s->line, "health: '%s' is too long", Q(val));
                 text_copy(v->health, sizeof(v->health), val);
                 return 0;
         case K_UPGRADE:
                 return boolean(s, "upgrade", val, &v->upgrade);
+        case K_SERVICE_MIN_AGE:
+                return min_age(s, val, &v->min_age_s);
         case K_QUADLET:
                 if (!quadlet_unit_ok(val))
-                        return src_fail(s, -EINVAL, s->line,
-                                        "quadlet: '%s' is not a Quadlet unit file name such as vaultwarden.container",
-                                        Q(val));
+                        return src_fail(
+                                s, -EINVAL, s->line,
+                                "quadlet: '%s' is not a Quadlet unit file name such as vaultwarden.container",
+                                Q(val));
                 for (size_t i = 0; i + 1 < s->c->n_services; i++)
                         if (strcmp(s->c->services[i].quadlet, val) == 0)
                                 return src_fail(s, -EINVAL, s->line,
@@ -751,7 +769,7 @@ static int section_begin(struct ini_src *s, const char *q)
         size_t n;
         int r;
 
-        r = section_end(s);                             /* its checks name earlier lines: they go first */
+        r = section_end(s); /* its checks name earlier lines: they go first */
         if (r < 0)
                 return r;
         s->sect = SECT_NONE;
@@ -761,7 +779,8 @@ static int section_begin(struct ini_src *s, const char *q)
                 return src_fail(s, -EINVAL, s->line, "text after ']': '%s'", Q(close + 1));
         n = (size_t) (close - q - 1);
         if (n > SECTION_NAME_MAX_BYTES && strncmp(q + 1, "service ", strlen("service ")) == 0)
-                return src_fail(s, -EINVAL, s->line, "bad service name: over %d characters", SERVICE_NAME_MAX_CHARS);
+                return src_fail(s, -EINVAL, s->line, "bad service name: over %d characters",
+                                SERVICE_NAME_MAX_CHARS);
         if (n > SECTION_NAME_MAX_BYTES)
                 return src_fail(s, -EINVAL, s->line, "section name over %d bytes", SECTION_NAME_MAX_BYTES);
         memcpy(s->section, q + 1, n);
@@ -809,7 +828,7 @@ static char *ini_src_read(char *buf, int size, void *stream)
         s->line++;
         if (n > 0 && p[n - 1] == '\r')
                 n--;
-        if (size < 2 || n > max) {                      /* room for '\n' and NUL */
+        if (size < 2 || n > max) { /* room for '\n' and NUL */
                 src_fail(s, -E2BIG, s->line, "line over %zu bytes", max);
                 return NULL;
         }
@@ -849,7 +868,8 @@ static char *ini_src_read(char *buf, int size, void *stream)
 
                 r = 0;
                 if (buf[k] != '=' || k == 0)
-                        r = src_fail(s, -EINVAL, s->line, "expected '[section]' or 'key = value', not '%s'", Q(buf));
+                        r = src_fail(s, -EINVAL, s->line, "expected '[section]' or 'key = value', not '%s'",
+                                     Q(buf));
         }
         if (r < 0)
                 return NULL;
@@ -865,7 +885,7 @@ static int ini_handle(void *user, const char *section, const char *name, const c
 
         if (s->err.msg[0])
                 return 0;
-        if (!name)                                      /* INI_CALL_HANDLER_ON_NEW_SECTION builds */
+        if (!name) /* INI_CALL_HANDLER_ON_NEW_SECTION builds */
                 return 1;
         if (strcmp(section, s->section) != 0 || !value) {
                 src_fail(s, -EINVAL, s->line, "inih read section '%s', expected '%s'", Q(section), Q(s->section));
@@ -890,8 +910,8 @@ static int ini_handle(void *user, const char *section, const char *name, const c
                 return 0;
         }
         if (s->key_line[k]) {
-                src_fail(s, -EINVAL, s->line, "duplicate key '%s' in '[%s]' (first on line %u)", name, Q(s->section),
-                         s->key_line[k]);
+                src_fail(s, -EINVAL, s->line, "duplicate key '%s' in '[%s]' (first on line %u)", name,
+                         Q(s->section), s->key_line[k]);
                 return 0;
         }
         s->key_line[k] = s->line;
@@ -951,7 +971,7 @@ int config_parse(const char *path, const char *text, size_t len, struct bp_confi
         s.p = text;
         s.end = text + len;
         r = ini_parse_stream(ini_src_read, &s, ini_handle, &s);
-        if (!s.err.msg[0] && r != 0)                    /* the reader should have caught it first */
+        if (!s.err.msg[0] && r != 0) /* the reader should have caught it first */
                 src_fail(&s, r == -2 ? -ENOMEM : -EINVAL, r > 0 ? (unsigned) r : s.line, "syntax error");
         if (!s.err.msg[0])
                 (void) section_end(&s);
@@ -1008,7 +1028,7 @@ const struct bp_service *config_service(const struct bp_config *c, const char *n
 }
 
 const struct bp_tag_template *config_template_for(const struct bp_service *s, const struct bp_oci *compatible,
-                                                   size_t n)
+                                                  size_t n)
 {
         for (size_t i = 0; i < n; i++)
                 for (size_t j = 0; j < s->n_tags; j++)

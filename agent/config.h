@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "ref.h"
@@ -22,8 +23,6 @@
 #define CONFIG_REGISTRIES_MAX 16
 /* What an env file value may hold (envfile.h says why): an image name outside it is refused at load. */
 #define ENV_VALUE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@+-"
-#define CONFIG_WARNINGS_MAX 4
-#define CONFIG_WARNING_MAX_BYTES 256
 #define ENV_VAR_MAX 64
 #define QUADLET_UNIT_MAX 128
 #define QUADLET_DIR_DEFAULT "/etc/containers/systemd"      /* root's Quadlet units, podman 4.4 to 5.x */
@@ -49,6 +48,7 @@ struct bp_service {
         char units[512];                /* space-separated unit names, "" if none */
         char health[512];               /* "http://…", "https://…", "exec:/path", or "" */
         bool upgrade;                   /* default yes */
+        int64_t min_age_s;              /* upgrade: a new digest's image must be this old; -1: [boardpin]'s */
         char quadlet[QUADLET_UNIT_MAX]; /* podman Quadlet unit "NAME.container" pinned by a drop-in, or "" */
         unsigned line;                  /* of its [service …] header, for messages */
 };
@@ -70,16 +70,13 @@ struct bp_config {
         long timeout_s;                 /* 1..3600, default 30 */
         long boot_wait_s;               /* 0..3600, default 90 */
         enum bp_pull pull;              /* default none */
-        int rollout;                    /* 0..100, default 100; parsed, not yet used (a warning says so) */
+        int rollout;                    /* 0..100, default 100: the share of machines that take a new digest */
+        int64_t min_age_s;              /* default 0: upgrade takes a new digest however young */
         char quadlet_dir[PATH_MAX];     /* Quadlet's unit directory, default /etc/containers/systemd */
         struct bp_registry_conf *registries;
         size_t n_registries;
         struct bp_service *services;
         size_t n_services;
-        /* "path:line: …" for settings that parse but do nothing yet (rollout =): the caller logs
-         * them; this module never logs. */
-        char warnings[CONFIG_WARNINGS_MAX][CONFIG_WARNING_MAX_BYTES];
-        size_t n_warnings;
 };
 
 /* Read path (at most CONFIG_MAX_BYTES; a FIFO or anything but a regular file is refused) and parse it. */

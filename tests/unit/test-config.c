@@ -38,7 +38,7 @@ static void assert_fails_len(const char *text, size_t len, int want_r, const cha
 
         if (r == 0)
                 fail_msg("accepted, wanted '%s'\n---\n%s", want, text);
-        assert_ptr_equal(c, (struct bp_config *) (uintptr_t) 1);        /* ret untouched on failure */
+        assert_ptr_equal(c, (struct bp_config *) (uintptr_t) 1); /* ret untouched on failure */
         if (strcmp(err.msg, want) != 0)
                 fail_msg("message\n  got  '%s'\n  want '%s'\n---\n%s", err.msg, want, text);
         if (want_r)
@@ -190,8 +190,10 @@ static void defaults(void **state)
 
 static void empty_files(void **state)
 {
-        static const char *const texts[] = { "", "\n", "\n\n\n", "; nothing\n# at all\n", "[boardpin]\n",
-                                             "[boardpin]", "\xef\xbb\xbf", "   \t\n\t\n" };
+        static const char *const texts[] = {
+                "",           "\n",           "\n\n\n",     "; nothing\n# at all\n", "[boardpin]\n",
+                "[boardpin]", "\xef\xbb\xbf", "   \t\n\t\n"
+        };
 
         (void) state;
         for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
@@ -298,7 +300,8 @@ static void indentation_and_separators(void **state)
         assert_string_equal(c->services[0].name, "x");
         assert_fails("[service x]\nimage = nginx\nunits = a.service\n  b.service\n",
                      "t.ini:4: expected '[section]' or 'key = value', not 'b.service'");
-        assert_fails("[boardpin]\ntimeout: 30\n", "t.ini:2: expected '[section]' or 'key = value', not 'timeout: 30'");
+        assert_fails("[boardpin]\ntimeout: 30\n",
+                     "t.ini:2: expected '[section]' or 'key = value', not 'timeout: 30'");
         assert_fails("[boardpin]\n= 30\n", "t.ini:2: expected '[section]' or 'key = value', not '= 30'");
         assert_fails("[boardpin]\ntimeout\n", "t.ini:2: expected '[section]' or 'key = value', not 'timeout'");
         assert_fails("[boardpin] timeout = 3\n", "t.ini:1: text after ']': 'timeout = 3'");
@@ -370,7 +373,8 @@ static const struct bad bad[] = {
         /* sections */
         { "[boardpin]\n[bogus]\n",
           "t.ini:2: unknown section '[bogus]': use [boardpin], [service NAME] or [registry HOST]" },
-        { "[Boardpin]\n", "t.ini:1: unknown section '[Boardpin]': use [boardpin], [service NAME] or [registry HOST]" },
+        { "[Boardpin]\n",
+          "t.ini:1: unknown section '[Boardpin]': use [boardpin], [service NAME] or [registry HOST]" },
         { "[]\n", "t.ini:1: unknown section '[]': use [boardpin], [service NAME] or [registry HOST]" },
         { "[services x]\n",
           "t.ini:1: unknown section '[services x]': use [boardpin], [service NAME] or [registry HOST]" },
@@ -404,9 +408,10 @@ static const struct bad bad[] = {
         { "[service]\n", "t.ini:1: bad service name '': use [a-z0-9][a-z0-9_.-]*, "
                          "at most 40 characters" },
         /* images.env is the combined file */
-        { "[service images]\nimage = nginx\n", "t.ini:1: service name 'images' is reserved: its env file would be the "
-                                               "combined images.env; choose "
-                                               "another name" },
+        { "[service images]\nimage = nginx\n",
+          "t.ini:1: service name 'images' is reserved: its env file would be the "
+          "combined images.env; choose "
+          "another name" },
         /* brackets cannot go into an env file: refused here, not at every boot */
         { "[service a]\nimage = [::1]:5304/test/app\n",
           "t.ini:2: image '[::1]:5304/test/app': '[' cannot be written to an env "
@@ -448,9 +453,10 @@ static const struct bad bad[] = {
         { SVC "tag.linux/arm/v7 = raspberry\nversion = 1.x\n",
           "t.ini:3: tag.linux/arm/v7: 'raspberry' has no {version}, but version "
           "'1.x' is a range" },
-        { SVC "tag.arm64 = {version}/arm64\n", "t.ini:3: tag.linux/arm64: '{version}/arm64' does not give a valid tag "
-                                               "([A-Za-z0-9_][A-Za-z0-9_.-]*, at "
-                                               "most 128 characters)" },
+        { SVC "tag.arm64 = {version}/arm64\n",
+          "t.ini:3: tag.linux/arm64: '{version}/arm64' does not give a valid tag "
+          "([A-Za-z0-9_][A-Za-z0-9_.-]*, at "
+          "most 128 characters)" },
         { SVC "tag.arm64 = -{version}\n", "t.ini:3: tag.linux/arm64: '-{version}' does not give a valid tag "
                                           "([A-Za-z0-9_][A-Za-z0-9_.-]*, at most "
                                           "128 characters)" },
@@ -482,22 +488,30 @@ static const struct bad bad[] = {
         { "[boardpin]\nrollout = 101\n", "t.ini:2: rollout: '101' is out of range 0..100" },
         { "[boardpin]\nrollout = 50%\n", "t.ini:2: rollout: '50%' is not a number" },
         /* names, paths, URLs */
-        { SVC "env_var = vw_image\n", "t.ini:3: env_var: 'vw_image' is not [A-Z_][A-Z0-9_]*, at most 63 characters" },
+        { SVC "env_var = vw_image\n",
+          "t.ini:3: env_var: 'vw_image' is not [A-Z_][A-Z0-9_]*, at most 63 characters" },
         { SVC "env_var = 1X\n", "t.ini:3: env_var: '1X' is not [A-Z_][A-Z0-9_]*, at most 63 characters" },
         { SVC "env_var = A-B\n", "t.ini:3: env_var: 'A-B' is not [A-Z_][A-Z0-9_]*, at most 63 characters" },
         { SVC "[service b]\nimage = nginx\nenv_var = A_IMAGE\n",
           "t.ini:5: service 'b': env_var 'A_IMAGE' is already used by service 'a' (line 1)" },
         { "[service a.b]\nimage = x\n[service a-b]\nimage = y\n",
           "t.ini:3: service 'a-b': env_var 'A_B_IMAGE' (the default) is already used by service 'a.b' (line 1)" },
-        { "[service 1password]\nimage = x\n",
-          "t.ini:1: service '1password': the default env_var '1PASSWORD_IMAGE' is not a valid name: set env_var =" },
-        { SVC "health = ftp://x/\n", "t.ini:3: health: 'ftp://x/' is neither http(s)://... nor exec:/absolute/path" },
-        { SVC "health = http://\n", "t.ini:3: health: 'http://' is neither http(s)://... nor exec:/absolute/path" },
-        { SVC "health = exec:check\n",
-          "t.ini:3: health: 'exec:check' is neither http(s)://... nor exec:/absolute/path" },
-        { SVC "health = exec:/bin/check --now\n",
-          "t.ini:3: health: 'exec:/bin/check --now' is neither http(s)://... nor exec:/absolute/path" },
-        { SVC "health = exec:/\n", "t.ini:3: health: 'exec:/' is neither http(s)://... nor exec:/absolute/path" },
+        { "[service 1password]\nimage = x\n", "t.ini:1: service '1password': the default env_var '1PASSWORD_IMAGE' "
+                                              "is not a valid name: set env_var =" },
+        { SVC "health = ftp://x/\n", "t.ini:3: health: 'ftp://x/' is neither http(s)://... nor exec:/absolute/path "
+                                     "[ARG...] (at most 16 words)" },
+        { SVC "health = http://\n", "t.ini:3: health: 'http://' is neither http(s)://... nor exec:/absolute/path "
+                                    "[ARG...] (at most 16 words)" },
+        { SVC "health = exec:check\n", "t.ini:3: health: 'exec:check' is neither http(s)://... nor "
+                                       "exec:/absolute/path [ARG...] (at most 16 words)" },
+        { SVC "health = exec:/bin/c 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n",
+          "t.ini:3: health: 'exec:/bin/c 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16' is neither http(s)://... nor "
+          "exec:/absolute/path [ARG...] (at most 16 words)" },
+        { SVC "health = exec:/\n", "t.ini:3: health: 'exec:/' is neither http(s)://... nor exec:/absolute/path "
+                                   "[ARG...] (at most 16 words)" },
+        { SVC "health = exec:/ x\n",
+          "t.ini:3: health: 'exec:/ x' is neither http(s)://... nor exec:/absolute/path [ARG...] (at most 16 "
+          "words)" },
         { SVC "units = vaultwarden\n",
           "t.ini:3: units: 'vaultwarden' is not a unit name such as foo.service or foo@bar.service" },
         { SVC "units = a.service, b.service\n",
@@ -554,9 +568,8 @@ static void bad_files(void **state)
 /* version.c words its own messages; config.c puts file:line in front and changes nothing else. */
 static void bad_versions(void **state)
 {
-        static const char *const versions[] = { "^1.x.3",    "1.0/2",
-                                                ">=1.2 || <1", ">",
-                                                "1.2 - 1.4",   "^1.30-alpine ^1.31-slim",
+        static const char *const versions[] = { "^1.x.3", "1.0/2",     ">=1.2 || <1",
+                                                ">",      "1.2 - 1.4", "^1.30-alpine ^1.31-slim",
                                                 "-x" };
 
         (void) state;
@@ -577,28 +590,30 @@ static void messages_clean_user_text(void **state)
 {
         (void) state;
         /* Invalid UTF-8 is shown as '?'; a long value is cut so the line keeps its point. */
-        assert_fails("[boardpin]\npull = \xff\xfe\n", "t.ini:2: pull: '?" "?' is not none, docker or podman");
-        assert_fails("[boardpin]\npull = "
-                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                     "aaaaaaaaaaaaaaa\n",
-                     "t.ini:2: pull: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
-                     "is not none, docker or podman");
+        assert_fails("[boardpin]\npull = \xff\xfe\n", "t.ini:2: pull: '?"
+                                                      "?' is not none, docker or podman");
+        assert_fails(
+                "[boardpin]\npull = "
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaaaaaaaaaaa\n",
+                "t.ini:2: pull: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' "
+                "is not none, docker or podman");
 }
 
 static void exact_versions_take_fixed_tags(void **state)
 {
         _cleanup_(config_freep) struct bp_config *c = parse_ok("[service bw]\n"
-                                                                "image = bitwardenrs/server\n"
-                                                                "tag.linux/arm/v7 = raspberry\n"
-                                                                "[service bw2]\n"
-                                                                "image = bitwardenrs/server\n"
-                                                                "version = 1.7.0\n"
-                                                                "tag.linux/arm/v7 = {version}-raspberry\n"
-                                                                "tag.linux/arm/v6 = armv6\n"
-                                                                "[service bw3]\n"
-                                                                "image = bitwardenrs/server\n"
-                                                                "version = ~1.7.0\n"
-                                                                "tag.linux/arm/v7 = v{version}_raspberry\n");
+                                                               "image = bitwardenrs/server\n"
+                                                               "tag.linux/arm/v7 = raspberry\n"
+                                                               "[service bw2]\n"
+                                                               "image = bitwardenrs/server\n"
+                                                               "version = 1.7.0\n"
+                                                               "tag.linux/arm/v7 = {version}-raspberry\n"
+                                                               "tag.linux/arm/v6 = armv6\n"
+                                                               "[service bw3]\n"
+                                                               "image = bitwardenrs/server\n"
+                                                               "version = ~1.7.0\n"
+                                                               "tag.linux/arm/v7 = v{version}_raspberry\n");
 
         (void) state;
         assert_int_equal(c->n_services, 3);
@@ -619,12 +634,12 @@ static const struct bp_tag_template *template_for(const struct bp_service *s, co
 static void template_choice(void **state)
 {
         _cleanup_(config_freep) struct bp_config *c = parse_ok("[service bw]\n"
-                                                                "image = bitwardenrs/server\n"
-                                                                "tag.linux/arm/v6 = armv6\n"
-                                                                "tag.aarch64 = aarch64\n"
-                                                                "tag.linux/arm/v7 = raspberry\n"
-                                                                "[service plain]\n"
-                                                                "image = nginx\n");
+                                                               "image = bitwardenrs/server\n"
+                                                               "tag.linux/arm/v6 = armv6\n"
+                                                               "tag.aarch64 = aarch64\n"
+                                                               "tag.linux/arm/v7 = raspberry\n"
+                                                               "[service plain]\n"
+                                                               "image = nginx\n");
         const struct bp_service *s = &c->services[0];
 
         (void) state;
@@ -641,10 +656,10 @@ static void template_choice(void **state)
 static void registry_lookup(void **state)
 {
         _cleanup_(config_freep) struct bp_config *c = parse_ok("[registry docker.io]\n"
-                                                                "mirror = https://hub-cache.lan\n"
-                                                                "[registry localhost:5000]\n"
-                                                                "insecure = yes\n"
-                                                                 "[registry ghcr.io]\n");
+                                                               "mirror = https://hub-cache.lan\n"
+                                                               "[registry localhost:5000]\n"
+                                                               "insecure = yes\n"
+                                                               "[registry ghcr.io]\n");
         struct bp_ref ref;
 
         (void) state;
@@ -787,27 +802,61 @@ static void registry_limit_told_at_load(void **state)
         assert_int_equal(c->n_services, 2 * CONFIG_REGISTRIES_MAX);
         config_free(c);
         c = NULL;
-        o += (size_t) snprintf(text + o, sizeof(text) - o, "[registry r99.lan]\n[service last]\nimage = r99.lan/app\n");
+        o += (size_t) snprintf(text + o, sizeof(text) - o,
+                               "[registry r99.lan]\n[service last]\nimage = r99.lan/app\n");
         snprintf(want, sizeof(want), "t.ini:%d: image 'r99.lan': more than %d registry hosts in one config",
                  5 * CONFIG_REGISTRIES_MAX + 3, CONFIG_REGISTRIES_MAX);
         assert_fails_len(text, o, -E2BIG, want);
 }
 
-/* rollout = parses, does nothing yet, and says so: once, with the line. mirror = is used: no warning. */
-static void unused_settings_warn(void **state)
+/* rollout = and mirror = are used: they parse, and the config has nothing more to say about them. */
+static void rollout_and_mirror_parse(void **state)
 {
         struct bp_config *c = NULL;
         struct bp_err err = { 0 };
 
         (void) state;
         assert_int_equal(config_parse("t.ini", full, strlen(full), &c, &err), 0);
-        assert_int_equal(c->n_warnings, 1);
-        assert_string_equal(c->warnings[0], "t.ini:10: rollout = is not yet used: every machine "
-                                            "takes a new digest at once");
+        assert_int_equal(c->rollout, 25);
+        assert_string_equal(c->registries[0].mirror, "https://mirror.lan:5000");
         config_free(c);
-        assert_int_equal(config_parse("t.ini", "[service a]\nimage = nginx\n", 26, &c, &err), 0);
-        assert_int_equal(c->n_warnings, 0);
+}
+
+/* An exec: health check takes arguments, split at blanks as health.c splits them. */
+static void health_exec_arguments(void **state)
+{
+        const char *text = "[service a]\nimage = nginx\nhealth = exec:/usr/bin/curl -fsS  http://x/\n";
+        struct bp_config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_parse("t.ini", text, strlen(text), &c, NULL), 0);
+        assert_string_equal(c->services[0].health, "exec:/usr/bin/curl -fsS  http://x/");
         config_free(c);
+}
+
+/* min_age = in [boardpin] and per service, in age.h's units; a service without one inherits (-1). */
+static void min_age_keys(void **state)
+{
+        const char *text = "[boardpin]\nmin_age = 3d\n[service a]\nimage = nginx\nmin_age = 90m\n"
+                           "[service b]\nimage = redis\n[service c]\nimage = redis\nmin_age = 0\n";
+        struct bp_config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_parse("t.ini", text, strlen(text), &c, NULL), 0);
+        assert_int_equal(c->min_age_s, 3 * 86400);
+        assert_int_equal(c->services[0].min_age_s, 90 * 60);
+        assert_int_equal(c->services[1].min_age_s, -1);
+        assert_int_equal(c->services[2].min_age_s, 0);
+        config_free(c);
+        assert_int_equal(config_parse("t.ini", "[service a]\nimage = nginx\n", 26, &c, NULL), 0);
+        assert_int_equal(c->min_age_s, 0);
+        config_free(c);
+        assert_fails("[boardpin]\nmin_age = 3 days\n",
+                     "t.ini:2: min_age: '3 days' is not a duration from 0 to 366d, such as 12h or 3d");
+        assert_fails("[service a]\nimage = nginx\nmin_age = 400d\n",
+                     "t.ini:3: min_age: '400d' is not a duration from 0 to 366d, such as 12h or 3d");
+        assert_fails("[service a]\nimage = nginx\nmin_age = 1d\nmin_age = 2d\n",
+                     "t.ini:4: duplicate key 'min_age' in '[service a]' (first on line 3)");
 }
 
 /* A FIFO as the config must be refused at once, not waited on. */
@@ -847,7 +896,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(load_errors, scratch_setup, scratch_teardown),
                 cmocka_unit_test(stale_err_ignored),
                 cmocka_unit_test(registry_limit_told_at_load),
-                cmocka_unit_test(unused_settings_warn),
+                cmocka_unit_test(rollout_and_mirror_parse),
+                cmocka_unit_test(health_exec_arguments),
+                cmocka_unit_test(min_age_keys),
                 cmocka_unit_test_setup_teardown(fifo_refused, scratch_setup, scratch_teardown),
         };
 
