@@ -26,6 +26,9 @@ import tempfile
 import time
 import urllib.request
 
+sys.dont_write_bytecode = True  # the checkout stays clean: no __pycache__ beside the suite
+import upgrade  # noqa: E402 - after the line above
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTEGRATION = os.path.join(HERE, "..", "integration")
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -739,6 +742,8 @@ def main():
                          lambda: arm_boot(builddir, roots, debs, reg, "bookworm-armel", "linux/arm/v6", nov6=True)),
                         ("trixie-amd64",
                          lambda: whole_story(builddir, roots, debs, reg, "trixie-amd64", quadlet=True)),
+                        ("trixie-amd64",
+                         lambda: upgrade.upgrade_story(sys.modules[__name__], builddir, roots, debs, reg)),
                         ("trixie-armhf", lambda: trixie_chroot(builddir, roots, debs, "trixie-armhf", "linux/arm/v7")),
                         ("trixie-arm64", lambda: trixie_chroot(builddir, roots, debs, "trixie-arm64", "linux/arm64")),
                 ]
