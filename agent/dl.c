@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-journal.h>
 
 #include "dl.h"
@@ -36,6 +37,18 @@ DLSYM_DEFINE(EVP_Digest);
 DLSYM_DEFINE(EVP_sha256);
 DLSYM_DEFINE(EVP_EncodeBlock);
 DLSYM_DEFINE(EVP_DecodeBlock);
+DLSYM_DEFINE(sd_bus_open_system);
+DLSYM_DEFINE(sd_bus_flush_close_unref);
+DLSYM_DEFINE(sd_bus_call);
+DLSYM_DEFINE(sd_bus_process);
+DLSYM_DEFINE(sd_bus_wait);
+DLSYM_DEFINE(sd_bus_match_signal);
+DLSYM_DEFINE(sd_bus_slot_unref);
+DLSYM_DEFINE(sd_bus_message_new_method_call);
+DLSYM_DEFINE(sd_bus_message_append);
+DLSYM_DEFINE(sd_bus_message_read);
+DLSYM_DEFINE(sd_bus_message_unref);
+DLSYM_DEFINE(sd_bus_error_free);
 int (*dl_sd_journal_send)(const char *format, ...);
 
 static __typeof__(curl_easy_setopt) *real_easy_setopt;
@@ -179,7 +192,19 @@ bool dl_systemd(void)
         static bool done;
         static const struct sym syms[] = {
                 { "sd_journal_send", (void **) &dl_sd_journal_send },
+                SYM(sd_bus_open_system),
+                SYM(sd_bus_flush_close_unref),
+                SYM(sd_bus_call),
+                SYM(sd_bus_process),
+                SYM(sd_bus_wait),
+                SYM(sd_bus_match_signal),
+                SYM(sd_bus_slot_unref),
+                SYM(sd_bus_message_new_method_call),
+                SYM(sd_bus_message_append),
+                SYM(sd_bus_message_read),
+                SYM(sd_bus_message_unref),
+                SYM(sd_bus_error_free),
         };
 
-        return load("libsystemd.so.0", syms, 1, &done) == 0;
+        return load("libsystemd.so.0", syms, sizeof(syms) / sizeof(syms[0]), &done) == 0;
 }

@@ -1,5 +1,5 @@
 /* agent/dl.h: the libraries only the network path needs — libcurl, OpenSSL's libcrypto — and libsystemd for
- * the journal, loaded with dlopen() when first used rather than at every start: `boot` with a lock that
+ * the journal and sd-bus, loaded with dlopen() when first used rather than at every start: `boot` with a lock that
  * answers never loads them, which keeps it near a libc program's start time (systemd loads its optional
  * libraries the same way). Include after the library's own header: the names below then call through the
  * loaded symbols, each declared with the library's own prototype (systemd's DLSYM_PROTOTYPE), so the compiler
@@ -16,7 +16,8 @@ int dl_curl(struct bp_err *err);
 /* Load libcrypto (libcrypto.so.3) once. */
 int dl_crypto(struct bp_err *err);
 
-/* Load libsystemd (libsystemd.so.0) once; false when it is not there (then logs go to stderr). */
+/* Load libsystemd (libsystemd.so.0) once, the journal's call and sd-bus's (agent/units.c); false when it or
+ * one of them is not there (then logs go to stderr, and units cannot be restarted). */
 bool dl_systemd(void);
 
 #define DLSYM_PROTOTYPE(symbol) extern __typeof__(symbol) *dl_sym_##symbol
@@ -88,4 +89,31 @@ DLSYM_PROTOTYPE(EVP_DecodeBlock);
 extern int (*dl_sd_journal_send)(const char *format, ...);
 #undef sd_journal_send
 #define sd_journal_send dl_sd_journal_send
+#endif
+
+#ifdef foosdbushfoo
+DLSYM_PROTOTYPE(sd_bus_open_system);
+DLSYM_PROTOTYPE(sd_bus_flush_close_unref);
+DLSYM_PROTOTYPE(sd_bus_call);
+DLSYM_PROTOTYPE(sd_bus_process);
+DLSYM_PROTOTYPE(sd_bus_wait);
+DLSYM_PROTOTYPE(sd_bus_match_signal);
+DLSYM_PROTOTYPE(sd_bus_slot_unref);
+DLSYM_PROTOTYPE(sd_bus_message_new_method_call);
+DLSYM_PROTOTYPE(sd_bus_message_append);
+DLSYM_PROTOTYPE(sd_bus_message_read);
+DLSYM_PROTOTYPE(sd_bus_message_unref);
+DLSYM_PROTOTYPE(sd_bus_error_free);
+#define sd_bus_open_system dl_sym_sd_bus_open_system
+#define sd_bus_flush_close_unref dl_sym_sd_bus_flush_close_unref
+#define sd_bus_call dl_sym_sd_bus_call
+#define sd_bus_process dl_sym_sd_bus_process
+#define sd_bus_wait dl_sym_sd_bus_wait
+#define sd_bus_match_signal dl_sym_sd_bus_match_signal
+#define sd_bus_slot_unref dl_sym_sd_bus_slot_unref
+#define sd_bus_message_new_method_call dl_sym_sd_bus_message_new_method_call
+#define sd_bus_message_append dl_sym_sd_bus_message_append
+#define sd_bus_message_read dl_sym_sd_bus_message_read
+#define sd_bus_message_unref dl_sym_sd_bus_message_unref
+#define sd_bus_error_free dl_sym_sd_bus_error_free
 #endif

@@ -28,3 +28,6 @@ DLNOTE(dlnote_curl, "[{\"feature\":\"registry\",\"description\":\"Talk to contai
                     "\"priority\":\"recommended\",\"soname\":[\"libcurl.so.4\"]}]");
 DLNOTE(dlnote_crypto, "[{\"feature\":\"digest\",\"description\":\"Check manifest digests (SHA-256)\","
                       "\"priority\":\"recommended\",\"soname\":[\"libcrypto.so.3\"]}]");
+/* "recommended": `upgrade` restarts the units of a service over D-Bus (agent/units.c) with it. */
+DLNOTE(dlnote_systemd, "[{\"feature\":\"units\",\"description\":\"Restart systemd units over D-Bus (sd-bus)\","
+                       "\"priority\":\"recommended\",\"soname\":[\"libsystemd.so.0\"]}]");
