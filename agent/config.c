@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "age.h"
 #include "cleanup.h"
 #include "fsio.h"
 #include "text.h"
@@ -68,6 +69,8 @@ enum key {
         K_UPGRADE,
         K_QUADLET,
         K_QUADLET_DIR,
+        K_MIN_AGE,
+        K_SERVICE_MIN_AGE,
         K_COUNT,
 };
 
@@ -85,6 +88,7 @@ static const struct {
         [K_ENV_VAR] = { "env_var", SECT_SERVICE },      [K_UNITS] = { "units", SECT_SERVICE },
         [K_HEALTH] = { "health", SECT_SERVICE },        [K_UPGRADE] = { "upgrade", SECT_SERVICE },
         [K_QUADLET] = { "quadlet", SECT_SERVICE },      [K_QUADLET_DIR] = { "quadlet_dir", SECT_BOARDPIN },
+        [K_MIN_AGE] = { "min_age", SECT_BOARDPIN },     [K_SERVICE_MIN_AGE] = { "min_age", SECT_SERVICE },
 };
 
 struct ini_src {
@@ -310,6 +314,18 @@ static int abs_path(struct ini_src *s, const char *key, const char *v, char *dst
         return 0;
 }
 
+/* A duration as agent/age.h reads it ("3d", "90m", "0"), for min_age = in either section. */
+static int min_age(struct ini_src *s, const char *v, int64_t *ret)
+{
+        int r = age_parse_duration(v, ret, &s->err);
+
+        if (r < 0) {
+                (void) bp_err_prefix(&s->err, r, "min_age: ");
+                return src_prefix(s, r);
+        }
+        return 0;
+}
+
 /* ---- [boardpin] ---- */
 
 static int boardpin_set(struct ini_src *s, enum key k, const char *v)
@@ -369,8 +385,9 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                 if (r < 0)
                         return r;
                 c->rollout = (int) n;
-                src_warn(s, s->line, "rollout = is not yet used: every machine takes a new digest at once");
                 return 0;
+        case K_MIN_AGE:
+                return min_age(s, v, &c->min_age_s);
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[boardpin]'", keys[k].name);
         }
@@ -480,6 +497,7 @@ static int service_begin(struct ini_src *s, const char *name)
         text_copy(v->name, sizeof(v->name), name);
         text_copy(v->version, sizeof(v->version), "latest");
         v->upgrade = true;
+        v->min_age_s = -1;
         v->line = s->line;
         s->sect = SECT_SERVICE;
         return 0;
@@ -646,6 +664,8 @@ static int service_set(struct ini_src *s, enum key k, const char *val)
                 return 0;
         case K_UPGRADE:
                 return boolean(s, "upgrade", val, &v->upgrade);
+        case K_SERVICE_MIN_AGE:
+                return min_age(s, val, &v->min_age_s);
         case K_QUADLET:
                 if (!quadlet_unit_ok(val))
                         return src_fail(s, -EINVAL, s->line,

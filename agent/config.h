@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "ref.h"
@@ -49,6 +50,7 @@ struct bp_service {
         char units[512];                /* space-separated unit names, "" if none */
         char health[512];               /* "http://…", "https://…", "exec:/path", or "" */
         bool upgrade;                   /* default yes */
+        int64_t min_age_s;              /* upgrade: a new digest's image must be this old; -1: [boardpin]'s */
         char quadlet[QUADLET_UNIT_MAX]; /* podman Quadlet unit "NAME.container" pinned by a drop-in, or "" */
         unsigned line;                  /* of its [service …] header, for messages */
 };
@@ -70,13 +72,14 @@ struct bp_config {
         long timeout_s;                 /* 1..3600, default 30 */
         long boot_wait_s;               /* 0..3600, default 90 */
         enum bp_pull pull;              /* default none */
-        int rollout;                    /* 0..100, default 100; parsed, not yet used (a warning says so) */
+        int rollout;                    /* 0..100, default 100: the share of machines that take a new digest */
+        int64_t min_age_s;              /* default 0: upgrade takes a new digest however young */
         char quadlet_dir[PATH_MAX];     /* Quadlet's unit directory, default /etc/containers/systemd */
         struct bp_registry_conf *registries;
         size_t n_registries;
         struct bp_service *services;
         size_t n_services;
-        /* "path:line: …" for settings that parse but do nothing yet (rollout =, mirror =): the caller logs
+        /* "path:line: …" for settings that parse but do nothing yet (mirror =): the caller logs
          * them; this module never logs. */
         char warnings[CONFIG_WARNINGS_MAX][CONFIG_WARNING_MAX_BYTES];
         size_t n_warnings;

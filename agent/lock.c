@@ -123,6 +123,15 @@ static const char *show(const char *s, char buf[static 72])
         return buf;
 }
 
+/* One line of text: what render writes is what parse reads, and what reaches a terminal is harmless. */
+static bool reason_ok(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        return false;
+        return true;
+}
+
 static int check_pin(const struct bp_lock_pin *p, const char *service, struct bp_err *err)
 {
         char sh[72];
@@ -152,6 +161,14 @@ static int check_entry(const struct bp_lock_entry *e, struct bp_err *err)
         if ((r = check_pin(&e->pin, e->service, err)) < 0 ||
             (e->has_previous && (r = check_pin(&e->previous, e->service, err)) < 0))
                 return r;
+        if (e->n_bad > LOCK_BAD_MAX)
+                return bp_fail(err, -EBADMSG, "service '%s': more than %d bad digests", show(e->service, sh),
+                               LOCK_BAD_MAX);
+        for (size_t i = 0; i < e->n_bad; i++)
+                if (!ref_digest_ok(e->bad[i]))
+                        return bp_fail(err, -EBADMSG, "service '%s': bad entry in 'bad'", show(e->service, sh));
+        if (e->has_held && (!ref_digest_ok(e->held_digest) || !reason_ok(e->held_reason)))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'held'", show(e->service, sh));
         for (size_t i = 0; i < e->n_table; i++) {
                 const struct bp_platform_digest *t = &e->table[i];
 
@@ -222,6 +239,51 @@ static int parse_table(json_object *o, const char *service, struct bp_lock_entry
         return 0;
 }
 
+/* "bad": an array of digests, absent or null when there are none. */
+static int parse_bad(json_object *o, const char *service, struct bp_lock_entry *e, struct bp_err *err)
+{
+        size_t n;
+        char sh[72];
+
+        if (!json_object_is_type(o, json_type_array))
+                return bp_fail(err, -EBADMSG, "service '%s': 'bad' is not an array", show(service, sh));
+        n = json_object_array_length(o);
+        if (n > LOCK_BAD_MAX)
+                return bp_fail(err, -EBADMSG, "service '%s': more than %d bad digests", show(service, sh),
+                               LOCK_BAD_MAX);
+        for (size_t i = 0; i < n; i++) {
+                json_object *v = json_object_array_get_idx(o, i);
+
+                if (!json_object_is_type(v, json_type_string) ||
+                    (size_t) json_object_get_string_len(v) >= REF_DIGEST_MAX)
+                        return bp_fail(err, -EBADMSG, "service '%s': bad entry in 'bad'", show(service, sh));
+                text_copy(e->bad[i], REF_DIGEST_MAX, json_object_get_string(v));
+        }
+        e->n_bad = n;
+        return 0;
+}
+
+/* "held": {"digest": …, "reason": …}; the reason must be whole text: an embedded NUL would not read back. */
+static int parse_held(json_object *o, const char *service, struct bp_lock_entry *e, struct bp_err *err)
+{
+        json_object *v;
+        char sh[72];
+        int r;
+
+        if (!json_object_is_type(o, json_type_object))
+                return bp_fail(err, -EBADMSG, "service '%s': 'held' is not an object", show(service, sh));
+        r = get_str(o, "digest", e->held_digest, sizeof(e->held_digest), true, service, err);
+        if (r == 0)
+                r = get_str(o, "reason", e->held_reason, sizeof(e->held_reason), true, service, err);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(o, "reason", &v) &&
+            strlen(e->held_reason) != (size_t) json_object_get_string_len(v))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'reason'", show(service, sh));
+        e->has_held = true;
+        return 0;
+}
+
 static int parse_entry(const char *service, json_object *o, struct bp_lock_entry *e, struct bp_err *err)
 {
         json_object *v;
@@ -244,6 +306,12 @@ static int parse_entry(const char *service, json_object *o, struct bp_lock_entry
                         return r;
                 e->has_previous = true;
         }
+        if (json_object_object_get_ex(o, "bad", &v) && !json_object_is_type(v, json_type_null) &&
+            (r = parse_bad(v, service, e, err)) < 0)
+                return r;
+        if (json_object_object_get_ex(o, "held", &v) && !json_object_is_type(v, json_type_null) &&
+            (r = parse_held(v, service, e, err)) < 0)
+                return r;
         if (!json_object_object_get_ex(o, "platforms", &v))
                 return bp_fail(err, -EBADMSG, "service '%s': no 'platforms'", show(service, sh));
         r = parse_table(v, service, e, err);
@@ -326,6 +394,21 @@ static json_object *entry_json(const struct bp_lock_entry *e)
         json_object_object_add(o, "target", json_object_new_string(e->target));
         json_object_object_add(o, "pin", pin_json(&e->pin));
         json_object_object_add(o, "previous", e->has_previous ? pin_json(&e->previous) : NULL);
+        /* Only when there are any: a lock without them renders as it always did. */
+        if (e->n_bad > 0) {
+                json_object *bad = json_object_new_array();
+
+                for (size_t i = 0; i < e->n_bad; i++)
+                        json_object_array_add(bad, json_object_new_string(e->bad[i]));
+                json_object_object_add(o, "bad", bad);
+        }
+        if (e->has_held) {
+                json_object *h = json_object_new_object();
+
+                json_object_object_add(h, "digest", json_object_new_string(e->held_digest));
+                json_object_object_add(h, "reason", json_object_new_string(e->held_reason));
+                json_object_object_add(o, "held", h);
+        }
         return o;
 }
 
@@ -502,5 +585,122 @@ int lock_resolution(const struct bp_lock_entry *e, struct bp_resolution *ret)
                 memcpy(r.table, e->table, e->n_table * sizeof(*r.table));
         r.n_table = e->n_table;
         *ret = r;
+        return 0;
+}
+
+bool lock_is_bad(const struct bp_lock_entry *e, const char *digest)
+{
+        for (size_t i = 0; e && i < e->n_bad; i++)
+                if (strcmp(e->bad[i], digest) == 0)
+                        return true;
+        return false;
+}
+
+int lock_add_bad(struct bp_lock *l, const char *service, const char *digest, struct bp_err *err)
+{
+        struct bp_lock_entry *e = find(l, service);
+        size_t k = 0;
+        char sh[72];
+
+        if (!e)
+                return bp_fail(err, -ENOENT, "service '%s': not in the lock", show(service, sh));
+        if (!ref_digest_ok(digest))
+                return bp_fail(err, -EINVAL, "service '%s': '%s' is not a digest", show(service, sh), digest);
+        for (size_t i = 0; i < e->n_bad; i++)
+                if (strcmp(e->bad[i], digest) != 0)
+                        memmove(e->bad[k++], e->bad[i], REF_DIGEST_MAX);
+        if (k == LOCK_BAD_MAX) {
+                memmove(e->bad[0], e->bad[1], (LOCK_BAD_MAX - 1) * sizeof(e->bad[0]));
+                k--;
+        }
+        text_copy(e->bad[k++], REF_DIGEST_MAX, digest);
+        e->n_bad = k;
+        return 0;
+}
+
+int lock_set_held(struct bp_lock *l, const char *service, const char *digest, const char *reason,
+                  struct bp_err *err)
+{
+        struct bp_lock_entry *e = find(l, service);
+        char sh[72];
+
+        if (!e)
+                return bp_fail(err, -ENOENT, "service '%s': not in the lock", show(service, sh));
+        if (!ref_digest_ok(digest))
+                return bp_fail(err, -EINVAL, "service '%s': '%s' is not a digest", show(service, sh), digest);
+        text_copy(e->held_digest, sizeof(e->held_digest), digest);
+        text_copy_clean(e->held_reason, sizeof(e->held_reason), reason);
+        e->has_held = true;
+        return 0;
+}
+
+void lock_clear_held(struct bp_lock *l, const char *service)
+{
+        struct bp_lock_entry *e = find(l, service);
+
+        if (!e)
+                return;
+        e->has_held = false;
+        e->held_digest[0] = e->held_reason[0] = '\0';
+}
+
+int lock_entry_copy(const struct bp_lock_entry *e, struct bp_lock_entry **ret)
+{
+        struct bp_lock_entry *c = malloc(sizeof(*c));
+
+        if (!c)
+                return -ENOMEM;
+        *c = *e;
+        c->table = calloc(e->n_table + 1, sizeof(*c->table));
+        if (!c->table) {
+                free(c);
+                return -ENOMEM;
+        }
+        if (e->n_table > 0)
+                memcpy(c->table, e->table, e->n_table * sizeof(*c->table));
+        *ret = c;
+        return 0;
+}
+
+void lock_entry_free(struct bp_lock_entry *e)
+{
+        if (!e)
+                return;
+        free(e->table);
+        free(e);
+}
+
+void lock_entry_freep(struct bp_lock_entry **e)
+{
+        lock_entry_free(*e);
+}
+
+int lock_rollback(struct bp_lock *l, const struct bp_lock_entry *before, struct bp_err *err)
+{
+        struct bp_lock_entry *e, next;
+        _cleanup_free_ struct bp_platform_digest *table = NULL;
+
+        if (!before)
+                return bp_fail(err, -ENOENT, "no pin before this one to go back to");
+        e = find(l, before->service);
+        if (!e)
+                return bp_fail(err, -ENOENT, "service '%s': not in the lock", before->service);
+        table = calloc(before->n_table + 1, sizeof(*table));
+        if (!table)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        if (before->n_table > 0)
+                memcpy(table, before->table, before->n_table * sizeof(*table));
+        next = *before;
+        next.table = table;
+        memcpy(next.bad, e->bad, sizeof(next.bad));
+        next.n_bad = e->n_bad;
+        next.has_held = e->has_held;
+        memcpy(next.held_digest, e->held_digest, sizeof(next.held_digest));
+        memcpy(next.held_reason, e->held_reason, sizeof(next.held_reason));
+        if (check_entry(&next, err) < 0)
+                return bp_err_prefix(err, -EINVAL, "not rolled back: ");
+        free(e->table);
+        *e = next;
+        table = NULL; /* the entry's now */
         return 0;
 }

@@ -16,6 +16,8 @@
 #define LOCK_SCHEMA 1
 #define LOCK_MAX_BYTES (8 * 1024 * 1024)
 #define LOCK_NAME "lock.json"
+#define LOCK_BAD_MAX 16 /* bad digests kept per service; the oldest goes first */
+#define LOCK_REASON_MAX 256
 
 struct bp_lock_pin {
         char tag[REF_TAG_MAX];
@@ -35,6 +37,13 @@ struct bp_lock_entry {
         struct bp_lock_pin pin;         /* what the env files say */
         bool has_previous;
         struct bp_lock_pin previous;
+        /* Digests that failed an upgrade's health check: never taken again, oldest first. */
+        char bad[LOCK_BAD_MAX][REF_DIGEST_MAX];
+        size_t n_bad;
+        /* What the last upgrade saw and did not take, and why (bad list, min_age, rollout). */
+        bool has_held;
+        char held_digest[REF_DIGEST_MAX];
+        char held_reason[LOCK_REASON_MAX];
 };
 
 /* Opaque: only lock.c changes a lock, so every entry in it passes the checks lock_parse() makes, and what
@@ -70,6 +79,30 @@ int lock_set(struct bp_lock *l, const char *service, const char *image, const ch
 
 /* Forget services not named in c (removed from the config). Returns how many went. */
 size_t lock_prune(struct bp_lock *l, const struct bp_config *c);
+
+/* True when digest is on e's bad list. */
+bool lock_is_bad(const struct bp_lock_entry *e, const char *digest);
+
+/* Put digest on service's bad list (newest last; past LOCK_BAD_MAX the oldest goes; already there: moved
+ * to the end). -ENOENT when the lock has no such service, -EINVAL for a digest lock_parse() would refuse. */
+int lock_add_bad(struct bp_lock *l, const char *service, const char *digest, struct bp_err *err);
+
+/* Record that an upgrade saw digest and did not take it, and why (one line, cleaned of control bytes and
+ * cut to LOCK_REASON_MAX); lock_clear_held() forgets it. */
+int lock_set_held(struct bp_lock *l, const char *service, const char *digest, const char *reason,
+                  struct bp_err *err);
+void lock_clear_held(struct bp_lock *l, const char *service);
+
+/* A copy of e, owned by the caller (lock_entry_free()): what an upgrade rolls back to. */
+int lock_entry_copy(const struct bp_lock_entry *e, struct bp_lock_entry **ret);
+void lock_entry_free(struct bp_lock_entry *e);
+void lock_entry_freep(struct bp_lock_entry **e);
+
+/* Roll service back to before, the copy taken before it was switched: image, tag, index, platform
+ * table, pin and previous pin as they were, so the env files render byte for byte as before. The bad
+ * list and held are the lock's as they are now (the rollback adds to the bad list, it does not undo
+ * it). With before NULL (the service had no pin before): -ENOENT, nothing to go back to. */
+int lock_rollback(struct bp_lock *l, const struct bp_lock_entry *before, struct bp_err *err);
 
 /* The digest in e's platform table for the best of compatible[0..n), or -ENOENT. */
 int lock_pick(const struct bp_lock_entry *e, const struct bp_oci *compatible, size_t n,

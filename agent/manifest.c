@@ -289,6 +289,22 @@ int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, b
         return 0;
 }
 
+int manifest_config_created(const char *body, size_t len, char *ret, size_t size, struct bp_err *err)
+{
+        _cleanup_(json_putp) json_object *o = NULL;
+        json_object *v;
+        int r;
+
+        ret[0] = '\0';
+        r = parse_json(body, len, "image config", &o, err);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(o, "created", &v) && json_object_is_type(v, json_type_string) &&
+            (size_t) json_object_get_string_len(v) < size)
+                text_copy_clean(ret, size, json_object_get_string(v));
+        return 0;
+}
+
 /* The entry ranked best for target, malformed or not; -ENOENT when none can run there. */
 static int best_entry(const struct bp_manifest *m, const struct bp_oci *target)
 {

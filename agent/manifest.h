@@ -65,6 +65,11 @@ void manifest_freep(struct bp_manifest **m);
 int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, bool *ret_has_variant,
                              struct bp_err *err);
 
+/* The `created` string of an image config blob into ret (size bytes), "" when it has none, or one that is
+ * not a string or does not fit: whether it is a time is the reader's business (age.h). -EINVAL only for a
+ * body that is not a JSON object. */
+int manifest_config_created(const char *body, size_t len, char *ret, size_t size, struct bp_err *err);
+
 /* Index of the entry best for target (lowest rank in its compatible order; the first among equals), or
  * -ENOENT when none can run there. Attestation entries are never chosen. -EBADMSG when the best entry for
  * target is malformed (its "bad" says why): refused, never passed over for a worse one. */

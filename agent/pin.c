@@ -78,7 +78,19 @@ static unsigned config_lines(const char *path)
         return n;
 }
 
-int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run)
+/* state_dir's flock: at once when it is free, else one line saying so, then the wait. */
+static int lock_state_dir(const char *dir, int64_t wait_ms, struct bp_err *err)
+{
+        int fd = fsio_lock_dir(dir, 0, err);
+
+        if (fd != -EBUSY || wait_ms <= 0)
+                return fd;
+        log_info("waiting for another boardpin (state_dir %s is locked)", dir);
+        err->msg[0] = '\0';
+        return fsio_lock_dir(dir, wait_ms, err);
+}
+
+static int open_run(const struct bp_args *args, bool write, int64_t wait_ms, const char *busy, struct bp_run *run)
 {
         struct bp_err err = { 0 };
         int r;
@@ -106,11 +118,13 @@ int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_
                 return BP_RESULT_PARTIAL;
         }
         if (write) {
-                run->lock_fd = fsio_lock_dir(run->config->state_dir, wait_ms, &err);
-                if (run->lock_fd < 0) {
+                run->lock_fd = lock_state_dir(run->config->state_dir, wait_ms, &err);
+                if (run->lock_fd == -EBUSY && busy)
+                        log_error("another boardpin holds %s; %s", run->config->state_dir, busy);
+                else if (run->lock_fd < 0)
                         log_error("%s", err.msg);
+                if (run->lock_fd < 0)
                         return BP_RESULT_PARTIAL;
-                }
         }
         r = read_lock(run, write);
         if (r == 0)
@@ -120,6 +134,16 @@ int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_
                 return BP_RESULT_PARTIAL;
         }
         return BP_RESULT_OK;
+}
+
+int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run)
+{
+        return open_run(args, write, wait_ms, /* busy= */ NULL, run);
+}
+
+int run_open_upgrade(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run)
+{
+        return open_run(args, write, wait_ms, "not upgrading", run);
 }
 
 void run_close(struct bp_run *run)
@@ -369,28 +393,50 @@ int run_network(struct bp_run *run, int64_t deadline_ms, bool once, struct bp_er
         return http_run(run->http, err);
 }
 
+int run_job_resolution(struct bp_run *run, struct bp_pin_job *job, struct bp_resolution *ret,
+                       char ret_tag[static REF_TAG_MAX], struct bp_err *err)
+{
+        const struct bp_service *s = job->s;
+        int rc;
+
+        (void) run;
+        if (job->fixed)
+                return 1;
+        if (job->rc < 0 || !job->chain) {
+                *err = job->err;
+                return job->rc < 0 ? job->rc : bp_fail(err, -EINVAL, "service '%s': not started", s->name);
+        }
+        rc = resolve_job_result(job->chain, ret, ret_tag, err);
+        if (rc < 0)
+                return bp_err_prefix(err, rc, "service '%s': ", s->name);
+        return 0;
+}
+
+int run_record(struct bp_run *run, const struct bp_service *s, const char *tag, const struct bp_resolution *r,
+               struct bp_err *err)
+{
+        char image[REF_STRING_MAX];
+        int rc = lock_set(run->lock, s->name, ref_name(&s->image, image), s->version, tag, run->platform.name, r,
+                          err);
+
+        return rc < 0 ? bp_err_prefix(err, rc, "service '%s': ", s->name) : 0;
+}
+
 int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_result *ret, struct bp_err *err)
 {
         const struct bp_service *s = job->s;
         struct bp_resolution r = { 0 };
         char tag[REF_TAG_MAX];
-        int rc;
+        int rc = run_job_resolution(run, job, &r, tag, err);
 
-        if (job->fixed) {
-                run_result_from_lock(lock_find(run->lock, s->name), ret);
-                return 0;
-        }
-        if (job->rc < 0 || !job->chain) {
-                *err = job->err;
-                return job->rc < 0 ? job->rc : bp_fail(err, -EINVAL, "service '%s': not started", s->name);
-        }
-        rc = resolve_job_result(job->chain, &r, tag, err);
         if (rc < 0)
-                return bp_err_prefix(err, rc, "service '%s': ", s->name);
-        rc = lock_set(run->lock, s->name, job->image, s->version, tag, run->platform.name, &r, err);
-        resolution_done(&r);
-        if (rc < 0)
-                return bp_err_prefix(err, rc, "service '%s': ", s->name);
+                return rc;
+        if (rc == 0) {
+                rc = run_record(run, s, tag, &r, err);
+                resolution_done(&r);
+                if (rc < 0)
+                        return rc;
+        }
         run_result_from_lock(lock_find(run->lock, s->name), ret);
         return 0;
 }
@@ -525,7 +571,7 @@ int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, si
                 return 0; /* nothing pinned yet: nothing to render, and no directory made */
         if (!dry_run) {
                 /* Env files only: a resolve that holds the lock is writing them too; wait for it. */
-                fd = fsio_lock_dir(state_dir, PIN_LOCK_WAIT_MS, err);
+                fd = lock_state_dir(state_dir, PIN_LOCK_WAIT_MS, err);
                 if (fd < 0)
                         return fd;
         }

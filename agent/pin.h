@@ -62,6 +62,9 @@ struct pin_result {
  * (file:line says where it ends); BP_RESULT_PARTIAL when there is no platform or no lock. The reason is
  * logged. */
 int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run);
+/* The same for upgrade: when the wait runs out, "another boardpin holds DIR; not upgrading". Either way,
+ * a run that has to wait says so in one line when it starts waiting. */
+int run_open_upgrade(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run);
 void run_close(struct bp_run *run);
 
 /* Resolve service s over the network and record it in the lock; *ret says what it is pinned to. */
@@ -82,6 +85,15 @@ int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_
 /* once: one attempt per request, no retries or waits (boot with boot_wait = 0). */
 int run_network(struct bp_run *run, int64_t deadline_ms, bool once, struct bp_err *err);
 int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_result *ret, struct bp_err *err);
+/* The first half of run_finish_service(), for upgrade, which decides before anything is recorded: the
+ * resolution of job (owned by the caller) and the tag resolved, 0; 1 when the lock answers for the
+ * service and nothing was resolved (upgrade = no); or the error naming the service. The lock is left
+ * as it is. */
+int run_job_resolution(struct bp_run *run, struct bp_pin_job *job, struct bp_resolution *ret,
+                       char ret_tag[static REF_TAG_MAX], struct bp_err *err);
+/* The second half: record r, resolved for s at tag, in the lock (the old pin becomes previous). */
+int run_record(struct bp_run *run, const struct bp_service *s, const char *tag, const struct bp_resolution *r,
+               struct bp_err *err);
 void pin_job_free(struct bp_pin_job *job);
 
 /* Write the lock and then the env files (the lock first: it is the state, env files a view of it), then

@@ -10,6 +10,7 @@
 #include "rules.h"
 
 #define RESOLVE_WHY_MAX 8
+#define RESOLVE_CREATED_MAX 40  /* "2024-05-01T12:00:00.123456789+00:00" and its NUL */
 
 struct bp_platform_digest {
         struct bp_oci platform;
@@ -26,6 +27,9 @@ struct bp_resolution {
         char why[RESOLVE_WHY_MAX][256];
         size_t n_why;
         bool unchanged;                         /* answered by one HEAD from prev */
+        /* The image config's `created` as it says it, when its config was fetched (a new child); "" when
+         * not fetched, absent or not a string that fits. Only upgrade's min_age reads it. */
+        char created[RESOLVE_CREATED_MAX];
 };
 
 void resolution_done(struct bp_resolution *r);

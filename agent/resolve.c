@@ -378,6 +378,8 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                         return (void) job_fail(j, rc, &err);
                 if (!has_variant)
                         config.variant[0] = '\0';
+                (void) manifest_config_created(op->blob.data, op->blob.len, j->r.created, sizeof(j->r.created),
+                                               NULL);
                 return job_config(j, &config);
         case JOB_DONE:
                 break;

@@ -787,7 +787,7 @@ static void registry_limit_told_at_load(void **state)
         assert_fails_len(text, o, -E2BIG, want);
 }
 
-/* rollout = and mirror = parse, do nothing yet, and say so: once each, with the line. */
+/* mirror = parses, does nothing yet, and says so: once, with the line. rollout = works: no warning. */
 static void unused_settings_warn(void **state)
 {
         struct bp_config *c = NULL;
@@ -795,14 +795,40 @@ static void unused_settings_warn(void **state)
 
         (void) state;
         assert_int_equal(config_parse("t.ini", full, strlen(full), &c, &err), 0);
-        assert_int_equal(c->n_warnings, 2);
-        assert_string_equal(c->warnings[0], "t.ini:10: rollout = is not yet used: every machine "
-                                            "takes a new digest at once");
-        assert_string_equal(c->warnings[1], "t.ini:15: mirror = is not yet used: boardpin asks each registry itself");
+        assert_int_equal(c->rollout, 25);
+        assert_int_equal(c->n_warnings, 1);
+        assert_string_equal(c->warnings[0],
+                            "t.ini:15: mirror = is not yet used: boardpin asks each registry itself");
         config_free(c);
         assert_int_equal(config_parse("t.ini", "[service a]\nimage = nginx\n", 26, &c, &err), 0);
         assert_int_equal(c->n_warnings, 0);
         config_free(c);
+}
+
+/* min_age = in [boardpin] and per service, in age.h's units; a service without one inherits (-1). */
+static void min_age_keys(void **state)
+{
+        const char *text = "[boardpin]\nmin_age = 3d\n[service a]\nimage = nginx\nmin_age = 90m\n"
+                           "[service b]\nimage = redis\n[service c]\nimage = redis\nmin_age = 0\n";
+        struct bp_config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_parse("t.ini", text, strlen(text), &c, NULL), 0);
+        assert_int_equal(c->min_age_s, 3 * 86400);
+        assert_int_equal(c->services[0].min_age_s, 90 * 60);
+        assert_int_equal(c->services[1].min_age_s, -1);
+        assert_int_equal(c->services[2].min_age_s, 0);
+        assert_int_equal(c->n_warnings, 0);
+        config_free(c);
+        assert_int_equal(config_parse("t.ini", "[service a]\nimage = nginx\n", 26, &c, NULL), 0);
+        assert_int_equal(c->min_age_s, 0);
+        config_free(c);
+        assert_fails("[boardpin]\nmin_age = 3 days\n",
+                     "t.ini:2: min_age: '3 days' is not a duration from 0 to 366d, such as 12h or 3d");
+        assert_fails("[service a]\nimage = nginx\nmin_age = 400d\n",
+                     "t.ini:3: min_age: '400d' is not a duration from 0 to 366d, such as 12h or 3d");
+        assert_fails("[service a]\nimage = nginx\nmin_age = 1d\nmin_age = 2d\n",
+                     "t.ini:4: duplicate key 'min_age' in '[service a]' (first on line 3)");
 }
 
 /* A FIFO as the config must be refused at once, not waited on. */
@@ -843,6 +869,7 @@ int main(void)
                 cmocka_unit_test(stale_err_ignored),
                 cmocka_unit_test(registry_limit_told_at_load),
                 cmocka_unit_test(unused_settings_warn),
+                cmocka_unit_test(min_age_keys),
                 cmocka_unit_test_setup_teardown(fifo_refused, scratch_setup, scratch_teardown),
         };
 

@@ -1,5 +1,5 @@
 /* tests/unit/test-lock.c: lock.json round trip, the previous pin, offline picks for another board, corrupt
- * locks; and the env files rendered from it. */
+ * locks, the bad list and held digest of upgrades, rollback; and the env files rendered from it. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -331,6 +331,166 @@ static void env_files(void **state)
         assert_false(envfile_value_ok("a\nB=1"));
 }
 
+#define D_BAD "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+static void render_parse_render(const struct bp_lock *l, struct bp_lock **ret, char **ret_text)
+{
+        _cleanup_free_ char *text = NULL, *again = NULL;
+        size_t len, len2;
+
+        assert_int_equal(lock_render(l, &text, &len, NULL), 0);
+        assert_int_equal(lock_parse(text, len, ret, NULL), 0);
+        assert_int_equal(lock_render(*ret, &again, &len2, NULL), 0);
+        assert_int_equal(len, len2);
+        assert_memory_equal(text, again, len);
+        *ret_text = steal_ptr(&text);
+}
+
+/* The bad list and held read back; a lock without them renders without them, as it always did. */
+static void bad_and_held_round_trip(void **state)
+{
+        _cleanup_(lock_freep) struct bp_lock *l = sample(), *back = NULL, *plain = NULL;
+        _cleanup_free_ char *text = NULL, *plain_text = NULL;
+        const struct bp_lock_entry *e;
+        char digest[REF_DIGEST_MAX];
+
+        (void) state;
+        render_parse_render(l, &plain, &plain_text);
+        assert_null(strstr(plain_text, "\"bad\""));
+        assert_null(strstr(plain_text, "\"held\""));
+        assert_int_equal(lock_find(plain, "vaultwarden")->n_bad, 0);
+        assert_false(lock_find(plain, "vaultwarden")->has_held);
+
+        assert_int_equal(lock_add_bad(l, "vaultwarden", D_BAD, NULL), 0);
+        assert_int_equal(
+                lock_set_held(l, "vaultwarden", D_64, "min_age: image created 1h 0m ago, needs 3d 0h", NULL), 0);
+        render_parse_render(l, &back, &text);
+        e = lock_find(back, "vaultwarden");
+        assert_int_equal(e->n_bad, 1);
+        assert_string_equal(e->bad[0], D_BAD);
+        assert_true(lock_is_bad(e, D_BAD));
+        assert_false(lock_is_bad(e, D_V7));
+        assert_true(e->has_held);
+        assert_string_equal(e->held_digest, D_64);
+        assert_string_equal(e->held_reason, "min_age: image created 1h 0m ago, needs 3d 0h");
+
+        /* A new pin keeps both; clearing held forgets it. */
+        {
+                struct bp_resolution r = resolution(D_V6, "linux/arm/v6");
+                assert_int_equal(lock_set(l, "vaultwarden", "docker.io/vaultwarden/server", "^1.30", "1.30.6",
+                                          "linux/arm/v6", &r, NULL),
+                                 0);
+                resolution_done(&r);
+        }
+        assert_true(lock_is_bad(lock_find(l, "vaultwarden"), D_BAD));
+        assert_true(lock_find(l, "vaultwarden")->has_held);
+        lock_clear_held(l, "vaultwarden");
+        assert_false(lock_find(l, "vaultwarden")->has_held);
+
+        /* At most LOCK_BAD_MAX, newest last, the oldest going first; one added again moves to the end. */
+        for (int i = 0; i < LOCK_BAD_MAX + 3; i++) {
+                snprintf(digest, sizeof(digest), "sha256:%064x", i);
+                assert_int_equal(lock_add_bad(l, "vaultwarden", digest, NULL), 0);
+        }
+        e = lock_find(l, "vaultwarden");
+        assert_int_equal(e->n_bad, LOCK_BAD_MAX);
+        snprintf(digest, sizeof(digest), "sha256:%064x", 3);
+        assert_string_equal(e->bad[0], digest);
+        assert_false(lock_is_bad(e, D_BAD));
+        assert_int_equal(lock_add_bad(l, "vaultwarden", digest, NULL), 0);
+        assert_int_equal(e->n_bad, LOCK_BAD_MAX);
+        assert_string_equal(e->bad[LOCK_BAD_MAX - 1], digest);
+        assert_int_equal(lock_add_bad(l, "nope", D_BAD, NULL), -ENOENT);
+        assert_int_equal(lock_add_bad(l, "vaultwarden", "sha256:short", NULL), -EINVAL);
+}
+
+/* What parse refuses in the new fields: more than LOCK_BAD_MAX, a non-digest, a held without its parts,
+ * a reason with a NUL or a control byte (which would not read back or would reach a terminal). */
+static void bad_and_held_refused(void **state)
+{
+        static const char *const bad[] = {
+                "\"bad\": [\"sha256:1\"]",
+                "\"bad\": \"" D_BAD "\"",
+                "\"bad\": [1]",
+                "\"held\": {\"digest\": \"" D_BAD "\"}",
+                "\"held\": {\"digest\": \"x\", \"reason\": \"r\"}",
+                "\"held\": {\"digest\": \"" D_BAD "\", \"reason\": \"a\\u0000b\"}",
+                "\"held\": {\"digest\": \"" D_BAD "\", \"reason\": \"a\\nb\"}",
+                "\"held\": [1]",
+        };
+        char text[4096], many[2048];
+        size_t o = 0;
+
+        (void) state;
+        {
+                struct bp_lock *l = NULL;
+                snprintf(text, sizeof(text),
+                         "{\"schema\": 1, \"services\": {\"a\": {\"image\": \"docker.io/library/nginx\", "
+                         "\"version\": \"1\", \"target\": \"linux/amd64\", \"platforms\": {}, \"pin\": "
+                         "{\"tag\": \"1\", \"digest\": \"%s\", \"platform\": \"linux/amd64\"}, \"bad\": "
+                         "[\"%s\"], \"held\": {\"digest\": \"%s\", \"reason\": \"rollout\"}}}}",
+                         D_V7, D_BAD, D_BAD);
+                assert_int_equal(lock_parse(text, strlen(text), &l, NULL), 0); /* the base the others spoil */
+                lock_free(l);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                struct bp_lock *l = NULL;
+                snprintf(text, sizeof(text),
+                         "{\"schema\": 1, \"services\": {\"a\": {\"image\": \"docker.io/library/nginx\", "
+                         "\"version\": \"1\", \"target\": \"linux/amd64\", \"platforms\": {}, \"pin\": "
+                         "{\"tag\": \"1\", \"digest\": \"%s\", \"platform\": \"linux/amd64\"}, %s}}}",
+                         D_V7, bad[i]);
+                assert_int_equal(lock_parse(text, strlen(text), &l, NULL), -EBADMSG);
+                assert_null(l);
+        }
+        o += (size_t) snprintf(many + o, sizeof(many) - o, "\"bad\": [");
+        for (int i = 0; i <= LOCK_BAD_MAX; i++)
+                o += (size_t) snprintf(many + o, sizeof(many) - o, "%s\"sha256:%064x\"", i ? ", " : "", i);
+        snprintf(many + o, sizeof(many) - o, "]");
+        {
+                struct bp_lock *l = NULL;
+                snprintf(text, sizeof(text),
+                         "{\"schema\": 1, \"services\": {\"a\": {\"image\": \"docker.io/library/nginx\", "
+                         "\"version\": \"1\", \"target\": \"linux/amd64\", \"platforms\": {}, \"pin\": "
+                         "{\"tag\": \"1\", \"digest\": \"%s\", \"platform\": \"linux/amd64\"}, %s}}}",
+                         D_V7, many);
+                assert_int_equal(lock_parse(text, strlen(text), &l, NULL), -EBADMSG);
+        }
+}
+
+/* Rolling back restores the entry as it was before the switch (index, table, pin, previous), keeps the
+ * bad list as it is now, and renders the env file byte for byte as before. */
+static void rollback(void **state)
+{
+        _cleanup_(lock_freep) struct bp_lock *l = sample();
+        _cleanup_(lock_entry_freep) struct bp_lock_entry *before = NULL;
+        _cleanup_free_ char *env_before = NULL, *env_after = NULL;
+        struct bp_resolution r = resolution(D_V6, "linux/arm/v6");
+        const struct bp_lock_entry *e;
+        size_t len, len2;
+
+        (void) state;
+        assert_int_equal(envfile_render_service(lock_find(l, "vaultwarden"), "/l", &env_before, &len, NULL), 0);
+        assert_int_equal(lock_entry_copy(lock_find(l, "vaultwarden"), &before), 0);
+        strcpy(r.index_digest, D_64);
+        assert_int_equal(lock_set(l, "vaultwarden", "docker.io/vaultwarden/server", "^1.30", "1.30.6",
+                                  "linux/arm/v7", &r, NULL),
+                         0);
+        resolution_done(&r);
+        assert_int_equal(lock_add_bad(l, "vaultwarden", D_V6, NULL), 0);
+        assert_int_equal(lock_rollback(l, before, NULL), 0);
+        e = lock_find(l, "vaultwarden");
+        assert_string_equal(e->pin.digest, D_V7);
+        assert_string_equal(e->pin.tag, "1.30.5");
+        assert_string_equal(e->index_digest, D_IX);
+        assert_false(e->has_previous);
+        assert_true(lock_is_bad(e, D_V6));
+        assert_int_equal(envfile_render_service(e, "/l", &env_after, &len2, NULL), 0);
+        assert_int_equal(len, len2);
+        assert_memory_equal(env_before, env_after, len);
+        assert_int_equal(lock_rollback(l, NULL, NULL), -ENOENT);
+}
+
 static void atomic_write(void **state)
 {
         const char *dir = *state;
@@ -371,6 +531,9 @@ int main(void)
                 cmocka_unit_test(strict_json),
                 cmocka_unit_test(messages_clean),
                 cmocka_unit_test(env_files),
+                cmocka_unit_test(bad_and_held_round_trip),
+                cmocka_unit_test(bad_and_held_refused),
+                cmocka_unit_test(rollback),
                 cmocka_unit_test_setup_teardown(atomic_write, scratch_setup, scratch_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
