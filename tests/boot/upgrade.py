@@ -232,14 +232,12 @@ class Running:
                 unit = f"bt-upgrade-{self.n}"
                 out = f"/var/lib/boot-test/{unit}.json"
                 cur = self.cursor()
-                p = self.sh(f"systemd-run -q --unit={unit} --wait -p SyslogIdentifier=boardpin "
+                p = self.sh(f"systemd-run --unit={unit} --wait -p SyslogIdentifier=boardpin "
                             f"-p StandardOutput=file:{out} -p Environment=PATH={PATH} "
                             f"/usr/bin/boardpin --json upgrade " + " ".join(args), timeout=400)
-                st = self.show(unit + ".service", "ExecMainStatus", "Result")
-                try:
-                        rc = int(st.get("ExecMainStatus", ""))
-                except ValueError:
-                        rc = None
+                # systemd-run --wait ends with "Main processes terminated with: code=exited, status=N/NAME".
+                m = re.search(r"code=exited[,/] ?status=(\d+)", p.stdout)
+                rc = int(m.group(1)) if m else None
                 text = ""
                 try:
                         with open(self.root.path(out)) as f:
@@ -451,6 +449,11 @@ class Story:
                                   f"GET /alive: {got}, want (200, {v1}); env file digest {self.env_digest()}; "
                                   f"{self.sys.sh('systemctl status --no-pager -n 20 boardpin.service healthsvc.service').stdout[-1500:]}"):
                         raise B.Skip()
+                # The setup of podman itself, before boardpin uses it: the first image, pulled by hand.
+                ref = f"{self.reg.host}/{REPO}@{v1}"
+                p = self.sys.sh(f"podman pull -q {ref} >/dev/null; echo rc=$?", timeout=300)
+                self.check(p.stdout.strip().endswith("rc=0"),
+                           "podman in the booted system (vfs storage) pulls from the test registry", p.stdout[-600:])
                 for case in (self.case_moves, self.case_broken, self.case_min_age, self.case_pull,
                              self.case_rollout, self.case_two, self.case_timer, self.case_twenty):
                         try:
@@ -481,6 +484,10 @@ class Story:
                            self.env_digest() == v2,
                            "tag moved: the lock pins the new digest, keeps the previous one; the env file follows",
                            f"lock entry {e}; env IMAGE_DIGEST {self.env_digest()}")
+                fields = [x for x in entries if x.get("BOARDPIN_SERVICE") == "app" and x.get("BOARDPIN_DIGEST") == v2
+                          and x.get("BOARDPIN_PLATFORM") == "linux/amd64"]
+                self.check(fields, "tag moved: boardpin-upgrade.service's journal has a line with BOARDPIN_SERVICE=app, "
+                           "BOARDPIN_DIGEST= the new digest, BOARDPIN_PLATFORM=linux/amd64", lines(entries))
                 if up:
                         B.figure(f"{self.label}: tag move to healthy service (systemctl start "
                                  f"boardpin-upgrade.service, then GET /alive answers the new digest): "
