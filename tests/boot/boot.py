@@ -10,7 +10,8 @@ week at most) are unpacked afresh for each
 story into BUILDDIR/boot/run/. In each booted system boot-test-collect.service runs last, writes what
 the host checks to /var/lib/boot-test/out and powers off. The registry is the integration harness's
 (tests/integration/registry.sh, seed.sh) on loopback; nspawn shares the host's network, so the booted
-system reaches it at 127.0.0.1. Prints figures (root making, boot to env files, boardpin.service beside
+system reaches it at 127.0.0.1. The trixie amd64 root also plays the upgrade story (upgrade.py): one
+boot kept running, a health-checked service, the tag moved by the host. Prints figures (root making, boot to env files, boardpin.service beside
 /bin/true, installed sizes), never asserts on times. Ends with 'N passed, N failed'.
 """
 import concurrent.futures

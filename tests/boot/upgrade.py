@@ -228,13 +228,16 @@ class Running:
         def upgrade(self, *args):
                 """boardpin --json upgrade ARGS as a transient unit: (exit status, JSON or None, its
                 journal entries, stdout text)."""
+                return self.boardpin("upgrade", *args)
+
+        def boardpin(self, *args):
                 self.n += 1
                 unit = f"bt-upgrade-{self.n}"
                 out = f"/var/lib/boot-test/{unit}.json"
                 cur = self.cursor()
                 p = self.sh(f"systemd-run --unit={unit} --wait -p SyslogIdentifier=boardpin "
-                            f"-p StandardOutput=file:{out} -p Environment=PATH={PATH} "
-                            f"/usr/bin/boardpin --json upgrade " + " ".join(args), timeout=400)
+                            f"-p StandardOutput=file:{out} -p StandardError=journal -p Environment=PATH={PATH} "
+                            "/usr/bin/boardpin --json " + " ".join(args), timeout=400)
                 # systemd-run --wait ends with "Main processes terminated with: code=exited, status=N/NAME".
                 m = re.search(r"code=exited[,/] ?status=(\d+)", p.stdout)
                 rc = int(m.group(1)) if m else None
