@@ -36,7 +36,7 @@ struct bp_args {
         const char *auth_file; /* inspect: credentials */
         const char *ca_file;   /* inspect: extra CA bundle for the registry */
         long timeout_s;        /* inspect: connect and low-speed limit of one request, 0: default */
-        bool dry_run;          /* resolve, boot: write nothing */
+        bool dry_run;          /* resolve, boot, upgrade: write nothing */
 };
 
 /* Each returns an enum bp_result or a negative errno. argv[0] is the command name, the rest its operands. */
@@ -46,3 +46,4 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv);
 int cmd_boot(const struct bp_args *args, int argc, char **argv);
 int cmd_status(const struct bp_args *args, int argc, char **argv);
 int cmd_report(const struct bp_args *args, int argc, char **argv);
+int cmd_upgrade(const struct bp_args *args, int argc, char **argv);

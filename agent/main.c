@@ -27,7 +27,10 @@ static const struct {
         { "boot", cmd_boot, CLI_OPT_JSON | CLI_OPT_DRY_RUN,
           "env files right for this board from the lock, offline if possible\n"
           "                      (config broken or empty: the lock's env files as they are, exit 2)" },
-        { "status", cmd_status, CLI_OPT_JSON, "lock vs config vs this board" },
+        { "upgrade", cmd_upgrade, CLI_OPT_JSON | CLI_OPT_DRY_RUN,
+          "[SERVICE...]: take new digests (bad list, min_age, rollout), pre-pull,\n"
+          "                      switch, restart units, health-check, roll back on failure" },
+        { "status", cmd_status, CLI_OPT_JSON, "lock vs config vs this board; rollout phase, bad list" },
         { "report", cmd_report, CLI_OPT_JSON, "[SERVICE]: one markdown row for a compatibility table" },
         { "inspect", cmd_inspect, CLI_OPT_JSON | CLI_OPT_REGISTRY,
           "REFERENCE: the digest this board would run, and why" },

@@ -85,7 +85,7 @@ static int lock_state_dir(const char *dir, int64_t wait_ms, struct bp_err *err)
 
         if (fd != -EBUSY || wait_ms <= 0)
                 return fd;
-        log_info("waiting for another boardpin (state_dir %s is locked)", dir);
+        log_warning("waiting for another boardpin (state_dir %s is locked)", dir);
         err->msg[0] = '\0';
         return fsio_lock_dir(dir, wait_ms, err);
 }

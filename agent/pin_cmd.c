@@ -20,6 +20,7 @@
 #include "rootfs.h"
 #include "sd.h"
 #include "text.h"
+#include "upgrade.h"
 
 static void print_json(json_object *o)
 {
@@ -351,8 +352,46 @@ static const char *env_state(const struct bp_run *run, const struct bp_lock_entr
         return wlen == hlen && memcmp(want, have, wlen) == 0 ? "current" : "stale";
 }
 
+/* The upgrade side of a service: its rollout phase for the digest it waits on (held) or runs, the
+ * digest held back and why, and its bad list. */
+static void status_upgrade(const struct bp_run *run, const char *identity, const struct bp_lock_entry *e,
+                           json_object *o)
+{
+        const char *digest = e ? (e->has_held ? e->held_digest : e->pin.digest) : "";
+        json_object *ph = NULL, *held = NULL, *bad = json_object_new_array();
+        unsigned place = digest[0] ? phase_place(identity, digest) : 0;
+        bool in = digest[0] && phase_included(identity, digest, run->config->rollout);
+
+        if (digest[0]) {
+                ph = json_object_new_object();
+                json_object_object_add(ph, "rollout", json_object_new_int(run->config->rollout));
+                json_object_object_add(ph, "place", json_object_new_double(place / 100.0));
+                json_object_object_add(ph, "included", json_object_new_boolean(in));
+                json_object_object_add(ph, "digest", json_object_new_string(digest));
+        }
+        if (e && e->has_held) {
+                held = json_object_new_object();
+                json_object_object_add(held, "digest", json_object_new_string(e->held_digest));
+                json_object_object_add(held, "reason", json_object_new_string(e->held_reason));
+        }
+        for (size_t i = 0; e && i < e->n_bad; i++)
+                json_object_array_add(bad, json_object_new_string(e->bad[i]));
+        json_object_object_add(o, "phase", ph);
+        json_object_object_add(o, "held", held);
+        json_object_object_add(o, "bad", bad);
+        if (run->args->json || !digest[0])
+                return;
+        printf("%-16s rollout %d%%: this machine's place %u.%02u%%, %s the phase of %s%s\n", "", run->config->rollout,
+               place / 100, place % 100, in ? "in" : "not in", e->has_held ? "held " : "pinned ", digest);
+        if (e->has_held)
+                printf("%-16s held: %s\n", "", e->held_reason);
+        for (size_t i = 0; i < e->n_bad; i++)
+                printf("%-16s bad: %s\n", "", e->bad[i]);
+}
+
 int cmd_status(const struct bp_args *args, int argc, char **argv)
 {
+        char identity[PHASE_IDENTITY_MAX];
         _cleanup_(json_putp) json_object *out = json_object_new_object();
         json_object *list = json_object_new_array();
         struct bp_run run;
@@ -370,6 +409,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
         }
         json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
         json_object_object_add(out, "lock_corrupt", json_object_new_boolean(run.lock_was_corrupt));
+        (void) upgrade_identity(args->root, run.platform.serial, identity);
         if (!args->json)
                 printf("%-16s %-12s %-14s %-14s %-8s %s\n", "SERVICE", "VERSION", "TAG", "PLATFORM", "ENV",
                        "DIGEST");
@@ -396,6 +436,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
                         printf("%-16s %-12s %-14s %-14s %-8s %s%s\n", s->name, s->version, e ? e->pin.tag : "-",
                                e ? e->pin.platform : "-", env, e ? e->pin.digest : "-",
                                other ? "  (locked on another board)" : "");
+                status_upgrade(&run, identity, e, o);
         }
         if (args->json)
                 print_json(out);

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 /* One service per manifest list given, its platform table the list's entries, pinned twice so that a
- * previous pin is there too. */
+ * previous pin is there too, with a bad list and a held digest as upgrade leaves them. */
 static int write_seed(const char *out, int n, char **lists)
 {
         _cleanup_(lock_freep) struct bp_lock *l = lock_new();
@@ -85,6 +85,13 @@ static int write_seed(const char *out, int n, char **lists)
                                 resolution_done(&r);
                                 return 1;
                         }
+                }
+                if (lock_add_bad(l, service, r.table[0].digest, &err) < 0 ||
+                    lock_set_held(l, service, r.table[1].digest, "min_age: image created 1h 0m ago, needs 3d 0h",
+                                  &err) < 0) {
+                        fprintf(stderr, "%s\n", err.msg);
+                        resolution_done(&r);
+                        return 1;
                 }
                 resolution_done(&r);
         }

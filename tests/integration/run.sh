@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.sh BOARDPIN ROOTS: start the registries and fault servers of registry.sh on loopback, seed them, run
-# the integration tests with the real binary (inspect; resolve/boot/status/report on the fixture roots in
-# ROOTS), stop everything. What will not start fails the run. Ends with 'N passed, N failed'.
+# the integration tests with the real binary (inspect; resolve/boot/status/report/upgrade on the fixture
+# roots in ROOTS), stop everything. What will not start fails the run. Ends with 'N passed, N failed'.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bp=$(realpath "$1")
