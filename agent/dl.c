@@ -38,6 +38,9 @@ DLSYM_DEFINE(EVP_sha256);
 DLSYM_DEFINE(EVP_EncodeBlock);
 DLSYM_DEFINE(EVP_DecodeBlock);
 DLSYM_DEFINE(sd_bus_open_system);
+DLSYM_DEFINE(sd_bus_new);
+DLSYM_DEFINE(sd_bus_set_address);
+DLSYM_DEFINE(sd_bus_start);
 DLSYM_DEFINE(sd_bus_flush_close_unref);
 DLSYM_DEFINE(sd_bus_call);
 DLSYM_DEFINE(sd_bus_process);
@@ -193,6 +196,9 @@ bool dl_systemd(void)
         static const struct sym syms[] = {
                 { "sd_journal_send", (void **) &dl_sd_journal_send },
                 SYM(sd_bus_open_system),
+                SYM(sd_bus_new),
+                SYM(sd_bus_set_address),
+                SYM(sd_bus_start),
                 SYM(sd_bus_flush_close_unref),
                 SYM(sd_bus_call),
                 SYM(sd_bus_process),

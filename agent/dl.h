@@ -93,6 +93,9 @@ extern int (*dl_sd_journal_send)(const char *format, ...);
 
 #ifdef foosdbushfoo
 DLSYM_PROTOTYPE(sd_bus_open_system);
+DLSYM_PROTOTYPE(sd_bus_new);
+DLSYM_PROTOTYPE(sd_bus_set_address);
+DLSYM_PROTOTYPE(sd_bus_start);
 DLSYM_PROTOTYPE(sd_bus_flush_close_unref);
 DLSYM_PROTOTYPE(sd_bus_call);
 DLSYM_PROTOTYPE(sd_bus_process);
@@ -105,6 +108,9 @@ DLSYM_PROTOTYPE(sd_bus_message_read);
 DLSYM_PROTOTYPE(sd_bus_message_unref);
 DLSYM_PROTOTYPE(sd_bus_error_free);
 #define sd_bus_open_system dl_sym_sd_bus_open_system
+#define sd_bus_new dl_sym_sd_bus_new
+#define sd_bus_set_address dl_sym_sd_bus_set_address
+#define sd_bus_start dl_sym_sd_bus_start
 #define sd_bus_flush_close_unref dl_sym_sd_bus_flush_close_unref
 #define sd_bus_call dl_sym_sd_bus_call
 #define sd_bus_process dl_sym_sd_bus_process

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "clock.h"
@@ -14,6 +15,9 @@
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
 #define SD_MANAGER "org.freedesktop.systemd1.Manager"
+/* systemd's own socket for root (systemctl's bus_connect_system_systemd): it needs no dbus-daemon, which a
+ * minimal system may lack and which is not up early in the boot. */
+#define SD_PRIVATE_ADDRESS "unix:path=/run/systemd/private"
 
 /* A call that has no timeout of its own (LoadUnit, Properties.Get) gets sd-bus's default, written out. */
 #define UNITS_CALL_TIMEOUT_MS INT64_C(25000)
@@ -21,6 +25,7 @@
 
 struct bp_units {
         sd_bus *bus;
+        bool direct; /* systemd's private socket: its messages carry no sender name */
 };
 
 /* libsystemd's own cleanup helpers (sd-bus.h) would call it by its linked names; these go through dl.h. */
@@ -56,10 +61,31 @@ static uint64_t usec_of(int64_t ms)
         return ms < 1 ? 1 : (uint64_t) ms * 1000;
 }
 
+/* The private socket, for root: 0 and the bus, or a negative errno (no such socket: not booted with systemd). */
+static int open_private(sd_bus **ret)
+{
+        sd_bus *bus = NULL;
+        int r;
+
+        r = sd_bus_new(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_set_address(bus, SD_PRIVATE_ADDRESS);
+        if (r >= 0)
+                r = sd_bus_start(bus);
+        if (r < 0) {
+                (void) sd_bus_flush_close_unref(bus);
+                return r;
+        }
+        *ret = bus;
+        return 0;
+}
+
 int units_open(struct bp_units **ret, struct bp_err *err)
 {
         struct bp_units *u;
         sd_bus *bus = NULL;
+        bool direct = false;
         int r;
 
         if (!dl_systemd()) {
@@ -68,15 +94,22 @@ int units_open(struct bp_units **ret, struct bp_err *err)
                 return bp_fail(err, -ENOENT, "cannot load libsystemd.so.0 (install libsystemd0): %s",
                                e ? e : "a symbol is missing");
         }
-        r = sd_bus_open_system(&bus);
-        if (r < 0) /* -ENOENT: no socket, so no system bus (not booted with systemd, or no dbus) */
-                return bp_fail(err, r, "cannot connect to the system bus: %s", strerror(-r));
+        /* Root talks to systemd directly, as systemctl does; anyone else, or a caller that names a bus in
+         * $DBUS_SYSTEM_BUS_ADDRESS, goes through the system bus. */
+        if (geteuid() == 0 && !getenv("DBUS_SYSTEM_BUS_ADDRESS"))
+                direct = open_private(&bus) >= 0;
+        if (!direct) {
+                r = sd_bus_open_system(&bus);
+                if (r < 0) /* -ENOENT: no socket, so no bus (not booted with systemd, or no dbus) */
+                        return bp_fail(err, r, "cannot connect to the system bus: %s", strerror(-r));
+        }
         u = calloc(1, sizeof(*u));
         if (!u) {
                 (void) sd_bus_flush_close_unref(bus);
                 return bp_fail(err, -ENOMEM, "out of memory");
         }
         u->bus = bus;
+        u->direct = direct;
         *ret = u;
         return 0;
 }
@@ -163,8 +196,10 @@ int units_restart(struct bp_units *u, const char *unit, int64_t timeout_ms, stru
 
         /* The match comes first: a job that ends at once sends JobRemoved right after the reply. systemd sends
          * a job's JobRemoved to the client that queued it without Subscribe() (it tracks the job's requester,
-         * src/core/dbus-job.c), as systemctl's own wait for jobs relies on. */
-        r = sd_bus_match_signal(u->bus, &slot, SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved", on_job_removed, &w);
+         * src/core/dbus-job.c), as systemctl's own wait for jobs relies on; on the private socket it sends
+         * every signal. A direct connection's messages have no sender, so the match names none there. */
+        r = sd_bus_match_signal(u->bus, &slot, u->direct ? NULL : SD_DEST, SD_PATH, SD_MANAGER, "JobRemoved",
+                                on_job_removed, &w);
         if (r < 0)
                 return bp_fail(err, r, "unit %s: cannot watch for its restart job: %s", unit, strerror(-r));
         r = call(u, SD_PATH, SD_MANAGER, "RestartUnit", unit, "replace", deadline - clock_now_ms(), &error, &reply);

@@ -4,8 +4,10 @@
 # binary is ARMv6 hard-float by its Tag_CPU_arch (read by boardpin's own ELF reader), armel's soft
 # float, arm64's 64-bit; the conffile, the state directory and the enabled unit are in the package;
 # Depends name every library boardpin dlopen()s (its .note.dlopen), with the trixie t64 names; `systemd-analyze verify`
-# passes on boardpin.service and the example units, `systemd-analyze security` puts boardpin.service
-# at 3.0 or less; `docker-compose config` reads the example compose file with an images.env.
+# passes on boardpin.service, boardpin-upgrade.service and .timer and the example units; postinst
+# enables and starts the timer and starts no service; `systemd-analyze security` puts boardpin.service
+# and boardpin-upgrade.service at 3.0 or less; `docker-compose config` reads the example compose
+# file with an images.env.
 # Ends with 'N passed, N failed'.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -70,6 +72,23 @@ for arch in native armhf arm64 armel; do
         else
                 bad "$host: postinst does not enable boardpin.service or postrm keeps the state"
         fi
+        # The timer is enabled and started by the install; the upgrade service is neither (only its
+        # timer starts it), and nothing starts boardpin.service.
+        if grep -q "deb-systemd-helper enable 'boardpin-upgrade.timer'" "$ctl/postinst" &&
+                grep -q "deb-systemd-invoke \$_dh_action 'boardpin-upgrade.timer'" "$ctl/postinst" &&
+                ! grep -q "boardpin-upgrade.service" "$ctl/postinst" &&
+                ! grep -q "deb-systemd-invoke .*'boardpin.service'" "$ctl/postinst"; then
+                ok "$host: postinst enables and starts boardpin-upgrade.timer, starts no service"
+        else
+                bad "$host: postinst: $(grep -E 'deb-systemd-(helper enable|invoke)' "$ctl/postinst" | tr -s '\t\n' '  ')"
+        fi
+        files=$(dpkg-deb -c "$deb")
+        if grep -q ' \./lib/systemd/system/boardpin-upgrade\.service$' <<< "$files" &&
+                grep -q ' \./lib/systemd/system/boardpin-upgrade\.timer$' <<< "$files"; then
+                ok "$host: the package has boardpin-upgrade.service and .timer"
+        else
+                bad "$host: the package lacks boardpin-upgrade.service or .timer"
+        fi
         deps=$(dpkg-deb -f "$deb" Depends)
         missing=()
         for d in 'libcurl4t64 | libcurl4 (>= 7.85.0)' 'libssl3t64 | libssl3' libc6 libinih1 libjson-c5; do
@@ -107,7 +126,7 @@ if [ -d "$vroot/usr/bin" ]; then
         done
         [ -e "$vroot/lib/systemd/system/docker.service" ] ||
                 printf '[Service]\nExecStart=/usr/bin/docker\n' > "$vroot/lib/systemd/system/docker.service"
-        for u in boardpin.service; do
+        for u in boardpin.service boardpin-upgrade.service boardpin-upgrade.timer; do
                 if msg=$(systemd-analyze verify --man=no --root="$vroot" "$u" 2>&1) && [ -z "$msg" ]; then
                         ok "systemd-analyze verify $u"
                 else
@@ -122,13 +141,17 @@ if [ -d "$vroot/usr/bin" ]; then
                         bad "systemd-analyze verify etc/examples/$e: $msg"
                 fi
         done
-        line=$(systemd-analyze security --offline=yes --root="$vroot" boardpin.service 2>&1 | grep 'Overall exposure')
-        level=$(sed -n 's/.*boardpin.service: \([0-9.]*\).*/\1/p' <<< "$line")
-        if [ -n "$level" ] && awk -v l="$level" 'BEGIN { exit !(l <= 3.0) }'; then
-                ok "systemd-analyze security: exposure $level (3.0 or less)"
-        else
-                bad "systemd-analyze security: '$line', want 3.0 or less"
-        fi
+        # boardpin-upgrade.service's figure is what its unit file justifies setting by setting.
+        for u in boardpin.service:3.0 boardpin-upgrade.service:3.0; do
+                max=${u#*:} u=${u%:*}
+                line=$(systemd-analyze security --offline=yes --root="$vroot" "$u" 2>&1 | grep 'Overall exposure')
+                level=$(sed -n "s/.*$u: \([0-9.]*\).*/\1/p" <<< "$line")
+                if [ -n "$level" ] && awk -v l="$level" -v m="$max" 'BEGIN { exit !(l <= m) }'; then
+                        ok "systemd-analyze security $u: exposure $level ($max or less)"
+                else
+                        bad "systemd-analyze security $u: '$line', want $max or less"
+                fi
+        done
 else
         bad "no native package to check the units in"
 fi
