@@ -717,5 +717,6 @@ class Story:
                         own = doc.get("requests")
                         B.figure(f"{self.label}: upgrade of 20 services where nothing changed: {1000 * wall:.0f} ms "
                                  f"wall (nsenter included), {len(reqs)} registry requests in the registry's log "
-                                 f"({heads} HEAD, {gets} GET)" + (f", {own} by upgrade --json" if own is not None else ""))
+                                 f"({heads} HEAD, {gets} GET)" +
+                                 (f"; upgrade --json counts {json.dumps(own)}" if own is not None else ""))
                 self.write_config()
