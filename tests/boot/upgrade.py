@@ -15,8 +15,8 @@ status, as a transient unit (systemd-run --wait) whose stdout is a file and whos
 journal, so boardpin logs with its structured fields either way.
 
 Cases: the tag moves and the service runs the new digest; a broken digest is rolled back, put on the
-bad list and never retried; min_age; pull = podman (vfs storage) and a failing pull; rollout 0 and 100;
-two upgrades at once; the timer. Figures: tag move to healthy service; an upgrade of 20 services where
+bad list and never retried; min_age; pull = podman (vfs storage, STATUS= while it pulls) and a failing
+pull; rollout 0, 50 and 100; two upgrades at once; a boot during an upgrade; the timer. Figures: tag move to healthy service; an upgrade of 20 services where
 nothing changed (wall time, registry requests from the registry's access log).
 """
 import datetime
@@ -430,10 +430,30 @@ class Story:
         def start_unit(self):
                 """systemctl start boardpin-upgrade.service (oneshot: returns when the run is done);
                 (systemctl's exit, the unit's Result, its journal entries)."""
+                p, st, entries, _ = self.watch_unit()
+                return p, st, entries
+
+        def watch_unit(self):
+                """start_unit(), and every STATUS= text the unit showed while it ran (asked each 50 ms)."""
                 cur = self.sys.cursor()
-                p = self.sys.sh("systemctl start boardpin-upgrade.service", timeout=400)
+                proc = subprocess.Popen(["nsenter", "-t", str(self.sys.leader), "-a", "--", "systemctl", "start",
+                                         "boardpin-upgrade.service"], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, env={"PATH": PATH})
+                seen = []
+                end = time.time() + 400
+                while proc.poll() is None and time.time() < end:
+                        t = self.sys.show("boardpin-upgrade.service", "StatusText").get("StatusText", "")
+                        if t and (not seen or seen[-1] != t):
+                                seen.append(t)
+                        time.sleep(0.05)
+                try:
+                        out, _ = proc.communicate(timeout=max(1, end - time.time()))
+                except subprocess.TimeoutExpired:
+                        proc.kill()
+                        out, _ = proc.communicate()
+                p = subprocess.CompletedProcess(proc.args, proc.returncode, out)
                 st = self.sys.show("boardpin-upgrade.service", "Result", "ExecMainStatus")
-                return p, st, self.sys.journal(cur, "boardpin-upgrade.service")
+                return p, st, self.sys.journal(cur, "boardpin-upgrade.service"), seen
 
         # -- the cases -------------------------------------------------------------------------------
 
@@ -458,7 +478,8 @@ class Story:
                 self.check(p.stdout.strip().endswith("rc=0"),
                            "podman in the booted system (vfs storage) pulls from the test registry", p.stdout[-600:])
                 for case in (self.case_moves, self.case_broken, self.case_min_age, self.case_pull,
-                             self.case_rollout, self.case_two, self.case_timer, self.case_twenty):
+                             self.case_rollout, self.case_two, self.case_boot_waits, self.case_timer,
+                             self.case_twenty):
                         try:
                                 case()
                         except B.Skip:
@@ -493,7 +514,8 @@ class Story:
                            "BOARDPIN_DIGEST= the new digest, BOARDPIN_PLATFORM=linux/amd64", lines(entries))
                 if up:
                         B.figure(f"{self.label}: tag move to healthy service (systemctl start "
-                                 f"boardpin-upgrade.service, then GET /alive answers the new digest): "
+                                 f"boardpin-upgrade.service, then GET /alive answers the new digest; the 2 s settle "
+                                 f"time included): "
                                  f"{1000 * (t1 - t0):.0f} ms")
 
         def case_broken(self):
@@ -563,7 +585,19 @@ class Story:
                 self.write_config(pull="podman")
                 prev = self.pinned()
                 v = self.digests["pulled"] = self.pusher.push("pulled", WEEK)
-                p, st, entries = self.start_unit()
+                # The real podman, behind a wrapper that takes 3 s first: long enough to see the
+                # unit's STATUS= while it pulls, as `systemctl status` would on a Pi Zero.
+                wrapper = self.root.path("/usr/local/bin/podman")
+                with open(wrapper, "w") as f:
+                        f.write('#!/bin/sh\nsleep 3\nexec /usr/bin/podman "$@"\n')
+                os.chmod(wrapper, 0o755)
+                try:
+                        p, st, entries, seen = self.watch_unit()
+                finally:
+                        os.unlink(wrapper)
+                self.check(any(t.startswith("pulling app") for t in seen),
+                           "pull = podman: boardpin-upgrade.service's STATUS= says it is pulling app while it pulls",
+                           f"StatusText seen: {seen}")
                 got, up = self.wait_alive(v, timeout=10)
                 ref = f"{self.reg.host}/{REPO}@{v}"
                 have = self.sys.sh(f"podman image exists {ref}; echo rc=$?")
@@ -651,6 +685,25 @@ class Story:
                            alive(self.port) == (200, v),
                            "two upgrades at once: the tag's digest is pinned and runs",
                            f"pinned {self.pinned()}, second {s.get('action')}, GET /alive {alive(self.port)}")
+
+        def case_boot_waits(self):
+                """A boot (boardpin.service started again) while an upgrade runs waits for it."""
+                v = self.digests["bootwait"] = self.pusher.push("bootwait", WEEK)
+                first = subprocess.Popen(["nsenter", "-t", str(self.sys.leader), "-a", "--", "systemctl", "start",
+                                          "boardpin-upgrade.service"], stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True, env={"PATH": PATH})
+                time.sleep(0.5)
+                cur = self.sys.cursor()
+                p = self.sys.sh("systemctl restart boardpin.service", timeout=300)
+                first.communicate(timeout=400)
+                entries = self.sys.journal(cur, "boardpin.service")
+                waits = [x for x in entries if "waiting for another boardpin" in x.get("MESSAGE", "")]
+                st = self.sys.show("boardpin.service", "ActiveState", "Result")
+                self.check(waits and p.returncode == 0 and st.get("ActiveState") == "active" and
+                           self.pinned() == v and self.env_digest() == v and alive(self.port) == (200, v),
+                           "a boot while an upgrade runs: boardpin.service waits for it, then pins what it left",
+                           f"restart: {p.returncode} {p.stdout.strip()[-300:]}; {st}; boot's journal: {lines(entries)}; "
+                           f"pinned {self.pinned()}, env {self.env_digest()}, GET /alive {alive(self.port)}, want {v}")
 
         def case_timer(self):
                 v = self.digests["timer"] = self.pusher.push("timer", WEEK)
