@@ -403,6 +403,7 @@ static json_object *requests_json(const struct bp_run *run)
         return o;
 }
 
+/* One line per service; a new digest gets a second with the decisions that were made about it. */
 static void print_text(const struct bp_run *run, const struct upgrade_item *it)
 {
         const struct bp_lock_entry *e = lock_find(run->lock, it->s->name);
@@ -415,6 +416,15 @@ static void print_text(const struct bp_run *run, const struct upgrade_item *it)
                : e                                                 ? e->pin.digest
                                                                    : "-",
                it->reason[0] ? " (" : "", it->reason, it->reason[0] ? ")" : "");
+        if (!it->decided || !it->candidate[0])
+                return;
+        printf("%-20s new %s: rollout %d%%, this machine's place %u.%02u%% (%s); ", "", it->candidate,
+               run->config->rollout, it->d.place / 100, it->d.place % 100, it->d.included ? "in" : "not in");
+        if (it->d.age_known)
+                printf("created %lld s ago, min_age %lld s\n", (long long) it->d.age_s,
+                       (long long) upgrade_min_age(run->config, it->s));
+        else
+                printf("age unknown, min_age %lld s\n", (long long) upgrade_min_age(run->config, it->s));
 }
 
 int cmd_upgrade(const struct bp_args *args, int argc, char **argv)

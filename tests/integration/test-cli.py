@@ -283,8 +283,10 @@ try:
 finally:
     holder.kill()
     holder.wait()
-check("boot gives up after a bounded wait (10 s with boot_wait = 0), exit 1, one line",
-      rc == 1 and 9.5 <= waited <= 30 and f"{d}/state" in err and err.count("\n") == 0, (rc, waited, err))
+check("boot gives up after a bounded wait (10 s with boot_wait = 0), exit 1, one line when it starts "
+      "waiting and one when it gives up",
+      rc == 1 and 9.5 <= waited <= 30 and f"{d}/state" in err and err.count("\n") == 1 and
+      err.startswith(f"boardpin: waiting for another boardpin (state_dir {d}/state is locked)\n"), (rc, waited, err))
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed or not passed else 0)

@@ -243,8 +243,10 @@ check("min_age: held, the env file as it was", rc == 0 and svc(doc, "web").get("
       read(d, "env", "web.env") == env_before and lock(d)["web"]["pin"]["digest"] == old, (rc, doc, err))
 p = subprocess.run([bp, "-c", cfg, "--root", ROOT, "--machine", "x86_64", "--platform", "linux/amd64", "upgrade",
                     "--dry-run"], capture_output=True, text=True)
-check("min_age: --dry-run without --json says why in words", p.returncode == 0 and "held" in p.stdout and
-      "min_age" in p.stdout, p.stdout + p.stderr)
+check("min_age: --dry-run without --json says why in words, with the phase and the age",
+      p.returncode == 0 and "held" in p.stdout and "min_age: image created 1h" in p.stdout and
+      f"new {young}: rollout 100%, this machine's place" in p.stdout and "min_age 259200 s" in p.stdout,
+      p.stdout + p.stderr)
 week = push(repo, "1.0", "young three\n", ago(**WEEK))
 rc, doc, err = run(cfg, "upgrade")
 check("min_age: an image a week old is taken", rc == 0 and svc(doc, "web").get("action") == "upgraded" and
@@ -331,8 +333,13 @@ target = push(repo, "1.0", "twice two\n", ago(**WEEK))
 argv = [bp, "-c", cfg, "--root", ROOT, "--machine", "x86_64", "--platform", "linux/amd64", "--json", "upgrade"]
 first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 time.sleep(1.0)
+resolver = subprocess.Popen(argv[:-1] + ["resolve"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 rc, doc, err = run(cfg, "upgrade")
 out1, err1 = first.communicate(timeout=120)
+out3, err3 = resolver.communicate(timeout=120)
+check("two at once: a resolve meanwhile waits too, says so, and pins what the upgrade took",
+      resolver.returncode == 0 and "waiting for another boardpin (state_dir " in err3 and
+      svc(json.loads(out3), "web").get("digest") == target, (resolver.returncode, out3, err3))
 check("two at once: the first upgrades", first.returncode == 0 and
       svc(json.loads(out1), "web").get("action") == "upgraded", (first.returncode, out1, err1))
 check("two at once: the second waited, said so once, then ran and found nothing to do",
