@@ -16,7 +16,11 @@
 #include "resolve.h"
 #include "sd.h"
 #include "text.h"
+#include "units.h"
 #include "version.h"
+
+/* The bound of systemctl daemon-reload: twice the 90 s systemd gives each generator. */
+#define RELOAD_TIMEOUT_MS INT64_C(180000)
 
 /* config.c refuses a config past CONFIG_REGISTRIES_MAX hosts, so registry_for() never runs out. */
 _Static_assert(PIN_REGISTRIES_MAX >= CONFIG_REGISTRIES_MAX, "pin.h must hold every registry a config may name");
@@ -530,11 +534,14 @@ int run_commit(struct bp_run *run, struct bp_err *err)
         r = quadlet_write_all(run->config, run->lock, &changed, err);
         if (r < 0)
                 return bp_err_prefix(err, r, "lock and env files updated, Quadlet drop-ins not all written: ");
-        /* Quadlet's generator made the units from the old drop-ins; daemon-reload runs it again. A unit
+        /* Quadlet's generator made the units from the old drop-ins; a reload runs it again. A unit
          * ordered after boardpin.service then starts with the new Image=. */
         if (changed > 0 && sd_booted()) {
-                char *argv[] = { "systemctl", "daemon-reload", NULL };
-                r = quadlet_reload(argv, err);
+                _cleanup_(units_closep) struct bp_units *u = NULL;
+
+                r = units_open(&u, err);
+                if (r == 0)
+                        r = units_daemon_reload(u, RELOAD_TIMEOUT_MS, err);
                 if (r < 0)
                         return bp_err_prefix(err, r, "Quadlet drop-ins updated, but their units not: ");
         }

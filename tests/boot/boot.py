@@ -435,6 +435,84 @@ def sandbox_probe(root):
         root.enable("sandbox-probe.service")
 
 
+def units_probe(builddir, root):
+        """units-probe.service: agent/units.c (tests/boot/units-probe.c, built here for amd64) restarting
+        units and reading their state from inside boardpin-upgrade.service's own sandbox, as the
+        installed package has it. Runs before the collector; units-probe.sh writes what it saw."""
+        unit = None
+        for d in ("/usr/lib/systemd/system", "/lib/systemd/system"):
+                if os.path.exists(root.path(f"{d}/boardpin-upgrade.service")):
+                        unit = root.path(f"{d}/boardpin-upgrade.service")
+                        break
+        if not check(unit, f"{root.name}: the package installs boardpin-upgrade.service"):
+                return False
+        top = os.path.dirname(os.path.dirname(HERE))
+        probe = os.path.join(builddir, "boot", "units-probe")
+        cflags = run(["pkg-config", "--cflags", "libcurl", "libsystemd"], merge=False).stdout.split()
+        p = run(["cc", "-std=c11", "-D_GNU_SOURCE", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
+                 f"-I{top}/platform", f"-I{top}/agent", *cflags, "-o", probe, os.path.join(HERE, "units-probe.c"),
+                 *(os.path.join(top, f) for f in ("agent/units.c", "agent/dl.c", "agent/clock.c", "agent/dlnote.c",
+                                                   "platform/err.c")), "-ldl"])
+        if not check(p.returncode == 0, "units-probe builds", tail(p.stdout)):
+                return False
+        os.makedirs(root.path("/usr/local/bin"), exist_ok=True)
+        shutil.copy(probe, root.path("/usr/local/bin/units-probe"))
+        root.put(os.path.join(HERE, "units-probe.sh"), "/usr/local/sbin/units-probe-run", mode=0o755)
+        units = {
+                "units-probe-sleep.service": "[Service]\nExecStart=/bin/sleep infinity\n",
+                "units-probe-slow.service": "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sleep 2\n",
+                "units-probe-fail.service": "[Service]\nType=oneshot\nExecStart=/bin/false\n",
+        }
+        lines = ["[Unit]", "Description=agent/units.c in boardpin-upgrade.service's sandbox (boot test)",
+                 "After=multi-user.target dbus.service", "Before=boot-test-collect.service", "", "[Service]"]
+        section = None
+        with open(unit) as f:
+                for line in f:
+                        line = line.strip()
+                        if line.startswith("["):
+                                section = line
+                                continue
+                        key = line.split("=", 1)[0]
+                        if section == "[Service]" and "=" in line and not line.startswith("#") and key not in (
+                                        "ExecStart", "StateDirectory", "RuntimeDirectory", "RuntimeDirectoryPreserve",
+                                        "SyslogIdentifier", "Type", "NotifyAccess"):
+                                lines.append(line)
+        lines += ["Type=oneshot", "ReadWritePaths=/var/lib/boot-test", "ExecStart=/usr/local/sbin/units-probe-run",
+                  "", "[Install]", "WantedBy=multi-user.target", ""]
+        units["units-probe.service"] = "\n".join(lines)
+        for name, text in units.items():
+                with open(root.path(f"/etc/systemd/system/{name}"), "w") as f:
+                        f.write(text)
+        root.enable("units-probe.service")
+        return True
+
+
+def check_units(b, label):
+        """What units-probe.sh saw: a restart waits for its job, a failed job and a missing unit are one
+        line naming the unit, ActiveState reads, the manager reloads; over both sockets."""
+        got = {}
+        for line in (b.read("units-probe") or "").splitlines():
+                name, _, rest = line.partition(": ")
+                rc, _, text = rest.partition(" ")
+                got[name] = (rc, text.strip())
+        want = {
+                "sleep-before": ("0", "inactive"),
+                "restart": ("0", ""),
+                "sleep-after": ("0", "active"),
+                "restart-again": ("0", ""),
+                "slow": ("0", ""),
+                "fail": ("1", "units-probe: unit units-probe-fail.service: restart job ended 'failed' "
+                              "(journalctl -u units-probe-fail.service says why)"),
+                "fail-state": ("0", "failed"),
+                "missing": ("1", "units-probe: unit units-probe-missing.service: cannot restart: "
+                                 "Unit units-probe-missing.service not found."),
+                "reload": ("0", ""),
+        }
+        for name, w in want.items():
+                check(got.get(name) == w, f"{label}: units.c in the upgrade sandbox: {name} -> {w[0]} {w[1]!r}",
+                      f"got {got.get(name)}; all: {got}")
+        check("new-pid" in got, f"{label}: units.c restarted the unit over dbus-daemon (a new main PID)", f"{got}")
+
 def service_section(name, image, version="1.0", extra=""):
         return f"\n[service {name}]\nimage = {image}\nversion = {version}\n{extra}"
 
@@ -552,6 +630,12 @@ def whole_story(builddir, roots, debs, reg, name, quadlet=False):
         enabled = root.nspawn("systemctl", "is-enabled", "boardpin.service", merge=False)
         check(enabled.stdout.strip() == "enabled", f"{label}: boardpin.service is enabled on install",
               enabled.stdout.strip())
+        enabled = root.nspawn("systemctl", "is-enabled", "boardpin-upgrade.timer", merge=False)
+        check(enabled.stdout.strip() == "enabled", f"{label}: boardpin-upgrade.timer is enabled on install",
+              enabled.stdout.strip())
+        enabled = root.nspawn("systemctl", "is-enabled", "boardpin-upgrade.service", merge=False)
+        check(enabled.stdout.strip() == "static", f"{label}: boardpin-upgrade.service is static (its timer starts it)",
+              enabled.stdout.strip())
         if quadlet and not documents_quadlet(root):
                 # Until boardpin.ini(5) documents the key, boardpin would refuse it as unknown.
                 figure(f"{label}: NOT TESTED: Quadlet (boardpin.ini(5) of this package has no 'quadlet' key)")
@@ -560,6 +644,7 @@ def whole_story(builddir, roots, debs, reg, name, quadlet=False):
         web = service_section("web", f"{reg.host}/test/multi", extra=extra)
         configure(root, reg, web, quadlet=quadlet)
         sandbox_probe(root)
+        probing = units_probe(builddir, root)
 
         # Boot 1: the lock is empty, boardpin resolves from the registry.
         b = boot(root, f"{label} boot 1 (resolve)")
@@ -567,6 +652,9 @@ def whole_story(builddir, roots, debs, reg, name, quadlet=False):
         check_pins(b, f"{label} boot 1", reg, {"web": "test/multi:1.0"}, plat)
         check_consumer(b, f"{label} boot 1", reg, "test/multi:1.0", plat)
         check_journal_fields(b, f"{label} boot 1", "web", reg.child("test/multi:1.0", plat), plat)
+        if probing:
+                check_units(b, f"{label} boot 1")
+                os.unlink(root.path("/etc/systemd/system/multi-user.target.wants/units-probe.service"))
         online = b.mono("network-online.target", "ActiveEnterTimestampMonotonic")
         bp_exit = b.mono("boardpin.service", "ExecMainExitTimestampMonotonic")
         figure(f"{label} boot 1: network-online.target reached {'before' if online and online <= bp_exit else 'after'}"
