@@ -583,7 +583,6 @@ class Story:
         def case_pull(self):
                 """pull = podman through the packaged unit; then a podman that fails."""
                 self.write_config(pull="podman")
-                prev = self.pinned()
                 v = self.digests["pulled"] = self.pusher.push("pulled", WEEK)
                 # The real podman, behind a wrapper that takes 3 s first: long enough to see the
                 # unit's STATUS= while it pulls, as `systemctl status` would on a Pi Zero.
@@ -632,7 +631,6 @@ class Story:
                 finally:
                         os.unlink(self.root.path("/usr/local/bin/podman"))
                 self.write_config()
-                del prev
 
         def case_rollout(self):
                 before = self.pinned()
