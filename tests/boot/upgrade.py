@@ -16,8 +16,9 @@ journal, so boardpin logs with its structured fields either way.
 
 Cases: the tag moves and the service runs the new digest; a broken digest is rolled back, put on the
 bad list and never retried; min_age; pull = podman (vfs storage, STATUS= while it pulls) and a failing
-pull; rollout 0, 50 and 100; two upgrades at once; a boot during an upgrade; the timer. Figures: tag move to healthy service; an upgrade of 20 services where
-nothing changed (wall time, registry requests from the registry's access log).
+pull; rollout 0, 50 and 100; two upgrades at once; a boot during an upgrade; the timer. Figures: tag
+move to healthy service; an upgrade of 20 services where nothing changed (wall time, registry requests
+from the registry's access log).
 """
 import datetime
 import json
@@ -464,13 +465,16 @@ class Story:
                 self.write_config()
                 self.sys = Running(self.root, self.label)
                 why = self.sys.up()
-                if not self.check(why is None, "the system boots and stays up (entered with nsenter)",
-                                  f"{why}; console:\n{B.tail(open(self.root.path('/var/lib/boot-test/console.log')).read())}"):
+                if why is not None:
+                        with open(self.root.path("/var/lib/boot-test/console.log"), errors="replace") as f:
+                                why += f"; console:\n{B.tail(f.read())}"
+                if not self.check(why is None, "the system boots and stays up (entered with nsenter)", why):
                         raise B.Skip()
                 got, up = self.wait_alive(v1)
                 if not self.check(up, "after boot healthsvc.service runs the pinned digest and is healthy",
-                                  f"GET /alive: {got}, want (200, {v1}); env file digest {self.env_digest()}; "
-                                  f"{self.sys.sh('systemctl status --no-pager -n 20 boardpin.service healthsvc.service').stdout[-1500:]}"):
+                                  f"GET /alive: {got}, want (200, {v1}); env file digest {self.env_digest()}; " +
+                                  self.sys.sh("systemctl status --no-pager -n 20 boardpin.service "
+                                              "healthsvc.service").stdout[-1500:]):
                         raise B.Skip()
                 # The setup of podman itself, before boardpin uses it: the first image, pulled by hand.
                 ref = f"{self.reg.host}/{REPO}@{v1}"
