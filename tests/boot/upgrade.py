@@ -16,8 +16,8 @@ journal, so boardpin logs with its structured fields either way.
 
 Cases: the tag moves and the service runs the new digest; a broken digest is rolled back, put on the
 bad list and never retried; min_age; pull = podman (vfs storage, STATUS= while it pulls) and a failing
-pull; rollout 0, 50 and 100; two upgrades at once; a boot during an upgrade; the timer. Figures: tag
-move to healthy service; an upgrade of 20 services where nothing changed (wall time, registry requests
+pull; rollout 0, 50 and 100; two upgrades at once; a boot during an upgrade; a rollback that fails too;
+the timer. Figures: tag move to healthy service; an upgrade of 20 services where nothing changed (wall time, registry requests
 from the registry's access log).
 """
 import datetime
@@ -482,7 +482,8 @@ class Story:
                 self.check(p.stdout.strip().endswith("rc=0"),
                            "podman in the booted system (vfs storage) pulls from the test registry", p.stdout[-600:])
                 for case in (self.case_moves, self.case_broken, self.case_min_age, self.case_pull,
-                             self.case_rollout, self.case_two, self.case_boot_waits, self.case_timer,
+                             self.case_rollout, self.case_two, self.case_boot_waits, self.case_rollback_fails,
+                             self.case_timer,
                              self.case_twenty):
                         try:
                                 case()
@@ -706,6 +707,46 @@ class Story:
                            "a boot while an upgrade runs: boardpin.service waits for it, then pins what it left",
                            f"restart: {p.returncode} {p.stdout.strip()[-300:]}; {st}; boot's journal: {lines(entries)}; "
                            f"pinned {self.pinned()}, env {self.env_digest()}, GET /alive {alive(self.port)}, want {v}")
+
+        def case_rollback_fails(self):
+                """The new digest fails its health check and the previous one will not start again: the
+                previous env stays, the error says so, and the new digest is on the bad list."""
+                old = self.pinned()
+                new = self.digests["doomed"] = self.pusher.push("doomed", WEEK)
+                self.set_broken(new)
+                with open(self.root.path("/etc/healthsvc/dead"), "w") as f:
+                        f.write(old + "\n")
+                d = self.root.path("/etc/systemd/system/healthsvc.service.d")
+                os.makedirs(d, exist_ok=True)
+                # A start job that ends 'failed' for a digest named in /etc/healthsvc/dead.
+                with open(os.path.join(d, "dead.conf"), "w") as f:
+                        f.write("[Service]\nExecStartPre=/bin/sh -c 'if grep -qx \"$$IMAGE_DIGEST\" /etc/healthsvc/dead; "
+                                "then echo \"$$IMAGE_DIGEST will not start\" >&2; exit 1; fi'\n")
+                self.sys.sh("systemctl daemon-reload")
+                try:
+                        rc, doc, entries, text = self.sys.upgrade()
+                        s = service_json(doc)
+                        reason = s.get("reason") or ""
+                        self.check(rc == 1 and s.get("action") == "failed" and "failed too" in reason and
+                                   old in reason,
+                                   "rollback fails too: upgrade exits 1, action failed, the reason says the rollback "
+                                   "failed and which digest the env file names",
+                                   f"exit {rc}, {text.strip()[:800]}")
+                        e = self.entry()
+                        self.check(self.env_digest() == old and self.pinned() == old and new in (e.get("bad") or []),
+                                   "rollback fails too: the previous env stays, and the new digest is on the bad list",
+                                   f"env IMAGE_DIGEST {self.env_digest()}, want {old}; lock entry {e}")
+                        err = [x for x in entries if int(x.get("PRIORITY", "7")) <= 3 and
+                               x.get("BOARDPIN_SERVICE") == "app" and "failed too" in x.get("MESSAGE", "")]
+                        self.check(err, "rollback fails too: the journal says so at error priority", lines(entries))
+                finally:
+                        os.unlink(os.path.join(d, "dead.conf"))
+                        os.unlink(self.root.path("/etc/healthsvc/dead"))
+                        self.set_broken()
+                        self.sys.sh("systemctl daemon-reload; systemctl restart healthsvc.service")
+                got, up = self.wait_alive(old, timeout=10)
+                self.check(up, "rollback fails too: once the previous digest can start, the service runs it",
+                           f"GET /alive {got}, want (200, {old})")
 
         def case_timer(self):
                 v = self.digests["timer"] = self.pusher.push("timer", WEEK)
