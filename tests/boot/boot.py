@@ -10,7 +10,8 @@ week at most) are unpacked afresh for each
 story into BUILDDIR/boot/run/. In each booted system boot-test-collect.service runs last, writes what
 the host checks to /var/lib/boot-test/out and powers off. The registry is the integration harness's
 (tests/integration/registry.sh, seed.sh) on loopback; nspawn shares the host's network, so the booted
-system reaches it at 127.0.0.1. Prints figures (root making, boot to env files, boardpin.service beside
+system reaches it at 127.0.0.1. The trixie amd64 root also plays the upgrade story (upgrade.py): one
+boot kept running, a health-checked service, the tag moved by the host. Prints figures (root making, boot to env files, boardpin.service beside
 /bin/true, installed sizes), never asserts on times. Ends with 'N passed, N failed'.
 """
 import concurrent.futures
@@ -25,6 +26,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+sys.dont_write_bytecode = True  # the checkout stays clean: no __pycache__ beside the suite
+import upgrade  # noqa: E402 - after the line above
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTEGRATION = os.path.join(HERE, "..", "integration")
@@ -836,6 +840,8 @@ def main():
                          lambda: arm_boot(builddir, roots, debs, reg, "bookworm-armel", "linux/arm/v6", nov6=True)),
                         ("trixie-amd64",
                          lambda: whole_story(builddir, roots, debs, reg, "trixie-amd64", quadlet=True)),
+                        ("trixie-amd64",
+                         lambda: upgrade.upgrade_story(sys.modules[__name__], builddir, roots, debs, reg)),
                         ("trixie-armhf", lambda: trixie_chroot(builddir, roots, debs, "trixie-armhf", "linux/arm/v7")),
                         ("trixie-arm64", lambda: trixie_chroot(builddir, roots, debs, "trixie-arm64", "linux/arm64")),
                 ]
