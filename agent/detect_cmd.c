@@ -5,14 +5,10 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "command.h"
 #include "detect.h"
 #include "jsonio.h"
 #include "log.h"
-
-static json_object *str_or_null(const char *s)
-{
-        return s && s[0] ? json_object_new_string(s) : NULL;
-}
 
 static json_object *int_or_null(int v)
 {
@@ -32,36 +28,36 @@ static json_object *detect_json(const struct bp_platform *p)
                     *dt = json_object_new_array();
         char name[RULES_NAME_MAX];
 
-        json_object_object_add(o, "board", str_or_null(p->board));
-        json_object_object_add(cpu, "arch", str_or_null(p->cpu.arch));
-        json_object_object_add(cpu, "variant", str_or_null(p->cpu.variant));
-        json_object_object_add(cpu, "model", str_or_null(p->cpu.model));
-        json_object_object_add(cpu, "source", str_or_null(p->cpu.source));
+        json_object_object_add(o, "board", command_str_or_null(p->board));
+        json_object_object_add(cpu, "arch", command_str_or_null(p->cpu.arch));
+        json_object_object_add(cpu, "variant", command_str_or_null(p->cpu.variant));
+        json_object_object_add(cpu, "model", command_str_or_null(p->cpu.model));
+        json_object_object_add(cpu, "source", command_str_or_null(p->cpu.source));
         json_object_object_add(o, "cpu", cpu);
-        json_object_object_add(kernel, "machine", str_or_null(p->kernel.machine));
+        json_object_object_add(kernel, "machine", command_str_or_null(p->kernel.machine));
         json_object_object_add(kernel, "bits", int_or_null(p->kernel.bits));
-        json_object_object_add(kernel, "source", str_or_null(p->kernel.source));
+        json_object_object_add(kernel, "source", command_str_or_null(p->kernel.source));
         json_object_object_add(o, "kernel", kernel);
-        json_object_object_add(us, "arch", str_or_null(p->userspace.arch));
-        json_object_object_add(us, "variant", str_or_null(p->userspace.variant));
-        json_object_object_add(us, "float", str_or_null(float_name(p->userspace.fp)));
+        json_object_object_add(us, "arch", command_str_or_null(p->userspace.arch));
+        json_object_object_add(us, "variant", command_str_or_null(p->userspace.variant));
+        json_object_object_add(us, "float", command_str_or_null(float_name(p->userspace.fp)));
         json_object_object_add(us, "bits", int_or_null(p->userspace.bits));
-        json_object_object_add(us, "source", str_or_null(p->userspace.source));
+        json_object_object_add(us, "source", command_str_or_null(p->userspace.source));
         json_object_object_add(o, "userspace", us);
-        json_object_object_add(o, "platform", str_or_null(p->name));
+        json_object_object_add(o, "platform", command_str_or_null(p->name));
         for (size_t i = 0; i < p->n_compatible; i++)
                 json_object_array_add(compat, json_object_new_string(rules_format(&p->compatible[i], name)));
         json_object_object_add(o, "compatible", compat);
-        json_object_object_add(o, "board_source", str_or_null(p->board_source));
-        json_object_object_add(o, "hardware", str_or_null(p->hardware));
-        json_object_object_add(o, "revision", str_or_null(p->revision));
+        json_object_object_add(o, "board_source", command_str_or_null(p->board_source));
+        json_object_object_add(o, "hardware", command_str_or_null(p->hardware));
+        json_object_object_add(o, "revision", command_str_or_null(p->revision));
         for (size_t i = 0; i < p->n_dt_compatible; i++)
                 json_object_array_add(dt, json_object_new_string(p->dt_compatible[i]));
         json_object_object_add(o, "devicetree_compatible", dt);
         for (size_t i = 0; i < p->n_notes; i++)
                 json_object_array_add(notes, json_object_new_string(p->notes[i]));
         json_object_object_add(o, "notes", notes);
-        json_object_object_add(o, "error", str_or_null(p->name[0] ? NULL : p->why));
+        json_object_object_add(o, "error", command_str_or_null(p->name[0] ? NULL : p->why));
         return o;
 }
 

@@ -6,15 +6,11 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "command.h"
 #include "detect.h"
 #include "jsonio.h"
 #include "log.h"
 #include "resolve.h"
-
-static json_object *str_or_null(const char *s)
-{
-        return s && s[0] ? json_object_new_string(s) : NULL;
-}
 
 static json_object *inspect_json(const char *reference, const struct bp_platform *p, const struct bp_resolution *r,
                                  const struct bp_registry_stats *st)
@@ -25,8 +21,8 @@ static json_object *inspect_json(const char *reference, const struct bp_platform
         char name[RULES_NAME_MAX];
 
         json_object_object_add(o, "reference", json_object_new_string(reference));
-        json_object_object_add(o, "index_digest", str_or_null(r->index_digest));
-        json_object_object_add(o, "media_type", str_or_null(r->media_type));
+        json_object_object_add(o, "index_digest", command_str_or_null(r->index_digest));
+        json_object_object_add(o, "media_type", command_str_or_null(r->media_type));
         json_object_object_add(o, "digest", json_object_new_string(r->digest));
         json_object_object_add(o, "platform", json_object_new_string(rules_format(&r->platform, name)));
         for (size_t i = 0; i < r->n_table; i++)

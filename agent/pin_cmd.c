@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "command.h"
 #include "envfile.h"
 #include "fsio.h"
 #include "jsonio.h"
@@ -21,17 +22,6 @@
 #include "sd.h"
 #include "text.h"
 #include "upgrade.h"
-
-static void print_json(json_object *o)
-{
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
-static json_object *str_or_null(const char *s)
-{
-        return s[0] ? json_object_new_string(s) : NULL;
-}
 
 /* One element of "services" in resolve --json (DESIGN.md), and of boot --json. */
 static json_object *result_json(const struct pin_result *r)
@@ -46,7 +36,7 @@ static json_object *result_json(const struct pin_result *r)
                 return o;
         }
         json_object_object_add(o, "tag", json_object_new_string(r->tag));
-        json_object_object_add(o, "index_digest", str_or_null(r->index_digest));
+        json_object_object_add(o, "index_digest", command_str_or_null(r->index_digest));
         json_object_object_add(o, "digest", json_object_new_string(r->digest));
         json_object_object_add(o, "platform", json_object_new_string(r->platform));
         json_object_object_add(o, "reference", json_object_new_string(r->reference));
@@ -54,40 +44,7 @@ static json_object *result_json(const struct pin_result *r)
         return o;
 }
 
-static json_object *requests_json(const struct bp_run *run)
-{
-        struct bp_registry_stats st;
-        json_object *o = json_object_new_object();
-
-        run_requests(run, &st);
-        json_object_object_add(o, "head", json_object_new_int((int) st.heads));
-        json_object_object_add(o, "get", json_object_new_int((int) st.gets));
-        json_object_object_add(o, "blob", json_object_new_int((int) st.blobs));
-        json_object_object_add(o, "tag_pages", json_object_new_int((int) st.tag_pages));
-        json_object_object_add(o, "token", json_object_new_int((int) st.tokens));
-        return o;
-}
-
 /* The services named on the command line must all be in the config: checked before any network use. */
-static int check_operands(const struct bp_run *run, int argc, char **argv)
-{
-        for (int i = 1; i < argc; i++)
-                if (!config_service(run->config, argv[i])) {
-                        log_error("%s: no service '%s'", run->config->path, argv[i]);
-                        return BP_RESULT_USAGE;
-                }
-        return BP_RESULT_OK;
-}
-
-/* Service s, named on the command line or none named. */
-static bool selected(int argc, char **argv, const struct bp_service *s)
-{
-        for (int i = 1; i < argc; i++)
-                if (strcmp(argv[i], s->name) == 0)
-                        return true;
-        return argc <= 1;
-}
-
 /* Says what became of a service: a line on stdout (unless --json), and the journal with its fields. A
  * failure was said where it happened. */
 static void report_result(const struct bp_run *run, const struct pin_result *r)
@@ -122,14 +79,14 @@ static int finish(struct bp_run *run, const struct pin_result *results, size_t n
         for (size_t i = 0; i < n; i++)
                 json_object_array_add(list, result_json(&results[i]));
         json_object_object_add(out, "platform", json_object_new_string(run->platform.name));
-        json_object_object_add(out, "requests", requests_json(run));
+        json_object_object_add(out, "requests", command_requests_json(run));
         if (run->http) {
                 unsigned attempts, connections;
                 http_counts(run->http, &attempts, &connections);
                 log_debug("network: %u HTTP exchanges over %u new connections", attempts, connections);
         }
         if (run->args->json)
-                print_json(out);
+                command_print_json(out);
         run_close(run);
         return failed ? BP_RESULT_PARTIAL : BP_RESULT_OK;
 }
@@ -202,7 +159,7 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
         int rc = run_open(args, !args->dry_run, PIN_LOCK_WAIT_MS, &run);
 
         if (rc == BP_RESULT_OK)
-                rc = check_operands(&run, argc, argv);
+                rc = command_check_operands(run.config, argc, argv);
         if (rc == BP_RESULT_OK && !(results = calloc(run.config->n_services, sizeof(*results))))
                 rc = -ENOMEM;
         if (rc != BP_RESULT_OK) {
@@ -216,11 +173,11 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
                 return -ENOMEM;
         }
         for (size_t i = 0; i < run.config->n_services; i++)
-                todo[i] = selected(argc, argv, &run.config->services[i]);
+                todo[i] = command_selects(argc, argv, &run.config->services[i]);
         resolve_batch(&run, todo, results, /* deadline_ms= */ 0, /* retry= */ false, &failed);
         /* In config order, the selected ones only. */
         for (size_t i = 0; i < run.config->n_services; i++)
-                if (selected(argc, argv, &run.config->services[i]))
+                if (command_selects(argc, argv, &run.config->services[i]))
                         results[n++] = results[i];
         return finish(&run, results, n, failed);
 }
@@ -381,8 +338,9 @@ static void status_upgrade(const struct bp_run *run, const char *identity, const
         json_object_object_add(o, "bad", bad);
         if (run->args->json || !digest[0])
                 return;
-        printf("%-16s rollout %d%%: this machine's place %u.%02u%%, %s the phase of %s%s\n", "", run->config->rollout,
-               place / 100, place % 100, in ? "in" : "not in", e->has_held ? "held " : "pinned ", digest);
+        printf("%-16s rollout %d%%: this machine's place %u.%02u%%, %s the phase of %s%s\n", "",
+               run->config->rollout, place / 100, place % 100, in ? "in" : "not in",
+               e->has_held ? "held " : "pinned ", digest);
         if (e->has_held)
                 printf("%-16s held: %s\n", "", e->held_reason);
         for (size_t i = 0; i < e->n_bad; i++)
@@ -439,7 +397,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
                 status_upgrade(&run, identity, e, o);
         }
         if (args->json)
-                print_json(out);
+                command_print_json(out);
         run_close(&run);
         return behind ? BP_RESULT_PARTIAL : BP_RESULT_OK;
 }
@@ -469,16 +427,16 @@ static json_object *report_json(const struct bp_run *run, const char *os, const 
         const struct bp_platform *p = &run->platform;
         json_object *o = json_object_new_object(), *us = json_object_new_object();
 
-        json_object_object_add(o, "board", str_or_null(p->board));
+        json_object_object_add(o, "board", command_str_or_null(p->board));
         json_object_object_add(o, "os", json_object_new_string(os));
-        json_object_object_add(o, "machine", str_or_null(p->kernel.machine));
+        json_object_object_add(o, "machine", command_str_or_null(p->kernel.machine));
         json_object_object_add(o, "service", json_object_new_string(s->name));
         json_object_object_add(o, "image", e ? json_object_new_string(e->image) : NULL);
         json_object_object_add(o, "tag", e ? json_object_new_string(e->pin.tag) : NULL);
         json_object_object_add(o, "platform", e ? json_object_new_string(e->pin.platform) : NULL);
         json_object_object_add(o, "pinned", json_object_new_boolean(e != NULL));
-        json_object_object_add(us, "arch", str_or_null(p->userspace.arch));
-        json_object_object_add(us, "variant", str_or_null(p->userspace.variant));
+        json_object_object_add(us, "arch", command_str_or_null(p->userspace.arch));
+        json_object_object_add(us, "variant", command_str_or_null(p->userspace.variant));
         json_object_object_add(us, "bits", p->userspace.bits ? json_object_new_int(p->userspace.bits) : NULL);
         json_object_object_add(o, "userspace", us);
         json_object_object_add(o, "digest", e ? json_object_new_string(e->pin.digest) : NULL);
@@ -512,7 +470,7 @@ int cmd_report(const struct bp_args *args, int argc, char **argv)
         (void) os_name(args->root, os, sizeof(os));
         if (args->json) {
                 _cleanup_(json_putp) json_object *o = report_json(&run, os, s, e);
-                print_json(o);
+                command_print_json(o);
                 run_close(&run);
                 return BP_RESULT_OK;
         }

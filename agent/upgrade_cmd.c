@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "command.h"
 #include "fsio.h"
 #include "health.h"
 #include "jsonio.h"
@@ -54,26 +55,6 @@ static void item_done(struct upgrade_item *it)
 {
         pin_job_free(it->job);
         resolution_done(&it->r);
-}
-
-static void print_json(json_object *o)
-{
-        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
-static json_object *str_or_null(const char *s)
-{
-        return s && s[0] ? json_object_new_string(s) : NULL;
-}
-
-/* Service s, named on the command line or none named. */
-static bool selected(int argc, char **argv, const struct bp_service *s)
-{
-        for (int i = 1; i < argc; i++)
-                if (strcmp(argv[i], s->name) == 0)
-                        return true;
-        return argc <= 1;
 }
 
 static void set_reason(struct upgrade_item *it, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -367,11 +348,11 @@ static json_object *item_json(const struct bp_run *run, const struct upgrade_ite
                 digest = it->candidate; /* what would be pinned */
         json_object_object_add(o, "name", json_object_new_string(it->s->name));
         json_object_object_add(o, "image", json_object_new_string(ref_name(&it->s->image, image)));
-        json_object_object_add(o, "tag", str_or_null(it->resolved ? it->tag : e ? e->pin.tag : ""));
-        json_object_object_add(o, "digest", str_or_null(digest));
-        json_object_object_add(o, "candidate", str_or_null(it->candidate));
+        json_object_object_add(o, "tag", command_str_or_null(it->resolved ? it->tag : e ? e->pin.tag : ""));
+        json_object_object_add(o, "digest", command_str_or_null(digest));
+        json_object_object_add(o, "candidate", command_str_or_null(it->candidate));
         json_object_object_add(o, "action", json_object_new_string(action_names[it->action]));
-        json_object_object_add(o, "reason", str_or_null(it->reason));
+        json_object_object_add(o, "reason", command_str_or_null(it->reason));
         if (for_phase[0]) {
                 place = phase_place(identity, for_phase);
                 ph = json_object_new_object();
@@ -386,20 +367,6 @@ static json_object *item_json(const struct bp_run *run, const struct upgrade_ite
         }
         json_object_object_add(o, "age_s",
                                it->decided && it->d.age_known ? json_object_new_int64(it->d.age_s) : NULL);
-        return o;
-}
-
-static json_object *requests_json(const struct bp_run *run)
-{
-        struct bp_registry_stats st;
-        json_object *o = json_object_new_object();
-
-        run_requests(run, &st);
-        json_object_object_add(o, "head", json_object_new_int((int) st.heads));
-        json_object_object_add(o, "get", json_object_new_int((int) st.gets));
-        json_object_object_add(o, "blob", json_object_new_int((int) st.blobs));
-        json_object_object_add(o, "tag_pages", json_object_new_int((int) st.tag_pages));
-        json_object_object_add(o, "token", json_object_new_int((int) st.tokens));
         return o;
 }
 
@@ -427,27 +394,105 @@ static void print_text(const struct bp_run *run, const struct upgrade_item *it)
                 printf("age unknown, min_age %lld s\n", (long long) upgrade_min_age(run->config, it->s));
 }
 
+/* Resolve every selected service side by side: one HEAD each when nothing moved. */
+static void start_all(struct bp_run *run, struct upgrade_item *items, int argc, char **argv)
+{
+        struct bp_err err = { 0 };
+
+        for (size_t i = 0; i < run->config->n_services; i++) {
+                struct upgrade_item *it = &items[i];
+
+                it->s = &run->config->services[i];
+                if (!command_selects(argc, argv, it->s))
+                        continue;
+                if (!it->s->upgrade) {
+                        text_copy(it->reason, sizeof(it->reason), "upgrade = no");
+                        continue;
+                }
+                if (run_start_service(run, it->s, &it->job, &err) < 0) {
+                        it->action = ACTION_FAILED;
+                        text_copy(it->reason, sizeof(it->reason), err.msg);
+                }
+        }
+        if (run_network(run, /* deadline_ms= */ 0, /* once= */ false, &err) < 0)
+                log_error("%s", err.msg); /* each service still open says so in decide_all() */
+}
+
+/* What each resolved service is to do; returns how many are to be upgraded. */
+static size_t decide_all(struct bp_run *run, struct upgrade_item *items, const char *identity)
+{
+        size_t todo = 0;
+
+        for (size_t i = 0; i < run->config->n_services; i++) {
+                struct upgrade_item *it = &items[i];
+                const struct bp_lock_entry *e;
+                struct bp_err err = { 0 };
+                int r;
+
+                if (!it->job)
+                        continue;
+                r = run_job_resolution(run, it->job, &it->r, it->tag, &err);
+                if (r < 0) {
+                        e = lock_find(run->lock, it->s->name);
+                        it->action = ACTION_FAILED;
+                        text_copy(it->reason, sizeof(it->reason), err.msg);
+                        log_full(LOG_ERR, it->s->name, e ? e->pin.digest : NULL, run->platform.name,
+                                 "%s; previous pin kept", err.msg);
+                        continue;
+                }
+                it->resolved = r == 0;
+                if (it->resolved)
+                        decide(run, it, identity, (int64_t) time(NULL));
+                todo += it->resolved && it->action == ACTION_UPGRADED;
+        }
+        return todo;
+}
+
+/* The result of every selected service, as text or JSON, and on the status line; returns how many were
+ * rolled back or failed. */
+static size_t report_all(const struct bp_args *args, const struct bp_run *run, const struct upgrade_item *items,
+                         int argc, char **argv, const char *identity)
+{
+        _cleanup_(json_putp) json_object *out = json_object_new_object();
+        json_object *list = json_object_new_array();
+        size_t n = run->config->n_services, upgraded = 0, bad = 0;
+
+        json_object_object_add(out, "platform", json_object_new_string(run->platform.name));
+        json_object_object_add(out, "services", list);
+        for (size_t i = 0; i < n; i++) {
+                const struct upgrade_item *it = &items[i];
+
+                if (!command_selects(argc, argv, it->s))
+                        continue;
+                bad += it->action == ACTION_ROLLED_BACK || it->action == ACTION_FAILED;
+                upgraded += it->action == ACTION_UPGRADED;
+                json_object_array_add(list, item_json(run, it, identity));
+                if (!args->json)
+                        print_text(run, it);
+        }
+        json_object_object_add(out, "requests", command_requests_json(run));
+        if (args->json)
+                command_print_json(out);
+        (void) sd_status(0, "%zu services: %zu %supgraded, %zu failed or rolled back", n, upgraded,
+                         args->dry_run ? "would be " : "", bad);
+        return bad;
+}
+
 int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
 {
-        _cleanup_(json_putp) json_object *out = NULL;
         struct upgrade_item *items = NULL;
         char identity[PHASE_IDENTITY_MAX];
         struct bp_err err = { 0 };
         struct bp_run run;
-        size_t n, todo = 0, done = 0, upgraded = 0, bad = 0;
-        json_object *list;
+        size_t n, todo, done = 0, bad = 0;
         int rc = run_open_upgrade(args, !args->dry_run, UPGRADE_LOCK_WAIT_MS, &run);
 
+        if (rc == BP_RESULT_OK)
+                rc = command_check_operands(run.config, argc, argv);
         if (rc != BP_RESULT_OK) {
                 run_close(&run);
                 return rc;
         }
-        for (int i = 1; i < argc; i++)
-                if (!config_service(run.config, argv[i])) {
-                        log_error("%s: no service '%s'", run.config->path, argv[i]);
-                        run_close(&run);
-                        return BP_RESULT_USAGE;
-                }
         n = run.config->n_services;
         items = calloc(n, sizeof(*items));
         if (!items) {
@@ -456,46 +501,8 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
         }
         (void) upgrade_identity(args->root, run.platform.serial, identity);
         (void) sd_status(0, "resolving %zu services", n);
-        /* Resolve every selected service side by side: one HEAD each when nothing moved. */
-        for (size_t i = 0; i < n; i++) {
-                struct upgrade_item *it = &items[i];
-
-                it->s = &run.config->services[i];
-                if (!selected(argc, argv, it->s))
-                        continue;
-                if (!it->s->upgrade) {
-                        text_copy(it->reason, sizeof(it->reason), "upgrade = no");
-                        continue;
-                }
-                if (run_start_service(&run, it->s, &it->job, &err) < 0) {
-                        it->action = ACTION_FAILED;
-                        text_copy(it->reason, sizeof(it->reason), err.msg);
-                }
-        }
-        if (run_network(&run, /* deadline_ms= */ 0, /* once= */ false, &err) < 0)
-                log_error("%s", err.msg); /* each service still open says so below */
-        for (size_t i = 0; i < n; i++) {
-                struct upgrade_item *it = &items[i];
-                int r;
-
-                if (!it->job)
-                        continue;
-                err.msg[0] = '\0';
-                r = run_job_resolution(&run, it->job, &it->r, it->tag, &err);
-                if (r < 0) {
-                        it->action = ACTION_FAILED;
-                        text_copy(it->reason, sizeof(it->reason), err.msg);
-                        log_full(LOG_ERR, it->s->name,
-                                 lock_find(run.lock, it->s->name) ? lock_find(run.lock, it->s->name)->pin.digest
-                                                                  : NULL,
-                                 run.platform.name, "%s; previous pin kept", err.msg);
-                        continue;
-                }
-                it->resolved = r == 0;
-                if (it->resolved)
-                        decide(&run, it, identity, (int64_t) time(NULL));
-                todo += it->resolved && it->action == ACTION_UPGRADED;
-        }
+        start_all(&run, items, argc, argv);
+        todo = decide_all(&run, items, identity);
         /* One service after another: a fleet box restarts one at a time. */
         for (size_t i = 0; !args->dry_run && i < n; i++)
                 if (items[i].resolved && items[i].action == ACTION_UPGRADED)
@@ -504,26 +511,7 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
                 log_error("%s", err.msg);
                 bad++;
         }
-        out = json_object_new_object();
-        list = json_object_new_array();
-        json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
-        json_object_object_add(out, "services", list);
-        for (size_t i = 0; i < n; i++) {
-                struct upgrade_item *it = &items[i];
-
-                if (!selected(argc, argv, it->s))
-                        continue;
-                bad += it->action == ACTION_ROLLED_BACK || it->action == ACTION_FAILED;
-                upgraded += it->action == ACTION_UPGRADED;
-                json_object_array_add(list, item_json(&run, it, identity));
-                if (!args->json)
-                        print_text(&run, it);
-        }
-        json_object_object_add(out, "requests", requests_json(&run));
-        if (args->json)
-                print_json(out);
-        (void) sd_status(0, "%zu services: %zu %supgraded, %zu failed or rolled back", n, upgraded,
-                         args->dry_run ? "would be " : "", bad);
+        bad += report_all(args, &run, items, argc, argv, identity);
         for (size_t i = 0; i < n; i++)
                 item_done(&items[i]);
         free(items);

@@ -1,0 +1,51 @@
+/* agent/command.c: see command.h. */
+#include "command.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+int command_check_operands(const struct bp_config *c, int argc, char **argv)
+{
+        for (int i = 1; i < argc; i++)
+                if (!config_service(c, argv[i])) {
+                        log_error("%s: no service '%s'", c->path, argv[i]);
+                        return BP_RESULT_USAGE;
+                }
+        return BP_RESULT_OK;
+}
+
+bool command_selects(int argc, char **argv, const struct bp_service *s)
+{
+        for (int i = 1; i < argc; i++)
+                if (strcmp(argv[i], s->name) == 0)
+                        return true;
+        return argc <= 1;
+}
+
+void command_print_json(json_object *o)
+{
+        puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                       JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+json_object *command_str_or_null(const char *s)
+{
+        return s && s[0] ? json_object_new_string(s) : NULL;
+}
+
+json_object *command_requests_json(const struct bp_run *run)
+{
+        struct bp_registry_stats st;
+        json_object *o = json_object_new_object();
+
+        run_requests(run, &st);
+        json_object_object_add(o, "head", json_object_new_int((int) st.heads));
+        json_object_object_add(o, "get", json_object_new_int((int) st.gets));
+        json_object_object_add(o, "blob", json_object_new_int((int) st.blobs));
+        json_object_object_add(o, "tag_pages", json_object_new_int((int) st.tag_pages));
+        json_object_object_add(o, "token", json_object_new_int((int) st.tokens));
+        return o;
+}

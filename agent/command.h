@@ -1,0 +1,25 @@
+/* agent/command.h: what the commands share: which of the config's services their operands name, and the
+ * pieces of JSON they all print the same way. Knows no registry and writes no files. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "pin.h"
+
+/* BP_RESULT_OK when every operand (argv[1..argc)) names a service of c; else BP_RESULT_USAGE, logged with
+ * the config's path. */
+int command_check_operands(const struct bp_config *c, int argc, char **argv);
+
+/* Service s is named by an operand, or no operand names any. */
+bool command_selects(int argc, char **argv, const struct bp_service *s);
+
+/* o on stdout, pretty, with slashes as they are (image names are full of them). */
+void command_print_json(json_object *o);
+
+/* s as a JSON string, or null for NULL or "" (unknown, never guessed). */
+json_object *command_str_or_null(const char *s);
+
+/* The requests run made, summed over its registries: {"head", "get", "blob", "tag_pages", "token"}. */
+json_object *command_requests_json(const struct bp_run *run);
