@@ -616,11 +616,10 @@ def check_purge(root, label):
 # the stories
 
 
-def whole_story(builddir, roots, debs, reg, name, quadlet=False):
-        """Boots 1 and 5 of the issue: install, boot, boot offline, boot after a config change, purge."""
+def installed_root(builddir, roots, debs, name, label, what=""):
+        """A fresh copy of root name with the boardpin package of its architecture installed by apt; the
+        story stops (Skip) when the root, the package or the install is missing, each counted once."""
         suite, arch, _ = ROOTS[name]
-        label = f"{suite} {arch}"
-        plat = "linux/amd64"
         if not roots.get(name):
                 raise Skip()
         deb = find_deb(debs, suite, arch)
@@ -628,9 +627,18 @@ def whole_story(builddir, roots, debs, reg, name, quadlet=False):
                 raise Skip()
         root = Root(builddir, name, roots[name])
         p = root.install(deb)
-        if not check(p.returncode == 0, f"{label}: apt-get install ./{os.path.basename(deb)}", tail(p.stdout)):
+        if not check(p.returncode == 0, f"{label}: apt-get install ./{os.path.basename(deb)}{what}", tail(p.stdout)):
                 raise Skip()
         figure(f"{label}: installed size of {os.path.basename(deb)}: {installed_size(root)} KiB")
+        return root
+
+
+def whole_story(builddir, roots, debs, reg, name, quadlet=False):
+        """Boots 1 and 5 of the issue: install, boot, boot offline, boot after a config change, purge."""
+        suite, arch, _ = ROOTS[name]
+        label = f"{suite} {arch}"
+        plat = "linux/amd64"
+        root = installed_root(builddir, roots, debs, name, label)
         enabled = root.nspawn("systemctl", "is-enabled", "boardpin.service", merge=False)
         check(enabled.stdout.strip() == "enabled", f"{label}: boardpin.service is enabled on install",
               enabled.stdout.strip())
@@ -740,16 +748,7 @@ def arm_boot(builddir, roots, debs, reg, name, platform, nov6=False):
         suite, arch, _ = ROOTS[name]
         cpu = QEMU_CPU[arch]
         label = f"{suite} {arch} ({cpu})"
-        if not roots.get(name):
-                raise Skip()
-        deb = find_deb(debs, suite, arch)
-        if not check(deb, f"{label}: a boardpin package for {arch}", f"none in {debs}"):
-                raise Skip()
-        root = Root(builddir, name, roots[name])
-        p = root.install(deb)
-        if not check(p.returncode == 0, f"{label}: apt-get install ./{os.path.basename(deb)}", tail(p.stdout)):
-                raise Skip()
-        figure(f"{label}: installed size of {os.path.basename(deb)}: {installed_size(root)} KiB")
+        root = installed_root(builddir, roots, debs, name, label)
         services = service_section("web", f"{reg.host}/test/multi")
         if nov6:
                 services += service_section("nov6", f"{reg.host}/test/nov6")
@@ -779,17 +778,7 @@ def trixie_chroot(builddir, roots, debs, name, platform):
         """armhf and arm64 trixie: the package installs with apt (Depends resolve), detect runs."""
         suite, arch, _ = ROOTS[name]
         label = f"{suite} {arch} (chroot)"
-        if not roots.get(name):
-                raise Skip()
-        deb = find_deb(debs, suite, arch)
-        if not check(deb, f"{label}: a boardpin package for {arch}", f"none in {debs}"):
-                raise Skip()
-        root = Root(builddir, name, roots[name])
-        p = root.install(deb)
-        if not check(p.returncode == 0, f"{label}: apt-get install ./{os.path.basename(deb)} (Depends resolve)",
-                     tail(p.stdout)):
-                raise Skip()
-        figure(f"{label}: installed size of {os.path.basename(deb)}: {installed_size(root)} KiB")
+        root = installed_root(builddir, roots, debs, name, label, what=" (Depends resolve)")
         p = root.nspawn("boardpin", "--json", "detect", env=[f"QEMU_CPU={QEMU_CPU[arch]}"], merge=False)
         try:
                 got = json.loads(p.stdout).get("platform")
