@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "dl.h"
 #include "jsonio.h"
+#include "manifest.h"
 #include "verify.h"
 
 /* An RSA-8192 public key is 1.5 KiB of PEM; a key file is never near this. */
@@ -673,7 +674,7 @@ static int parse_descs(const char *text, size_t len, const char *what, const cha
         size_t n;
         int r;
 
-        r = jsonio_parse_object(text, len, (size_t) -1, 16, what, &o, err);
+        r = jsonio_parse_object(text, len, MANIFEST_MAX_BYTES, 16, what, &o, err);
         if (r < 0)
                 return r;
         if (!json_object_object_get_ex(o, key, &list) || !json_object_is_type(list, json_type_array))

@@ -106,8 +106,8 @@ void verify_sig_list_done(struct bp_sig_list *l);
 /* The referrers of a digest (GET /v2/NAME/referrers/DIGEST, or the tag sha256-HEX): an OCI image index
  * whose manifests with artifactType VERIFY_BUNDLE_TYPE are kept, and those with the empty descriptor's
  * type that cosign 2.5 writes for its bundles, unless annotated with another predicateType. -E2BIG with one line past
- * VERIFY_CANDIDATES_MAX kept or past VERIFY_DOC_MAX_BYTES in one descriptor's size; -EINVAL when it is not
- * an index. *ret is set only on success. */
+ * VERIFY_CANDIDATES_MAX kept or past VERIFY_DOC_MAX_BYTES in one descriptor's size, -EFBIG past
+ * MANIFEST_MAX_BYTES as any manifest; -EINVAL when it is not an index. *ret is set only on success. */
 int verify_referrers_parse(const char *text, size_t len, struct bp_sig_list *ret, struct bp_err *err);
 
 /* A manifest carrying signatures: the .sig tag's (layers of VERIFY_SIMPLESIGNING_TYPE, each with its

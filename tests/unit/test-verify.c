@@ -1011,6 +1011,11 @@ static void referrers_limits(void **state)
         assert_int_equal(l.n, 3);
         verify_sig_list_done(&l);
         free(mixed);
+        /* Capped like any other manifest, whatever it lists. */
+        s = index_of(25000, "application/spdx+json", 900, "");
+        assert_true(strlen(s) > 4 * 1024 * 1024);
+        assert_int_equal(referrers(s, &l, &err), -EFBIG);
+        free(s);
         /* A referrer past the size of a signature. */
         s = index_of(1, VERIFY_BUNDLE_TYPE, 65537, "");
         assert_int_equal(referrers(s, &l, &err), -E2BIG);
