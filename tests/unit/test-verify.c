@@ -1067,20 +1067,20 @@ static void summary(void **state)
 {
         struct bp_key *k2 = key("key2.pub"), *k1 = key("key1.pub");
         struct bp_sig_result res[3];
-        char *digest = fx_line("index-digest"), *blob, *wild, buf[512], want[512];
+        char *digest = fx_line("index-digest"), *blob, *wild, buf[512], want[512], sig_part[160];
         size_t len, wlen;
 
         (void) state;
-        assert_string_equal(verify_summary(digest, res, 0, buf, sizeof(buf)),
-                            "sha256:157e96b63610… is not signed by a trusted key (no signatures found)");
+        /* The digest is shortened to sha256: and 12 hex digits. */
+        snprintf(want, sizeof(want), "%.19s… is not signed by a trusted key (no signatures found)", digest);
+        assert_string_equal(verify_summary(digest, res, 0, buf, sizeof(buf)), want);
         blob = bundle_blob("bundle", &len);
         wild = fx("wild/sigstore-go-dsse.sigstore.json", &wlen);
         bundle_check(&k2, 1, blob, len, digest, &res[0]);
         bundle_check(&k2, 1, wild, wlen, digest, &res[1]);
         snprintf(want, sizeof(want),
-                 "sha256:157e96b63610… is not signed by a trusted key (2 signatures found: 1 by an unknown key %s, "
-                 "1 keyless)",
-                 verify_key_fingerprint(k1));
+                 "%.19s… is not signed by a trusted key (2 signatures found: 1 by an unknown key %s, 1 keyless)",
+                 digest, verify_key_fingerprint(k1));
         assert_string_equal(verify_summary(digest, res, 2, buf, sizeof(buf)), want);
         bundle_check(&k1, 1, blob, len,
                      "sha256:"
@@ -1089,9 +1089,10 @@ static void summary(void **state)
         verify_summary("sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", res, 3, buf,
                        sizeof(buf));
         assert_non_null(strstr(buf, "(3 signatures found: 1 by an unknown key SHA256:"));
-        assert_non_null(strstr(buf, ", 1 keyless, 1 over another digest: signs sha256:157e96b6"));
+        snprintf(sig_part, sizeof(sig_part), ", 1 keyless, 1 over another digest: signs %s", digest);
+        assert_non_null(strstr(buf, sig_part));
         bundle_check(&k1, 1, blob, len, digest, &res[2]);
-        snprintf(want, sizeof(want), "sha256:157e96b63610… is signed by %s (bundle)", verify_key_fingerprint(k1));
+        snprintf(want, sizeof(want), "%.19s… is signed by %s (bundle)", digest, verify_key_fingerprint(k1));
         assert_string_equal(verify_summary(digest, res, 3, buf, sizeof(buf)), want);
         /* A small buffer is cut, never overrun, and says so. */
         bundle_check(&k2, 1, blob, len, digest, &res[2]);
