@@ -2,7 +2,9 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <systemd/sd-bus.h>
@@ -37,6 +39,20 @@ DLSYM_DEFINE(EVP_Digest);
 DLSYM_DEFINE(EVP_sha256);
 DLSYM_DEFINE(EVP_EncodeBlock);
 DLSYM_DEFINE(EVP_DecodeBlock);
+DLSYM_DEFINE(BIO_new_mem_buf);
+DLSYM_DEFINE(BIO_free);
+DLSYM_DEFINE(PEM_read_bio_PUBKEY);
+DLSYM_DEFINE(EVP_PKEY_free);
+DLSYM_DEFINE(EVP_PKEY_get_base_id);
+DLSYM_DEFINE(EVP_PKEY_get_bits);
+DLSYM_DEFINE(EVP_PKEY_get_group_name);
+DLSYM_DEFINE(i2d_PUBKEY);
+DLSYM_DEFINE(EVP_MD_CTX_new);
+DLSYM_DEFINE(EVP_MD_CTX_free);
+DLSYM_DEFINE(EVP_DigestVerifyInit);
+DLSYM_DEFINE(EVP_DigestVerify);
+DLSYM_DEFINE(EVP_sha384);
+DLSYM_DEFINE(ERR_clear_error);
 DLSYM_DEFINE(sd_bus_open_system);
 DLSYM_DEFINE(sd_bus_new);
 DLSYM_DEFINE(sd_bus_set_address);
@@ -183,6 +199,20 @@ int dl_crypto(struct bp_err *err)
                 SYM(EVP_sha256),
                 SYM(EVP_EncodeBlock),
                 SYM(EVP_DecodeBlock),
+                SYM(BIO_new_mem_buf),
+                SYM(BIO_free),
+                SYM(PEM_read_bio_PUBKEY),
+                SYM(EVP_PKEY_free),
+                SYM(EVP_PKEY_get_base_id),
+                SYM(EVP_PKEY_get_bits),
+                SYM(EVP_PKEY_get_group_name),
+                SYM(i2d_PUBKEY),
+                SYM(EVP_MD_CTX_new),
+                SYM(EVP_MD_CTX_free),
+                SYM(EVP_DigestVerifyInit),
+                SYM(EVP_DigestVerify),
+                SYM(EVP_sha384),
+                SYM(ERR_clear_error),
         };
 
         if (load("libcrypto.so.3", syms, sizeof(syms) / sizeof(syms[0]), &done) < 0)

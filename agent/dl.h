@@ -85,6 +85,41 @@ DLSYM_PROTOTYPE(EVP_DecodeBlock);
 #define EVP_DecodeBlock dl_sym_EVP_DecodeBlock
 #endif
 
+/* The signature checks of agent/verify.c: keys from PEM, EVP_DigestVerify. */
+#ifdef OPENSSL_PEM_H
+DLSYM_PROTOTYPE(BIO_new_mem_buf);
+DLSYM_PROTOTYPE(BIO_free);
+DLSYM_PROTOTYPE(PEM_read_bio_PUBKEY);
+DLSYM_PROTOTYPE(EVP_PKEY_free);
+DLSYM_PROTOTYPE(EVP_PKEY_get_base_id);
+DLSYM_PROTOTYPE(EVP_PKEY_get_bits);
+DLSYM_PROTOTYPE(EVP_PKEY_get_group_name);
+DLSYM_PROTOTYPE(i2d_PUBKEY);
+DLSYM_PROTOTYPE(EVP_MD_CTX_new);
+DLSYM_PROTOTYPE(EVP_MD_CTX_free);
+DLSYM_PROTOTYPE(EVP_DigestVerifyInit);
+DLSYM_PROTOTYPE(EVP_DigestVerify);
+DLSYM_PROTOTYPE(EVP_sha384);
+#define BIO_new_mem_buf dl_sym_BIO_new_mem_buf
+#define BIO_free dl_sym_BIO_free
+#define PEM_read_bio_PUBKEY dl_sym_PEM_read_bio_PUBKEY
+#define EVP_PKEY_free dl_sym_EVP_PKEY_free
+#define EVP_PKEY_get_base_id dl_sym_EVP_PKEY_get_base_id
+#define EVP_PKEY_get_bits dl_sym_EVP_PKEY_get_bits
+#define EVP_PKEY_get_group_name dl_sym_EVP_PKEY_get_group_name
+#define i2d_PUBKEY dl_sym_i2d_PUBKEY
+#define EVP_MD_CTX_new dl_sym_EVP_MD_CTX_new
+#define EVP_MD_CTX_free dl_sym_EVP_MD_CTX_free
+#define EVP_DigestVerifyInit dl_sym_EVP_DigestVerifyInit
+#define EVP_DigestVerify dl_sym_EVP_DigestVerify
+#define EVP_sha384 dl_sym_EVP_sha384
+#endif
+
+#ifdef OPENSSL_ERR_H
+DLSYM_PROTOTYPE(ERR_clear_error);
+#define ERR_clear_error dl_sym_ERR_clear_error
+#endif
+
 #ifdef foosdjournalhfoo
 extern int (*dl_sd_journal_send)(const char *format, ...);
 #undef sd_journal_send

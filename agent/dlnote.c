@@ -26,8 +26,9 @@
 /* "recommended": boot from the lock works without them; resolving does not. */
 DLNOTE(dlnote_curl, "[{\"feature\":\"registry\",\"description\":\"Talk to container registries (HTTPS)\","
                     "\"priority\":\"recommended\",\"soname\":[\"libcurl.so.4\"]}]");
-DLNOTE(dlnote_crypto, "[{\"feature\":\"digest\",\"description\":\"Check manifest digests (SHA-256)\","
-                      "\"priority\":\"recommended\",\"soname\":[\"libcrypto.so.3\"]}]");
+DLNOTE(dlnote_crypto,
+       "[{\"feature\":\"digest\",\"description\":\"Check manifest digests (SHA-256) and image signatures\","
+       "\"priority\":\"recommended\",\"soname\":[\"libcrypto.so.3\"]}]");
 /* "recommended": `upgrade` restarts the units of a service over D-Bus (agent/units.c) with it. */
 DLNOTE(dlnote_systemd, "[{\"feature\":\"units\",\"description\":\"Restart systemd units over D-Bus (sd-bus)\","
                        "\"priority\":\"recommended\",\"soname\":[\"libsystemd.so.0\"]}]");

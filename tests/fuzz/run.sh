@@ -55,6 +55,17 @@ for src in tests/fuzz/fuzz-*.c; do
         fuzz-config) cp etc/boardpin.ini "$corpus/example.ini" ;;
         fuzz-tags) seed "$corpus" $'</v2/fault/paged/tags/list?n=10&last=1.1.4>; rel="next"\n{"name":"fault/paged","tags":["1.0","latest"]}' \
                 $'\n{"name":"x","tags":null}' ;;
+        fuzz-simplesigning) for f in tests/fixtures/signatures/{classic-*,rotated,skopeo}/sha256-*; do
+                        cp "$f" "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"; done ;;
+        # Bundles as fetched, and (behind one byte that is not '{') the statements inside them.
+        fuzz-bundle) for f in tests/fixtures/signatures/bundle*/sha256-* tests/fixtures/signatures/wild/*.json; do
+                        cp "$f" "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"
+                        python3 -c 'import base64, json, sys; sys.stdout.buffer.write(b"S" + base64.b64decode(
+                                json.load(open(sys.argv[1]))["dsseEnvelope"]["payload"]))' "$f" \
+                                >"$corpus/statement-$(basename "$f")"
+                done ;;
+        fuzz-referrers) for f in tests/fixtures/signatures/*/{referrers,bundle-manifest,sig-manifest*}.json; do
+                        cp "$f" "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"; done ;;
         fuzz-token) seed "$corpus" '{"token":"abc","access_token":"abc","expires_in":300,"issued_at":"2020-01-01T00:00:00Z"}' \
                 '{"access_token":"x","expires_in":-1}' ;;
         esac
