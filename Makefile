@@ -30,7 +30,7 @@ AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILDDIR)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/%)
 
-.PHONY: all check unit install clean deps fuzz format cross demo bench lint deb
+.PHONY: all check unit install clean deps fuzz format cross demo bench lint layers deb
 all: $(BUILDDIR)/boardpin
 
 $(BUILDDIR)/gen/revision-codes.inc: platform/revision-codes.tsv platform/revision-codes.awk
@@ -127,6 +127,10 @@ deb:
 lint: $(BUILDDIR)/gen/revision-codes.inc
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance --std=c11 -D_GNU_SOURCE \
 		-Iplatform -Iagent -I$(BUILDDIR)/gen --suppress=missingIncludeSystem --inline-suppr platform agent
+
+# The include arrows between modules against the one table of layers, tests/layers.txt.
+layers:
+	tests/layers.py
 
 format:
 	clang-format -i platform/*.[ch] agent/*.[ch] tests/unit/*.c tests/fuzz/*.c
