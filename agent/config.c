@@ -24,8 +24,6 @@
 #include "age.h"
 #include "cleanup.h"
 #include "fsio.h"
-#include "health.h"
-#include "registry.h"
 #include "text.h"
 #include "version.h"
 
@@ -164,7 +162,7 @@ static bool exec_check_ok(const char *v)
                 return false;
         for (; *p; p++)
                 words += (*p == ' ' || *p == '\t') && p[1] != ' ' && p[1] != '\t' && p[1] != '\0';
-        return words <= HEALTH_ARGS_MAX;
+        return words <= CONFIG_HEALTH_WORDS_MAX;
 }
 
 static bool has_blank(const char *v)
@@ -222,13 +220,124 @@ static bool unit_name_ok(const char *w)
         return true;
 }
 
-static bool http_url_ok(const char *v)
-{
-        const char *rest = text_has_prefix(v, "http://")    ? v + strlen("http://")
-                           : text_has_prefix(v, "https://") ? v + strlen("https://")
-                                                            : NULL;
+/* mirror = and health = URLs, split once, here: boot reads the config and must not load libcurl for its URL
+ * API, so the registry client gets the parts (struct bp_registry_conf) rather than the text to parse again.
+ * RFC 3986's authority, kept to what both need: a host name, an IPv4 address or an [IPv6] one, and a port
+ * in digits. */
+struct http_url {
+        bool plain;                /* http:// */
+        char host[REF_DOMAIN_MAX]; /* host[:port] as written */
+        const char *rest;          /* what follows it: "", or from the first '/', '?' or '#' */
+};
 
-        return rest && rest[0] != '\0' && rest[0] != '/' && !has_blank(v);
+enum url_fault {
+        URL_OK,
+        URL_NOT_HTTP,
+        URL_USERINFO,
+        URL_HOST,
+        URL_PORT,
+};
+
+/* An '@' ahead of the query is where "user:password@" goes; parsers disagree on where the authority of
+ * "http://u:p/w@host" ends, so any '@' there counts, and no part of it reaches a message. */
+static const char *url_userinfo_end(const char *v)
+{
+        return memrchr(v, '@', strcspn(v, "?#"));
+}
+
+/* v for a message, with everything between its scheme and its last '@' left out. */
+static const char *url_show(char buf[static SHOW_MAX_BYTES], const char *v)
+{
+        const char *at = url_userinfo_end(v), *scheme = strstr(v, "://");
+        char tmp[LINE_MAX_BYTES + 1];
+
+        if (!at)
+                return show(buf, v);
+        (void) snprintf(tmp, sizeof(tmp), "%.*s%s", scheme && scheme < at ? (int) (scheme + 3 - v) : 0, v, at + 1);
+        return show(buf, tmp);
+}
+
+static bool host_name_ok(const char *h, size_t n)
+{
+        if (n == 0 || h[0] == '.' || h[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_lower_or_digit(h[i]) && !(h[i] >= 'A' && h[i] <= 'Z') && !strchr("._-", h[i]))
+                        return false;
+        return true;
+}
+
+static bool host_ipv6_ok(const char *h, size_t n)
+{
+        if (n < 4 || h[0] != '[' || h[n - 1] != ']')
+                return false;
+        for (size_t i = 1; i + 1 < n; i++)
+                if (!strchr("0123456789abcdefABCDEF:.", h[i]))
+                        return false;
+        return true;
+}
+
+static enum url_fault http_url_split(const char *v, struct http_url *ret)
+{
+        const char *h = text_has_prefix(v, "http://")    ? v + strlen("http://")
+                        : text_has_prefix(v, "https://") ? v + strlen("https://")
+                                                         : NULL;
+        const char *colon;
+        size_t n, name;
+
+        if (url_userinfo_end(v))
+                return URL_USERINFO;
+        if (!h || has_blank(v))
+                return URL_NOT_HTTP;
+        n = strcspn(h, "/?#");
+        if (n == 0)
+                return URL_NOT_HTTP;
+        if (n >= sizeof(ret->host))
+                return URL_HOST;
+        colon = h[0] == '[' ? memchr(h, ']', n) : h;
+        colon = colon ? memchr(colon, ':', n - (size_t) (colon - h)) : NULL;
+        name = colon ? (size_t) (colon - h) : n;
+        if (!(h[0] == '[' ? host_ipv6_ok(h, name) : host_name_ok(h, name)))
+                return URL_HOST;
+        if (colon) {
+                char port[8];
+                size_t len = n - name - 1;
+                unsigned long long p;
+
+                if (len == 0 || len >= sizeof(port))
+                        return URL_PORT;
+                memcpy(port, colon + 1, len);
+                port[len] = '\0';
+                if (text_parse_u64(port, 10, 65535, &p) < 0 || p == 0)
+                        return URL_PORT;
+        }
+        ret->plain = h == v + strlen("http://");
+        memcpy(ret->host, h, n);
+        ret->host[n] = '\0';
+        ret->rest = h + n;
+        return URL_OK;
+}
+
+/* The message for a URL fault of key; not_http is the key's own wording for URL_NOT_HTTP. */
+static int url_fail(struct ini_src *s, const char *key, const char *v, enum url_fault f, const char *not_http)
+{
+        char buf[SHOW_MAX_BYTES];
+
+        switch (f) {
+        case URL_USERINFO:
+                return src_fail(s, -EINVAL, s->line,
+                                "%s: '%s' has a user name or password before an '@' (left out here): %s", key,
+                                url_show(buf, v),
+                                strcmp(key, "mirror") == 0 ? "the auth file holds the mirror's credentials"
+                                                           : "a health check sends none");
+        case URL_HOST:
+                return src_fail(s, -EINVAL, s->line, "%s: '%s' has a bad host: use a name, an IPv4 address or [IPv6]",
+                                key, Q(v));
+        case URL_PORT:
+                return src_fail(s, -EINVAL, s->line, "%s: '%s' has a bad port: use a number 1-65535", key, Q(v));
+        default:
+                return src_fail(s, -EINVAL, s->line, "%s: '%s' %s", key, Q(v), not_http);
+        }
 }
 
 /* docker.io is reached under three names; a [registry] section for any of them is for all three. */
@@ -430,8 +539,8 @@ static int registry_begin(struct ini_src *s, const char *host)
 static int registry_set(struct ini_src *s, enum key k, const char *v)
 {
         struct bp_registry_conf *g = &s->c->registries[s->c->n_registries - 1];
-        char host[REF_DOMAIN_MAX];
-        bool plain;
+        struct http_url u;
+        enum url_fault f;
 
         switch (k) {
         case K_INSECURE:
@@ -439,16 +548,18 @@ static int registry_set(struct ini_src *s, enum key k, const char *v)
         case K_CA_FILE:
                 return abs_path(s, "ca_file", v, g->ca_file, sizeof(g->ca_file));
         case K_MIRROR:
-                if (!http_url_ok(v))
-                        return src_fail(s, -EINVAL, s->line, "mirror: '%s' is not an http:// or https:// URL",
-                                        Q(v));
+                f = http_url_split(v, &u);
+                if (f != URL_OK)
+                        return url_fail(s, "mirror", v, f, "is not an http:// or https:// URL");
                 if (strlen(v) >= sizeof(g->mirror))
                         return src_fail(s, -EINVAL, s->line, "mirror: '%s' is too long", Q(v));
-                if (registry_mirror_host(v, host, &plain) < 0)
+                if (u.rest[0] != '\0' && strcmp(u.rest, "/") != 0)
                         return src_fail(
                                 s, -EINVAL, s->line,
                                 "mirror: '%s' is not http[s]://HOST[:PORT]: a mirror serves /v2/ at its root",
                                 Q(v));
+                text_copy(g->mirror_host, sizeof(g->mirror_host), u.host);
+                g->mirror_plain = u.plain;
                 text_copy(g->mirror, sizeof(g->mirror), v);
                 return 0;
         default:
@@ -638,6 +749,8 @@ static int units_set(struct ini_src *s, struct bp_service *v, const char *val)
 static int service_set(struct ini_src *s, enum key k, const char *val)
 {
         struct bp_service *v = service_current(s);
+        struct http_url u;
+        enum url_fault f;
 
         switch (k) {
         case K_IMAGE:
@@ -654,11 +767,16 @@ static int service_set(struct ini_src *s, enum key k, const char *val)
         case K_UNITS:
                 return units_set(s, v, val);
         case K_HEALTH:
-                if (!http_url_ok(val) && !exec_check_ok(val))
-                        return src_fail(s, -EINVAL, s->line,
-                                        "health: '%s' is neither http(s)://... nor exec:/absolute/path [ARG...] "
-                                        "(at most %d words)",
-                                        Q(val), HEALTH_ARGS_MAX);
+                f = text_has_prefix(val, "exec:") ? exec_check_ok(val) ? URL_OK : URL_NOT_HTTP
+                                                  : http_url_split(val, &u);
+                if (f != URL_OK) {
+                        char why[96];
+
+                        (void) snprintf(why, sizeof(why),
+                                        "is neither http(s)://... nor exec:/absolute/path [ARG...] (at most %d words)",
+                                        CONFIG_HEALTH_WORDS_MAX);
+                        return url_fail(s, "health", val, f, why);
+                }
                 if (strlen(val) >= sizeof(v->health))
                         return src_fail(s, -EINVAL, s->line, "health: '%s' is too long", Q(val));
                 text_copy(v->health, sizeof(v->health), val);

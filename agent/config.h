@@ -26,6 +26,9 @@
 #define ENV_VAR_MAX 64
 #define QUADLET_UNIT_MAX 128
 #define QUADLET_DIR_DEFAULT "/etc/containers/systemd"      /* root's Quadlet units, podman 4.4 to 5.x */
+/* health = exec:/path ARG…: the path and its arguments, at most. health.c's HEALTH_ARGS_MAX holds as many
+ * (tests/unit/test-config.c checks the two agree: the config knows no health module). */
+#define CONFIG_HEALTH_WORDS_MAX 16
 
 enum bp_pull {
         BP_PULL_NONE,
@@ -46,7 +49,7 @@ struct bp_service {
         size_t n_tags;
         char env_var[ENV_VAR_MAX];      /* default: upper-cased name, [.-] as _, + "_IMAGE" */
         char units[512];                /* space-separated unit names, "" if none */
-        char health[512];               /* "http://…", "https://…", "exec:/path", or "" */
+        char health[512];               /* "http://…", "https://…" (no user:password@), "exec:/path", or "" */
         bool upgrade;                   /* default yes */
         int64_t min_age_s;              /* upgrade: a new digest's image must be this old; -1: [boardpin]'s */
         char quadlet[QUADLET_UNIT_MAX]; /* podman Quadlet unit "NAME.container" pinned by a drop-in, or "" */
@@ -58,6 +61,8 @@ struct bp_registry_conf {
         bool insecure;
         char ca_file[PATH_MAX];         /* "" if none */
         char mirror[512];               /* "" if none; "http[s]://HOST[:PORT]", asked first (registry.h) */
+        char mirror_host[REF_DOMAIN_MAX]; /* its HOST[:PORT]: its auth file key and [registry] section */
+        bool mirror_plain;              /* its scheme is http:// */
 };
 
 struct bp_config {
@@ -88,10 +93,11 @@ int config_load(const char *path, struct bp_config **ret, struct bp_err *err);
  * with a tag or digest, an image name with a byte outside ENV_VALUE_CHARS (an IPv6 address in brackets),
  * services on more than CONFIG_REGISTRIES_MAX registry hosts, bad platform string (platform =,
  * tag.<platform>), bad version or range, a number out of range or not a number, a tag template without
- * {version} when the version is a range, a bad env_var or one used twice, a quadlet that is not NAME.container or one used
- * twice, a health check that is neither
- * http(s):// nor exec:/absolute, a line over 198 bytes, a section name of 49 bytes or more (inih cuts
- * them), a NUL byte. */
+ * {version} when the version is a range, a bad env_var or one used twice, a quadlet that is not
+ * NAME.container or one used twice, a health check that is neither http(s):// nor exec:/absolute, a mirror
+ * that is not http(s)://HOST[:PORT][/], a mirror or health URL with a user name or password (an '@' ahead of
+ * its query; the message leaves it out), a bad host or a port outside 1-65535, a line over 198 bytes, a
+ * section name of 49 bytes or more (inih cuts them), a NUL byte. */
 int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err);
 
 void config_free(struct bp_config *c);

@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "health.h"
 #include "helpers.h"
 #include "version.h"
 
@@ -114,11 +115,15 @@ static void full_round_trip(void **state)
         assert_true(g->insecure);
         assert_string_equal(g->ca_file, "/etc/boardpin/ca.pem");
         assert_string_equal(g->mirror, "https://mirror.lan:5000");
+        assert_string_equal(g->mirror_host, "mirror.lan:5000");
+        assert_false(g->mirror_plain);
         g = &c->registries[1];
         assert_string_equal(g->host, "index.docker.io");
         assert_false(g->insecure);
         assert_string_equal(g->ca_file, "");
         assert_string_equal(g->mirror, "http://10.0.0.2:5000/");
+        assert_string_equal(g->mirror_host, "10.0.0.2:5000");
+        assert_true(g->mirror_plain);
 
         assert_int_equal(c->n_services, 2);
         s = config_service(c, "vaultwarden");
@@ -536,9 +541,58 @@ static const struct bad bad[] = {
         { "[registry ghcr.io]\nmirror = https://cache.lan/v2/ghcr\n",
           "t.ini:2: mirror: 'https://cache.lan/v2/ghcr' is not http[s]://HOST[:PORT]: a mirror serves /v2/ at its "
           "root" },
+        /* a user name or password is refused and never repeated: the auth file holds credentials */
         { "[registry ghcr.io]\nmirror = https://bp@cache.lan\n",
-          "t.ini:2: mirror: 'https://bp@cache.lan' is not http[s]://HOST[:PORT]: a mirror serves /v2/ at its "
-          "root" },
+          "t.ini:2: mirror: 'https://cache.lan' has a user name or password before an '@' (left out here): the "
+          "auth file holds the mirror's credentials" },
+        { "[registry ghcr.io]\nmirror = https://bp:s3cret@cache.lan:5000/\n",
+          "t.ini:2: mirror: 'https://cache.lan:5000/' has a user name or password before an '@' (left out here): "
+          "the auth file holds the mirror's credentials" },
+        { "[registry ghcr.io]\nmirror = http://bp:s3/cr@et@cache.lan\n",
+          "t.ini:2: mirror: 'http://cache.lan' has a user name or password before an '@' (left out here): the "
+          "auth file holds the mirror's credentials" },
+        { "[registry ghcr.io]\nmirror = cache:s3cret@cache.lan\n",
+          "t.ini:2: mirror: 'cache.lan' has a user name or password before an '@' (left out here): the auth file "
+          "holds the mirror's credentials" },
+        { "[registry ghcr.io]\nmirror = https://cache.lan?x\n",
+          "t.ini:2: mirror: 'https://cache.lan?x' is not http[s]://HOST[:PORT]: a mirror serves /v2/ at its root" },
+        { "[registry ghcr.io]\nmirror = https://cache.lan#x\n",
+          "t.ini:2: mirror: 'https://cache.lan#x' is not http[s]://HOST[:PORT]: a mirror serves /v2/ at its root" },
+        /* ports and hosts are checked here, not at the first run that asks the mirror */
+        { "[registry ghcr.io]\nmirror = http://cache.lan:99999\n",
+          "t.ini:2: mirror: 'http://cache.lan:99999' has a bad port: use a number 1-65535" },
+        { "[registry ghcr.io]\nmirror = http://cache.lan:abc\n",
+          "t.ini:2: mirror: 'http://cache.lan:abc' has a bad port: use a number 1-65535" },
+        { "[registry ghcr.io]\nmirror = http://cache.lan:0\n",
+          "t.ini:2: mirror: 'http://cache.lan:0' has a bad port: use a number 1-65535" },
+        { "[registry ghcr.io]\nmirror = http://cache.lan:\n",
+          "t.ini:2: mirror: 'http://cache.lan:' has a bad port: use a number 1-65535" },
+        { "[registry ghcr.io]\nmirror = http://cache.lan:+80\n",
+          "t.ini:2: mirror: 'http://cache.lan:+80' has a bad port: use a number 1-65535" },
+        { "[registry ghcr.io]\nmirror = http://cache.lan:80:80\n",
+          "t.ini:2: mirror: 'http://cache.lan:80:80' has a bad port: use a number 1-65535" },
+        { "[registry ghcr.io]\nmirror = http://:5000\n",
+          "t.ini:2: mirror: 'http://:5000' has a bad host: use a name, an IPv4 address or [IPv6]" },
+        { "[registry ghcr.io]\nmirror = http://ca%68e.lan\n",
+          "t.ini:2: mirror: 'http://ca%68e.lan' has a bad host: use a name, an IPv4 address or [IPv6]" },
+        { "[registry ghcr.io]\nmirror = http://cache.lan\\@x\n",
+          "t.ini:2: mirror: 'http://x' has a user name or password before an '@' (left out here): the auth file "
+          "holds the mirror's credentials" },
+        { "[registry ghcr.io]\nmirror = http://[fd00::1\n",
+          "t.ini:2: mirror: 'http://[fd00::1' has a bad host: use a name, an IPv4 address or [IPv6]" },
+        { "[registry ghcr.io]\nmirror = http://[fd00::g]:5000\n",
+          "t.ini:2: mirror: 'http://[fd00::g]:5000' has a bad host: use a name, an IPv4 address or [IPv6]" },
+        { SVC "health = http://admin:hunter2@127.0.0.1:8080/alive\n",
+          "t.ini:3: health: 'http://127.0.0.1:8080/alive' has a user name or password before an '@' (left out "
+          "here): a health check sends none" },
+        { SVC "health = ftp://admin:hunter2@127.0.0.1/\n",
+          "t.ini:3: health: 'ftp://127.0.0.1/' has a user name or password before an '@' (left out here): a "
+          "health check sends none" },
+        { SVC "health = http://127.0.0.1:65536/alive\n",
+          "t.ini:3: health: 'http://127.0.0.1:65536/alive' has a bad port: use a number 1-65535" },
+        { SVC "health = https://local host/\n",
+          "t.ini:3: health: 'https://local host/' is neither http(s)://... nor exec:/absolute/path [ARG...] (at "
+          "most 16 words)" },
         { "[registry myhost]\n",
           "t.ini:1: bad registry 'myhost': write host[:port] as an image name does (a host needs a '.' or ':', or "
           "is localhost)" },
@@ -822,6 +876,30 @@ static void rollout_and_mirror_parse(void **state)
         config_free(c);
 }
 
+/* A URL's parts are kept, so that nothing parses mirror = again; an '@' past the query, or in an exec:
+ * check's arguments, is no user name. */
+static void urls_split(void **state)
+{
+        const char *text = "[registry ghcr.io]\nmirror = http://[fd00::1]:5000/\n"
+                           "[registry docker.io]\nmirror = https://Cache_1.lan\n"
+                           "[service a]\nimage = nginx\nhealth = http://127.0.0.1:8080/x?user=a@b\n"
+                           "[service b]\nimage = redis\nhealth = exec:/bin/check mail@example.org\n";
+        struct bp_config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_parse("t.ini", text, strlen(text), &c, NULL), 0);
+        assert_string_equal(c->registries[0].mirror_host, "[fd00::1]:5000");
+        assert_true(c->registries[0].mirror_plain);
+        assert_string_equal(c->registries[1].mirror_host, "Cache_1.lan");
+        assert_false(c->registries[1].mirror_plain);
+        assert_string_equal(c->services[0].health, "http://127.0.0.1:8080/x?user=a@b");
+        assert_string_equal(c->services[1].health, "exec:/bin/check mail@example.org");
+        config_free(c);
+}
+
+/* The config checks exec: words against its own limit, since it knows no health module: the two agree. */
+_Static_assert(CONFIG_HEALTH_WORDS_MAX == HEALTH_ARGS_MAX, "health = words: config.h and health.h differ");
+
 /* An exec: health check takes arguments, split at blanks as health.c splits them. */
 static void health_exec_arguments(void **state)
 {
@@ -897,6 +975,7 @@ int main(void)
                 cmocka_unit_test(stale_err_ignored),
                 cmocka_unit_test(registry_limit_told_at_load),
                 cmocka_unit_test(rollout_and_mirror_parse),
+                cmocka_unit_test(urls_split),
                 cmocka_unit_test(health_exec_arguments),
                 cmocka_unit_test(min_age_keys),
                 cmocka_unit_test_setup_teardown(fifo_refused, scratch_setup, scratch_teardown),
