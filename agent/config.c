@@ -32,7 +32,7 @@
 #define LINE_MAX_BYTES 198
 /* inih keeps a section name in char[50] (MAX_SECTION in ini.c) and cuts a longer one silently. */
 #define SECTION_NAME_MAX_BYTES 48
-/* Enough of a user string to recognise it, and short enough to leave room in a 256-byte message. */
+/* Enough of a user string to recognise it: a line that repeats more of it says less, not more. */
 #define SHOW_MAX_BYTES 80
 /* systemd's UNIT_NAME_MAX (src/basic/unit-name.h) */
 #define UNIT_NAME_MAX_BYTES 255

@@ -49,7 +49,7 @@ struct bp_platform {
         size_t n_compatible;
 
         char why[256];                  /* when name is "": what is missing */
-        char notes[DETECT_NOTES_MAX][160]; /* sources set aside, each one line */
+        char notes[DETECT_NOTES_MAX][BP_ERR_MSG_MAX]; /* sources set aside, each one line with its path */
         size_t n_notes;
 };
 

@@ -2,8 +2,13 @@
  * A fixed buffer, so even running out of memory can be reported. */
 #pragma once
 
+#include <limits.h>
+
+/* A full path (PATH_MAX) and a reason around it: a message never cuts the file it names. */
+#define BP_ERR_MSG_MAX (PATH_MAX + 512)
+
 struct bp_err {
-        char msg[256];
+        char msg[BP_ERR_MSG_MAX];
 };
 
 /* Fill err (may be NULL) with one formatted line and return r, which must be a negative errno. */

@@ -630,7 +630,7 @@ static void bad_versions(void **state)
         for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
                 struct bp_range *r = NULL;
                 struct bp_err err = { 0 };
-                char text[256], want[512];
+                char text[256], want[sizeof(err.msg) + 16];
 
                 assert_int_equal(range_parse(versions[i], &r, &err), -EINVAL);
                 assert_null(r);
@@ -937,6 +937,30 @@ static void min_age_keys(void **state)
                      "t.ini:4: duplicate key 'min_age' in '[service a]' (first on line 3)");
 }
 
+/* A message holds a full path and its reason: a config deep in a tree is named whole, never cut. */
+static void long_paths_whole(void **state)
+{
+        const char *dir = *state;
+        char path[PATH_MAX], want[BP_ERR_MSG_MAX];
+        struct bp_config *c = NULL;
+        struct bp_err err = { 0 };
+        size_t o = (size_t) snprintf(path, sizeof(path), "%s", dir);
+
+        while (o + 201 < sizeof(path) - 1) {
+                path[o++] = '/';
+                memset(path + o, 'd', 200);
+                o += 200;
+        }
+        path[o] = '\0';
+        assert_int_equal(config_load(path, &c, &err), -ENOENT);
+        snprintf(want, sizeof(want), "%s: No such file or directory", path);
+        assert_string_equal(err.msg, want);
+
+        assert_int_equal(config_parse(path, "[boardpin]\nprefer = both\n", 25, &c, &err), -EINVAL);
+        snprintf(want, sizeof(want), "%s:2: prefer: 'both' is not userspace or kernel", path);
+        assert_string_equal(err.msg, want);
+}
+
 /* A FIFO as the config must be refused at once, not waited on. */
 static void fifo_refused(void **state)
 {
@@ -972,6 +996,7 @@ int main(void)
                 cmocka_unit_test(registry_lookup),
                 cmocka_unit_test(example_file),
                 cmocka_unit_test_setup_teardown(load_errors, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(long_paths_whole, scratch_setup, scratch_teardown),
                 cmocka_unit_test(stale_err_ignored),
                 cmocka_unit_test(registry_limit_told_at_load),
                 cmocka_unit_test(rollout_and_mirror_parse),
