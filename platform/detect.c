@@ -42,11 +42,25 @@ static bool is_x86_32(const char *m)
         return m[0] == 'i' && m[1] >= '3' && m[1] <= '6' && strcmp(m + 2, "86") == 0;
 }
 
-int platform_machine_bits(const char *m)
+/* m lower-cased into dst (size bytes), cut to fit: no kernel machine name comes near 32 bytes. */
+static void machine_copy(char *dst, size_t size, const char *m)
+{
+        size_t i = 0;
+
+        for (; m[i] && i + 1 < size; i++)
+                dst[i] = (m[i] >= 'A' && m[i] <= 'Z') ? (char) (m[i] - 'A' + 'a') : m[i];
+        dst[i] = '\0';
+}
+
+int platform_machine_bits(const char *machine)
 {
         static const char *const m64[] = { "aarch64", "arm64", "x86_64", "ppc64le", "ppc64", "s390x", "riscv64",
                                            "mips64", "loongarch64" };
+        char m[sizeof(((struct bp_platform *) 0)->kernel.machine)];
 
+        if (strlen(machine) >= sizeof(m))
+                return 0;
+        machine_copy(m, sizeof(m), machine);
         if (!m[0])
                 return 0;
         for (size_t i = 0; i < sizeof(m64) / sizeof(m64[0]); i++)
@@ -372,12 +386,12 @@ int platform_detect(const char *root, const char *machine, struct bp_platform *r
         self = real && strcmp(real, "/") == 0;
 
         if (machine) {
-                text_copy(p.kernel.machine, sizeof(p.kernel.machine), machine);
+                machine_copy(p.kernel.machine, sizeof(p.kernel.machine), machine);
                 p.kernel.source = "--machine";
         } else if (self) {
                 struct utsname u;
                 if (uname(&u) == 0) {
-                        text_copy(p.kernel.machine, sizeof(p.kernel.machine), u.machine);
+                        machine_copy(p.kernel.machine, sizeof(p.kernel.machine), u.machine);
                         p.kernel.source = "uname";
                 }
         }

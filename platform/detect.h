@@ -30,7 +30,7 @@ struct bp_platform {
         } cpu;
 
         struct {
-                char machine[32];       /* uname -m: "armv7l", "aarch64"; "" unknown */
+                char machine[32];       /* uname -m, lower-cased: "armv7l", "aarch64"; "" unknown */
                 int bits;               /* 32, 64, 0 unknown */
                 const char *source;     /* "--machine", "uname", "/proc/cpuinfo" or NULL */
         } kernel;
@@ -54,7 +54,9 @@ struct bp_platform {
 };
 
 /* Read the board's facts under root ("/" for this machine) and choose its platform. machine overrides
- * the kernel machine (uname -m); NULL asks uname(2) when root is "/", else reads it from cpuinfo.
+ * the kernel machine (uname -m); NULL asks uname(2) when root is "/", else reads it from cpuinfo. A
+ * machine name is read without regard to case, as containerd reads it (cpuinfo_linux.go lower-cases it
+ * before it looks): "Armv8l" is "armv8l".
  * Returns 0 with ret filled even when no platform can be chosen (then ret->name is "" and ret->why says
  * why); a negative errno only when root itself is unusable. */
 int platform_detect(const char *root, const char *machine, struct bp_platform *ret, struct bp_err *err);
@@ -65,5 +67,5 @@ void platform_prefer_kernel(struct bp_platform *p);
 /* Target the platform named (--platform, or platform = in the config) instead of the detected one. */
 int platform_set_target(struct bp_platform *p, const char *name, struct bp_err *err);
 
-/* 32 or 64 for a kernel machine name, 0 when unknown. */
+/* 32 or 64 for a kernel machine name in any case, 0 when unknown. */
 int platform_machine_bits(const char *machine);

@@ -219,6 +219,34 @@ static void machine_tells_arm_version_without_cpuinfo(void **state)
         assert_string_equal(p.cpu.source, "/proc/cpuinfo");
 }
 
+static int bits_of(const char *machine);
+
+/* containerd lower-cases the machine name before it reads it (cpuinfo_linux.go getCPUVariantFromArch):
+ * "Armv7L" is "armv7l", "AARCH64" is "aarch64", for the CPU, the kernel's word size and prefer = kernel. */
+static void machine_names_any_case(void **state)
+{
+        const char *root = *state;
+        struct bp_platform p;
+
+        put_userspace(root, "debian-armhf");
+        assert_int_equal(platform_detect(root, "Armv7L", &p, NULL), 0);
+        assert_string_equal(p.kernel.machine, "armv7l");
+        assert_string_equal(p.cpu.variant, "v7");
+        assert_int_equal(p.kernel.bits, 32);
+        assert_string_equal(p.name, "linux/arm/v7");
+        assert_int_equal(platform_detect(root, "ARMV6L", &p, NULL), 0);
+        assert_string_equal(p.name, "linux/arm/v6");
+        assert_int_equal(platform_detect(root, "AArch64", &p, NULL), 0);
+        assert_string_equal(p.kernel.machine, "aarch64");
+        assert_string_equal(p.cpu.arch, "arm64");
+        assert_int_equal(p.kernel.bits, 64);
+        platform_prefer_kernel(&p);
+        assert_string_equal(p.name, "linux/arm64");
+        assert_int_equal(bits_of("X86_64"), 64);
+        assert_int_equal(bits_of("I686"), 32);
+        assert_int_equal(bits_of("aarch64-but-longer-than-any-name"), 0);
+}
+
 static void no_userspace_no_platform(void **state)
 {
         const char *root = *state;
@@ -320,6 +348,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(model_without_nul_and_not_utf8, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(empty_elf_falls_through_with_a_note, scratch_setup,
                                                 scratch_teardown),
+                cmocka_unit_test_setup_teardown(machine_names_any_case, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(machine_tells_arm_version_without_cpuinfo, scratch_setup,
                                                 scratch_teardown),
                 cmocka_unit_test_setup_teardown(no_userspace_no_platform, scratch_setup, scratch_teardown),
