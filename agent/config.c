@@ -839,19 +839,10 @@ static int service_end(struct ini_src *s)
                 if (r < 0)
                         return r;
         }
-        if (!s->key_line[K_ENV_VAR]) {
-                char def[SERVICE_NAME_MAX + sizeof("_IMAGE")];
-                size_t o = 0;
-
-                for (const char *p = v->name; *p; p++)
-                        def[o++] = (*p >= 'a' && *p <= 'z') ? (char) (*p - 'a' + 'A') : strchr(".-", *p) ? '_' : *p;
-                memcpy(def + o, "_IMAGE", sizeof("_IMAGE"));
-                if (!env_var_ok(def))
-                        return src_fail(s, -EINVAL, v->line,
-                                        "service '%s': the default env_var '%s' is not a valid name: set env_var =",
-                                        v->name, def);
-                text_copy(v->env_var, sizeof(v->env_var), def);
-        }
+        if (!s->key_line[K_ENV_VAR] && config_default_env_var(v->name, v->env_var) < 0)
+                return src_fail(s, -EINVAL, v->line,
+                                "service '%s': the default env_var '%s' is not a valid name: set env_var =", v->name,
+                                v->env_var);
         for (size_t i = 0; i + 1 < c->n_services; i++)
                 if (strcmp(c->services[i].env_var, v->env_var) == 0)
                         return src_fail(s, -EINVAL, env_line,
@@ -1113,6 +1104,16 @@ int config_load(const char *path, struct bp_config **ret, struct bp_err *err)
         if (r < 0)
                 return r;
         return config_parse(path, text, len, ret, err);
+}
+
+int config_default_env_var(const char *service, char buf[static ENV_VAR_MAX])
+{
+        size_t o = 0;
+
+        for (const char *p = service; *p && o + sizeof("_IMAGE") < ENV_VAR_MAX; p++)
+                buf[o++] = (*p >= 'a' && *p <= 'z') ? (char) (*p - 'a' + 'A') : strchr(".-", *p) ? '_' : *p;
+        memcpy(buf + o, "_IMAGE", sizeof("_IMAGE"));
+        return env_var_ok(buf) && strlen(service) + strlen("_IMAGE") == strlen(buf) ? 0 : -EINVAL;
 }
 
 void config_free(struct bp_config *c)

@@ -100,6 +100,11 @@ int config_load(const char *path, struct bp_config **ret, struct bp_err *err);
  * section name of 49 bytes or more (inih cuts them), a NUL byte. */
 int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err);
 
+/* The env_var of a service that sets none: its name upper-cased, '.' and '-' as '_', then "_IMAGE"
+ * ("vault-warden" is VAULT_WARDEN_IMAGE). buf always holds it (cut to fit, for messages); -EINVAL when it
+ * is not a valid name ("1password" gives 1PASSWORD_IMAGE) or was cut, else 0. */
+int config_default_env_var(const char *service, char buf[static ENV_VAR_MAX]);
+
 void config_free(struct bp_config *c);
 void config_freep(struct bp_config **c);
 

@@ -912,6 +912,25 @@ static void health_exec_arguments(void **state)
         config_free(c);
 }
 
+/* The default env_var, as the config sets it and as rendering the lock without a config names it. */
+static void default_env_var(void **state)
+{
+        char buf[ENV_VAR_MAX], name[80];
+
+        (void) state;
+        assert_int_equal(config_default_env_var("vault-warden", buf), 0);
+        assert_string_equal(buf, "VAULT_WARDEN_IMAGE");
+        assert_int_equal(config_default_env_var("a.b_c9", buf), 0);
+        assert_string_equal(buf, "A_B_C9_IMAGE");
+        assert_int_equal(config_default_env_var("1password", buf), -EINVAL);
+        assert_string_equal(buf, "1PASSWORD_IMAGE");
+        memset(name, 'a', sizeof(name) - 1);
+        name[sizeof(name) - 1] = '\0';
+        assert_int_equal(config_default_env_var(name, buf), -EINVAL); /* cut: never a name of another */
+        assert_true(strlen(buf) < ENV_VAR_MAX);
+        assert_non_null(strstr(buf, "_IMAGE"));
+}
+
 /* min_age = in [boardpin] and per service, in age.h's units; a service without one inherits (-1). */
 static void min_age_keys(void **state)
 {
@@ -1002,6 +1021,7 @@ int main(void)
                 cmocka_unit_test(rollout_and_mirror_parse),
                 cmocka_unit_test(urls_split),
                 cmocka_unit_test(health_exec_arguments),
+                cmocka_unit_test(default_env_var),
                 cmocka_unit_test(min_age_keys),
                 cmocka_unit_test_setup_teardown(fifo_refused, scratch_setup, scratch_teardown),
         };
