@@ -4,43 +4,18 @@ registry.sh: boot with a config cut short, empty or broken (the lock's env files
 lock untouched, exit 2 with file:line), resolve never pruning on an empty config, --dry-run writing
 nothing, options a command does not use refused, report --json, a stdout whose reader went away, and
 boot waiting a bounded time for a resolve that holds the state lock. Ends with 'N passed, N failed'."""
-import hashlib, json, os, re, signal, subprocess, sys, tempfile, time
+import hashlib, json, os, re, signal, subprocess, tempfile, time
 
-from harness import load_env
+import harness
+from harness import check
 
-bp, work, roots = sys.argv[1], sys.argv[2], sys.argv[3]
-env = load_env(work)
-passed = failed = 0
+bp, work, roots, env = harness.args()
 P = env["REG_PLAIN"]
 ROOT = os.path.join(roots, "rpi-3-b-raspbian32")
 
 
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {str(detail)[:600]}")
-
-
 def config(d, services, boot_wait=1, name="boardpin.ini", extra=""):
-    text = f"""[boardpin]
-state_dir = {d}/state
-env_dir = {d}/env
-timeout = 3
-boot_wait = {boot_wait}
-{extra}
-[registry {P}]
-insecure = true
-"""
-    for svc, body in services.items():
-        text += f"\n[service {svc}]\n{body}\n"
-    path = os.path.join(d, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return harness.config(d, services, {P: "insecure = true"}, {"timeout": 3, "boot_wait": boot_wait}, extra, name)
 
 
 def argv(cfg, *cmd, json_out=True):
@@ -48,15 +23,7 @@ def argv(cfg, *cmd, json_out=True):
 
 
 def run(cfg, *cmd, net=True, json_out=True, timeout=120):
-    a = argv(cfg, *cmd, json_out=json_out)
-    if not net:
-        a = ["unshare", "--net"] + a
-    p = subprocess.run(a, capture_output=True, text=True, timeout=timeout)
-    try:
-        doc = json.loads(p.stdout)
-    except ValueError:
-        doc = None
-    return p.returncode, doc, p.stderr.strip()
+    return tuple(harness.run(argv(cfg, *cmd, json_out=json_out), net=net, timeout=timeout))
 
 
 def snapshot(d):
@@ -288,5 +255,4 @@ check("boot gives up after a bounded wait (10 s with boot_wait = 0), exit 1, one
       rc == 1 and 9.5 <= waited <= 30 and f"{d}/state" in err and err.count("\n") == 1 and
       err.startswith(f"boardpin: waiting for another boardpin (state_dir {d}/state is locked)\n"), (rc, waited, err))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+harness.done()
