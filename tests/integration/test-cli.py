@@ -10,6 +10,7 @@ import harness
 from harness import check
 
 bp, work, roots, env = harness.args()
+expected = json.load(open(os.path.join(work, "expected.json")))["images"]["plain"]
 P = env["REG_PLAIN"]
 ROOT = os.path.join(roots, "rpi-3-b-raspbian32")
 
@@ -66,6 +67,34 @@ cmp /var/lib/boardpin/lock.json "$D/state/lock.json" && echo "lock unchanged"
     return p
 
 
+def registry_requests(log, start_at, count):
+    """(method, path) of the access-log lines docker-registry wrote to log after byte start_at. It logs a
+    request once answered, so this waits up to 2 s for count lines, then returns what is there."""
+    for _ in range(20):
+        with open(log, errors="replace") as f:
+            f.seek(start_at)
+            seen = [tuple(l.split('"')[1].split(" ")[:2]) for l in f if l.startswith("127.0.0.1 - - [")]
+        if len(seen) >= count:
+            break
+        time.sleep(0.1)
+    return seen
+
+
+def sections(text):
+    """in_defaults' output as {name: env file as a dict} for each '== name' block that has KEY=value lines."""
+    out, name = {}, None
+    for line in text.splitlines():
+        if line.startswith("== "):
+            name = line[3:]
+        elif name and "=" in line and not line.startswith("#"):
+            out.setdefault(name, {}).update([line.split("=", 1)])
+    return out
+
+
+# What the seeded registry serves for this board (linux/arm/v7), known before boardpin runs: ^1.30 is 1.33.0. Every
+# test/many tag shares its children, and multi 1.0 and 1.1 share their arm/v7 child, so the tags are checked too.
+WANT_MULTI11 = expected["test/multi:1.1"]["platforms"]["linux/arm/v7"]
+WANT_CARET = expected["test/many:1.33.0"]["platforms"]["linux/arm/v7"]
 MULTI = f"image = {P}/test/multi\nversion = 1.0"
 MULTI11 = f"image = {P}/test/multi\nversion = 1.1"
 CARET = f"image = {P}/test/many\nversion = ^1.30\nenv_var = CARET_REF"
@@ -95,9 +124,12 @@ for case in ("boardpin-section-only", "0-byte"):
         lock = json.loads(lock_before)["services"]
         check("0-byte config: boot exits 2 naming file:1", "rc=2" in p.stdout and f"{cfg}:1: no [service" in p.err,
               p.stdout + p.stderr + p.err)
+        files = sections(p.stdout)
         check("0-byte config: env files rendered from the lock, the lock unchanged",
-              f"IMAGE_DIGEST={lock['multi']['pin']['digest']}" in p.stdout and
-              f"IMAGE_DIGEST={lock['caret']['pin']['digest']}" and "CARET_IMAGE=" in p.stdout and
+              files.get("multi", {}).get("IMAGE_DIGEST") == WANT_MULTI11 == lock["multi"]["pin"]["digest"] and
+              files.get("caret", {}).get("IMAGE_DIGEST") == WANT_CARET == lock["caret"]["pin"]["digest"] and
+              files["multi"].get("IMAGE_TAG") == "1.1" and files["caret"].get("IMAGE_TAG") == "1.33.0" and
+              files.get("images", {}).get("CARET_IMAGE") == f"{P}/test/many@{WANT_CARET}" and
               "lock unchanged" in p.stdout, p.stdout + p.stderr)
         continue
     text = open(cfg).read()
@@ -146,9 +178,12 @@ err = p.err
 lock = json.loads(lock_before)["services"]
 check("broken config: boot exits 2 with file:line", "rc=2" in p.stdout and f"{cfg}:" in err and
       "frobnicate" in err, p.stdout + p.stderr + err)
+files = sections(p.stdout)
 check("broken config: env files of every service rendered in /run/boardpin from /var/lib/boardpin",
-      f"IMAGE_DIGEST={lock['multi']['pin']['digest']}" in p.stdout and
-      f"IMAGE_DIGEST={lock['caret']['pin']['digest']}" in p.stdout and "MULTI_IMAGE=" in p.stdout and
+      files.get("multi", {}).get("IMAGE_DIGEST") == WANT_MULTI11 == lock["multi"]["pin"]["digest"] and
+      files.get("caret", {}).get("IMAGE_DIGEST") == WANT_CARET == lock["caret"]["pin"]["digest"] and
+      files["multi"].get("IMAGE_TAG") == "1.1" and files["caret"].get("IMAGE_TAG") == "1.33.0" and
+      files.get("images", {}).get("MULTI_IMAGE") == f"{P}/test/multi@{WANT_MULTI11}" and
       "from /var/lib/boardpin/lock.json" in p.stdout and "lock unchanged" in p.stdout, p.stdout + p.stderr)
 
 # 10. --dry-run writes nothing, for boot as for resolve.
@@ -201,6 +236,8 @@ check("report --json: the row's facts", rc == 0 and doc and doc["board"] == "Ras
 
 # 17. resolve --json is byte for byte the document of DESIGN.md, in its key order and layout.
 cfg = config(d, {"multi": MULTI, "nov6": f"image = {P}/test/nov6\nversion = 9.9"})
+reg_log = os.path.join(work, "registry-plain.log")
+reg_mark = os.path.getsize(reg_log)
 p = subprocess.run(argv(cfg, "resolve"), capture_output=True, text=True, timeout=120)
 lock = json.load(open(os.path.join(d, "state", "lock.json")))["services"]["multi"]
 want = {"services": [
@@ -209,13 +246,35 @@ want = {"services": [
      "reference": f"{P}/test/multi@{lock['pin']['digest']}", "status": "ok"},
     {"name": "nov6", "image": f"{P}/test/nov6", "status": "error",
      "error": f"service 'nov6': {P}/test/nov6:9.9: not found (HTTP 404)"}],
-    "platform": "linux/arm/v7", "requests": {}}
-try:      # the counts are test-pin.py's business; here their names and order
-    want["requests"] = {k: json.loads(p.stdout)["requests"][k] for k in ("head", "get", "blob", "tag_pages", "token")}
-except (ValueError, KeyError):
-    pass
+    "platform": "linux/arm/v7",
+    # multi is pinned and its tag has not moved: one HEAD. nov6 was never pinned: one GET, answered 404.
+    "requests": {"head": 1, "get": 1, "blob": 0, "tag_pages": 0, "token": 0}}
 check("resolve --json: byte for byte the contract's document", p.returncode == 1 and
       p.stdout == json.dumps(want, indent=2) + "\n", p.stdout)
+seen = registry_requests(reg_log, reg_mark, 2)
+check("resolve --json: the registry's access log saw the requests the document counts",
+      seen == [("HEAD", "/v2/test/multi/manifests/1.0"), ("GET", "/v2/test/nov6/manifests/9.9")], seen)
+
+# faultserver's hugenum: the index's only entry (linux/amd64, the platform asked for) gives its size as 1e400, a
+# number no integer holds. boardpin refuses the index in one line naming the field; the pin it had stays, and
+# neither the lock nor an env file is written.
+F = env["FAULT_PLAIN"]
+FAULT_REG = f"\n[registry {F}]\ninsecure = true\n"
+d = tempfile.mkdtemp(dir=work)
+rc0 = run(config(d, {"web": f"image = {F}/fault/ok\nversion = 1.0"}, extra=FAULT_REG), "--platform", "linux/amd64",
+          "resolve")[0]
+before = snapshot(d)
+cfg = config(d, {"web": f"image = {F}/fault/hugenum\nversion = 1.0"}, extra=FAULT_REG)
+rc, doc, err = run(cfg, "--platform", "linux/amd64", "resolve")
+check("hugenum: an index entry of size 1e400 refused in one line naming the size; lock and env files untouched",
+      rc0 == 0 and "state/lock.json" in before and rc == 1 and err.count("\n") == 0 and
+      f"{F}/fault/hugenum:1.0" in err and "size" in err and snapshot(d) == before and
+      doc and doc["services"][0]["status"] == "error", (rc0, rc, err, before, snapshot(d)))
+p = subprocess.run([bp, "--root", ROOT, "--machine", "armv7l", "--platform", "linux/amd64", "--insecure", "--json",
+                    "inspect", f"{F}/fault/hugenum:1.0"], capture_output=True, text=True, timeout=60)
+check("hugenum: inspect refuses it in one line naming the size, exit 1",
+      p.returncode == 1 and p.stdout == "" and p.stderr.count("\n") == 1 and "size" in p.stderr,
+      (p.returncode, p.stdout, p.stderr))
 
 # 2. SIGPIPE is ignored: a stdout whose reader is gone gives EPIPE, said on stderr, exit 1, not a signal.
 r, w = os.pipe()
@@ -228,7 +287,6 @@ check("stdout to a closed pipe: exit 1 and 'Broken pipe', not killed by SIGPIPE"
 
 # 12. boot waits for a resolve that holds the state lock, a bounded time.
 d = tempfile.mkdtemp(dir=work)
-F = env["FAULT_PLAIN"]
 slow = config(d, {"stall": f"image = {F}/fault/stall\nversion = 1.0"}, name="slow.ini",
               extra=f"\n[registry {F}]\ninsecure = true\n")
 good = config(d, {"multi": MULTI}, boot_wait=0)
