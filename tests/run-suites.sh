@@ -55,7 +55,7 @@ if [ -x ../shared/tools/contract-smoke ]; then
 else
         run "contract-smoke" missing "FAIL ../shared/tools/contract-smoke is not beside this tree ($PWD/..)"
 fi
-run "valgrind: detect" tests/valgrind.sh
+run "valgrind: detect (every other command: integration/test-valgrind.py)" tests/valgrind.sh
 lint() {        # cppcheck says nothing when all is well: give the suite its count
         if make -s BUILDDIR="$build" lint; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; return 1; fi
 }

@@ -1,8 +1,9 @@
 #!/bin/bash
 # valgrind.sh [BOARDPIN]: boardpin built without sanitizers (or BOARDPIN), run under valgrind (memcheck,
-# leaks) on fixture roots. A case passes only when valgrind ran, found no error and boardpin exited with the
-# code that case expects: a crash (139), a missing valgrind (127) or any other code is a failure.
-# Ends with 'N passed, N failed'.
+# leaks) on fixture roots: detect, which needs no registry. Every other command runs under valgrind in
+# tests/integration/test-valgrind.py, against the registries the integration suite starts. A case passes
+# only when valgrind ran, found no error and boardpin exited with the code that case expects: a crash (139),
+# a missing valgrind (127) or any other code is a failure. Ends with 'N passed, N failed'.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 roots=${BP_FIXTURE_ROOTS:?run through make check}

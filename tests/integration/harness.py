@@ -1,5 +1,41 @@
-"""harness.py: what the integration scripts share: the variables registry.sh writes to WORKDIR/env."""
-import os
+"""harness.py: what the integration scripts share, so that each one counts, writes configs and runs
+boardpin the same way. run.sh runs every test-*.py as `test-X.py BOARDPIN WORKDIR ROOTS`, with the
+registries of registry.sh started and seeded in WORKDIR.
+
+    import harness
+    from harness import check
+
+    bp, work, roots, env = harness.args()        # the three arguments, and WORKDIR/env as a dict
+    cfg = harness.config(d, {"web": f"image = {env['REG_PLAIN']}/test/multi\\nversion = 1.0"},
+                         {env["REG_PLAIN"]: "insecure = true"}, {"timeout": 5})
+    rc, doc, err = harness.run([bp, "-c", cfg, "--json", "resolve"], net=False)
+    check("resolve pins web", rc == 0 and doc["services"][0]["status"] == "ok", (rc, err))
+    harness.done()
+
+args() -> (bp, work, roots, env): sys.argv[1:4] (roots None when not given) and load_env(work).
+load_env(work) -> dict: WORKDIR/env, KEY=value lines, quotes and 'export ' dropped, comments skipped.
+check(name, ok, detail="") -> bool(ok): counts one case; prints 'PASS name', or 'FAIL name: detail' with
+    str(detail) cut at 900 characters.
+done(): prints 'N passed, N failed' and exits 1 when a case failed or none passed, else 0.
+config(d, services, registries, settings=None, extra="", name="boardpin.ini") -> path: writes d/name:
+    [boardpin] with state_dir = d/state, env_dir = d/env, then each of settings (a dict, in its order; a
+    value of None drops the key, also state_dir or env_dir), then the text extra; then one
+    [registry HOST] section per item of registries (HOST -> its body) and one [service NAME] per item of
+    services (NAME -> its body).
+run(argv, net=True, timeout=120, extra_env=None) -> Result: runs argv and waits for it. net=False runs
+    it in a network namespace of its own (unshare --net: not even loopback is up); extra_env is set over
+    os.environ. A Result unpacks as (rc, doc, err) and also has out, raw and took:
+      rc    the exit status; -N for a signal; None when argv did not end within timeout (it is killed)
+      doc   stdout as JSON, or None when it is not a JSON document
+      err   stderr as text, stripped ("hung: no exit within N s" when rc is None)
+      out   stdout as text
+      raw   stdout + stderr as bytes
+      took  seconds from start to end
+Text is decoded as UTF-8 with undecodable bytes replaced; doc is parsed from the bytes, so output that is
+not UTF-8 never yields a document."""
+import json, os, subprocess, sys, time
+
+passed = failed = 0
 
 
 def load_env(work):
@@ -12,3 +48,66 @@ def load_env(work):
         key, value = line.split("=", 1)
         env[key.replace("export ", "")] = value.strip("'\"")
     return env
+
+
+def args():
+    bp, work = sys.argv[1], sys.argv[2]
+    return bp, work, sys.argv[3] if len(sys.argv) > 3 else None, load_env(work)
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"PASS {name}")
+    else:
+        failed += 1
+        print(f"FAIL {name}: {str(detail)[:900]}")
+    return bool(ok)
+
+
+def done():
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed or not passed else 0)
+
+
+def config(d, services, registries, settings=None, extra="", name="boardpin.ini"):
+    keys = {"state_dir": f"{d}/state", "env_dir": f"{d}/env"}
+    keys.update(settings or {})
+    text = "[boardpin]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items() if v is not None) + extra + "\n"
+    for host, body in registries.items():
+        text += f"\n[registry {host}]\n{body}\n"
+    for svc, body in services.items():
+        text += f"\n[service {svc}]\n{body}\n"
+    path = os.path.join(d, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+class Result:
+    def __init__(self, rc, out, err, took):
+        self.rc, self.took, self.raw = rc, took, out + err
+        self.out = out.decode(errors="replace")
+        self.err = err.decode(errors="replace").strip()
+        try:
+            self.doc = json.loads(out)
+        except ValueError:
+            self.doc = None
+
+    def __iter__(self):
+        return iter((self.rc, self.doc, self.err))
+
+
+def run(argv, net=True, timeout=120, extra_env=None):
+    if not net:
+        argv = ["unshare", "--net"] + list(argv)
+    environ = dict(os.environ, **(extra_env or {}))
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(argv, capture_output=True, timeout=timeout, env=environ)
+    except subprocess.TimeoutExpired as e:
+        r = Result(None, e.stdout or b"", b"", time.monotonic() - t0)
+        r.err = f"hung: no exit within {timeout} s"
+        return r
+    return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)

@@ -4,43 +4,19 @@ registry.sh: boot with a config cut short, empty or broken (the lock's env files
 lock untouched, exit 2 with file:line), resolve never pruning on an empty config, --dry-run writing
 nothing, options a command does not use refused, report --json, a stdout whose reader went away, and
 boot waiting a bounded time for a resolve that holds the state lock. Ends with 'N passed, N failed'."""
-import hashlib, json, os, re, signal, subprocess, sys, tempfile, time
+import hashlib, json, os, re, signal, subprocess, tempfile, time
 
-from harness import load_env
+import harness
+from harness import check
 
-bp, work, roots = sys.argv[1], sys.argv[2], sys.argv[3]
-env = load_env(work)
-passed = failed = 0
+bp, work, roots, env = harness.args()
+expected = json.load(open(os.path.join(work, "expected.json")))["images"]["plain"]
 P = env["REG_PLAIN"]
 ROOT = os.path.join(roots, "rpi-3-b-raspbian32")
 
 
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {str(detail)[:600]}")
-
-
 def config(d, services, boot_wait=1, name="boardpin.ini", extra=""):
-    text = f"""[boardpin]
-state_dir = {d}/state
-env_dir = {d}/env
-timeout = 3
-boot_wait = {boot_wait}
-{extra}
-[registry {P}]
-insecure = true
-"""
-    for svc, body in services.items():
-        text += f"\n[service {svc}]\n{body}\n"
-    path = os.path.join(d, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return harness.config(d, services, {P: "insecure = true"}, {"timeout": 3, "boot_wait": boot_wait}, extra, name)
 
 
 def argv(cfg, *cmd, json_out=True):
@@ -48,15 +24,7 @@ def argv(cfg, *cmd, json_out=True):
 
 
 def run(cfg, *cmd, net=True, json_out=True, timeout=120):
-    a = argv(cfg, *cmd, json_out=json_out)
-    if not net:
-        a = ["unshare", "--net"] + a
-    p = subprocess.run(a, capture_output=True, text=True, timeout=timeout)
-    try:
-        doc = json.loads(p.stdout)
-    except ValueError:
-        doc = None
-    return p.returncode, doc, p.stderr.strip()
+    return tuple(harness.run(argv(cfg, *cmd, json_out=json_out), net=net, timeout=timeout))
 
 
 def snapshot(d):
@@ -99,6 +67,34 @@ cmp /var/lib/boardpin/lock.json "$D/state/lock.json" && echo "lock unchanged"
     return p
 
 
+def registry_requests(log, start_at, count):
+    """(method, path) of the access-log lines docker-registry wrote to log after byte start_at. It logs a
+    request once answered, so this waits up to 2 s for count lines, then returns what is there."""
+    for _ in range(20):
+        with open(log, errors="replace") as f:
+            f.seek(start_at)
+            seen = [tuple(l.split('"')[1].split(" ")[:2]) for l in f if l.startswith("127.0.0.1 - - [")]
+        if len(seen) >= count:
+            break
+        time.sleep(0.1)
+    return seen
+
+
+def sections(text):
+    """in_defaults' output as {name: env file as a dict} for each '== name' block that has KEY=value lines."""
+    out, name = {}, None
+    for line in text.splitlines():
+        if line.startswith("== "):
+            name = line[3:]
+        elif name and "=" in line and not line.startswith("#"):
+            out.setdefault(name, {}).update([line.split("=", 1)])
+    return out
+
+
+# What the seeded registry serves for this board (linux/arm/v7), known before boardpin runs: ^1.30 is 1.33.0. Every
+# test/many tag shares its children, and multi 1.0 and 1.1 share their arm/v7 child, so the tags are checked too.
+WANT_MULTI11 = expected["test/multi:1.1"]["platforms"]["linux/arm/v7"]
+WANT_CARET = expected["test/many:1.33.0"]["platforms"]["linux/arm/v7"]
 MULTI = f"image = {P}/test/multi\nversion = 1.0"
 MULTI11 = f"image = {P}/test/multi\nversion = 1.1"
 CARET = f"image = {P}/test/many\nversion = ^1.30\nenv_var = CARET_REF"
@@ -128,9 +124,12 @@ for case in ("boardpin-section-only", "0-byte"):
         lock = json.loads(lock_before)["services"]
         check("0-byte config: boot exits 2 naming file:1", "rc=2" in p.stdout and f"{cfg}:1: no [service" in p.err,
               p.stdout + p.stderr + p.err)
+        files = sections(p.stdout)
         check("0-byte config: env files rendered from the lock, the lock unchanged",
-              f"IMAGE_DIGEST={lock['multi']['pin']['digest']}" in p.stdout and
-              f"IMAGE_DIGEST={lock['caret']['pin']['digest']}" and "CARET_IMAGE=" in p.stdout and
+              files.get("multi", {}).get("IMAGE_DIGEST") == WANT_MULTI11 == lock["multi"]["pin"]["digest"] and
+              files.get("caret", {}).get("IMAGE_DIGEST") == WANT_CARET == lock["caret"]["pin"]["digest"] and
+              files["multi"].get("IMAGE_TAG") == "1.1" and files["caret"].get("IMAGE_TAG") == "1.33.0" and
+              files.get("images", {}).get("CARET_IMAGE") == f"{P}/test/many@{WANT_CARET}" and
               "lock unchanged" in p.stdout, p.stdout + p.stderr)
         continue
     text = open(cfg).read()
@@ -179,9 +178,12 @@ err = p.err
 lock = json.loads(lock_before)["services"]
 check("broken config: boot exits 2 with file:line", "rc=2" in p.stdout and f"{cfg}:" in err and
       "frobnicate" in err, p.stdout + p.stderr + err)
+files = sections(p.stdout)
 check("broken config: env files of every service rendered in /run/boardpin from /var/lib/boardpin",
-      f"IMAGE_DIGEST={lock['multi']['pin']['digest']}" in p.stdout and
-      f"IMAGE_DIGEST={lock['caret']['pin']['digest']}" in p.stdout and "MULTI_IMAGE=" in p.stdout and
+      files.get("multi", {}).get("IMAGE_DIGEST") == WANT_MULTI11 == lock["multi"]["pin"]["digest"] and
+      files.get("caret", {}).get("IMAGE_DIGEST") == WANT_CARET == lock["caret"]["pin"]["digest"] and
+      files["multi"].get("IMAGE_TAG") == "1.1" and files["caret"].get("IMAGE_TAG") == "1.33.0" and
+      files.get("images", {}).get("MULTI_IMAGE") == f"{P}/test/multi@{WANT_MULTI11}" and
       "from /var/lib/boardpin/lock.json" in p.stdout and "lock unchanged" in p.stdout, p.stdout + p.stderr)
 
 # 10. --dry-run writes nothing, for boot as for resolve.
@@ -234,6 +236,8 @@ check("report --json: the row's facts", rc == 0 and doc and doc["board"] == "Ras
 
 # 17. resolve --json is byte for byte the document of DESIGN.md, in its key order and layout.
 cfg = config(d, {"multi": MULTI, "nov6": f"image = {P}/test/nov6\nversion = 9.9"})
+reg_log = os.path.join(work, "registry-plain.log")
+reg_mark = os.path.getsize(reg_log)
 p = subprocess.run(argv(cfg, "resolve"), capture_output=True, text=True, timeout=120)
 lock = json.load(open(os.path.join(d, "state", "lock.json")))["services"]["multi"]
 want = {"services": [
@@ -242,13 +246,35 @@ want = {"services": [
      "reference": f"{P}/test/multi@{lock['pin']['digest']}", "status": "ok"},
     {"name": "nov6", "image": f"{P}/test/nov6", "status": "error",
      "error": f"service 'nov6': {P}/test/nov6:9.9: not found (HTTP 404)"}],
-    "platform": "linux/arm/v7", "requests": {}}
-try:      # the counts are test-pin.py's business; here their names and order
-    want["requests"] = {k: json.loads(p.stdout)["requests"][k] for k in ("head", "get", "blob", "tag_pages", "token")}
-except (ValueError, KeyError):
-    pass
+    "platform": "linux/arm/v7",
+    # multi is pinned and its tag has not moved: one HEAD. nov6 was never pinned: one GET, answered 404.
+    "requests": {"head": 1, "get": 1, "blob": 0, "tag_pages": 0, "token": 0}}
 check("resolve --json: byte for byte the contract's document", p.returncode == 1 and
       p.stdout == json.dumps(want, indent=2) + "\n", p.stdout)
+seen = registry_requests(reg_log, reg_mark, 2)
+check("resolve --json: the registry's access log saw the requests the document counts",
+      seen == [("HEAD", "/v2/test/multi/manifests/1.0"), ("GET", "/v2/test/nov6/manifests/9.9")], seen)
+
+# faultserver's hugenum: the index's only entry (linux/amd64, the platform asked for) gives its size as 1e400, a
+# number no integer holds. boardpin refuses the index in one line naming the field; the pin it had stays, and
+# neither the lock nor an env file is written.
+F = env["FAULT_PLAIN"]
+FAULT_REG = f"\n[registry {F}]\ninsecure = true\n"
+d = tempfile.mkdtemp(dir=work)
+rc0 = run(config(d, {"web": f"image = {F}/fault/ok\nversion = 1.0"}, extra=FAULT_REG), "--platform", "linux/amd64",
+          "resolve")[0]
+before = snapshot(d)
+cfg = config(d, {"web": f"image = {F}/fault/hugenum\nversion = 1.0"}, extra=FAULT_REG)
+rc, doc, err = run(cfg, "--platform", "linux/amd64", "resolve")
+check("hugenum: an index entry of size 1e400 refused in one line naming the size; lock and env files untouched",
+      rc0 == 0 and "state/lock.json" in before and rc == 1 and err.count("\n") == 0 and
+      f"{F}/fault/hugenum:1.0" in err and "size" in err and snapshot(d) == before and
+      doc and doc["services"][0]["status"] == "error", (rc0, rc, err, before, snapshot(d)))
+p = subprocess.run([bp, "--root", ROOT, "--machine", "armv7l", "--platform", "linux/amd64", "--insecure", "--json",
+                    "inspect", f"{F}/fault/hugenum:1.0"], capture_output=True, text=True, timeout=60)
+check("hugenum: inspect refuses it in one line naming the size, exit 1",
+      p.returncode == 1 and p.stdout == "" and p.stderr.count("\n") == 1 and "size" in p.stderr,
+      (p.returncode, p.stdout, p.stderr))
 
 # 2. SIGPIPE is ignored: a stdout whose reader is gone gives EPIPE, said on stderr, exit 1, not a signal.
 r, w = os.pipe()
@@ -261,7 +287,6 @@ check("stdout to a closed pipe: exit 1 and 'Broken pipe', not killed by SIGPIPE"
 
 # 12. boot waits for a resolve that holds the state lock, a bounded time.
 d = tempfile.mkdtemp(dir=work)
-F = env["FAULT_PLAIN"]
 slow = config(d, {"stall": f"image = {F}/fault/stall\nversion = 1.0"}, name="slow.ini",
               extra=f"\n[registry {F}]\ninsecure = true\n")
 good = config(d, {"multi": MULTI}, boot_wait=0)
@@ -288,5 +313,4 @@ check("boot gives up after a bounded wait (10 s with boot_wait = 0), exit 1, one
       rc == 1 and 9.5 <= waited <= 30 and f"{d}/state" in err and err.count("\n") == 1 and
       err.startswith(f"boardpin: waiting for another boardpin (state_dir {d}/state is locked)\n"), (rc, waited, err))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+harness.done()

@@ -8,26 +8,15 @@ registry bytes that must not reach a terminal raw. Ends with 'N passed, N failed
 
 Timing: the suite asserts no timings except deadlines that ARE the behaviour under test (boot_wait), and
 those with generous bounds (a 1 s deadline must end the run in < 5 s)."""
-import json, os, re, socket, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, socket, subprocess, tempfile, urllib.request
 
-from harness import load_env
+import harness
+from harness import check
 
-bp, work, roots = sys.argv[1], sys.argv[2], sys.argv[3]
-env = load_env(work)
+bp, work, roots, env = harness.args()
 expected = json.load(open(os.path.join(work, "expected.json")))["images"]
-passed = failed = 0
 FAULT, FAULT_TLS, P = env["FAULT_PLAIN"], env["FAULT_TLS"], env["REG_PLAIN"]
 BOARDS = {"pi-3-raspbian": ("rpi-3-b-raspbian32", "armv7l"), "pi-zero": ("rpi-zero-rev1.3", "armv6l")}
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {str(detail)[:800]}")
 
 
 def control(path, host=FAULT, tls=False):
@@ -51,41 +40,16 @@ def free_port():
 
 
 def config(d, services, timeout=5, boot_wait=1, auth_file=None, extra=""):
-    text = f"""[boardpin]
-state_dir = {d}/state
-env_dir = {d}/env
-timeout = {timeout}
-boot_wait = {boot_wait}
-{"auth_file = " + auth_file if auth_file else ""}
-{extra}
-[registry {FAULT}]
-insecure = true
-
-[registry {P}]
-insecure = true
-
-[registry {FAULT_TLS}]
-ca_file = {env['CA_FILE']}
-"""
-    for name, body in services.items():
-        text += f"\n[service {name}]\n{body}\n"
-    path = os.path.join(d, "boardpin.ini")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return harness.config(d, services,
+                          {FAULT: "insecure = true", P: "insecure = true", FAULT_TLS: f"ca_file = {env['CA_FILE']}"},
+                          {"timeout": timeout, "boot_wait": boot_wait, "auth_file": auth_file}, extra)
 
 
 def run(cfg, *cmd, board="pi-3-raspbian", timeout=300):
     root, machine = BOARDS[board]
-    argv = [bp, "-c", cfg, "--root", os.path.join(roots, root), "--machine", machine, "--json", *cmd]
-    t0 = time.monotonic()
-    p = subprocess.run(argv, capture_output=True, timeout=timeout)
-    took = time.monotonic() - t0
-    try:
-        doc = json.loads(p.stdout.decode())
-    except ValueError:
-        doc = None
-    return p.returncode, doc, p.stderr.decode(errors="replace").strip(), took, p.stdout + p.stderr
+    r = harness.run([bp, "-c", cfg, "--root", os.path.join(roots, root), "--machine", machine, "--json", *cmd],
+                    timeout=timeout)
+    return r.rc, r.doc, r.err, r.took, r.raw
 
 
 def by_name(doc):
@@ -347,5 +311,4 @@ check("challenge kept: a stale hint costs a 401 per request, the pins stay, the 
       rc3 == 0 and stale is not None and stale > 3 and hint["registries"].get(B, "").startswith("Basic"),
       (rc3, stale, hint, err3[-300:]))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+harness.done()

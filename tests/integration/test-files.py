@@ -7,37 +7,18 @@ hosts, a service named 'images', settings that are not used yet, and a lock held
 Ends with 'N passed, N failed'."""
 import fcntl, json, os, subprocess, sys, tempfile
 
-from harness import load_env
+import harness
+from harness import check
 
-bp, work, roots = sys.argv[1], sys.argv[2], sys.argv[3]
-env = load_env(work)
+bp, work, roots, env = harness.args()
 P = env["REG_PLAIN"]
 ROOT, MACHINE = os.path.join(roots, "rpi-3-b-raspbian32"), "armv7l"
 TMP_PREFIX = ".boardpin-tmp-"
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {str(detail)[:600]}")
 
 
 def config(d, services, boardpin="", auth=None):
-    text = f"[boardpin]\nstate_dir = {d}/state\nenv_dir = {d}/env\ntimeout = 5\nboot_wait = 1\n{boardpin}"
-    if auth:
-        text += f"auth_file = {auth}\n"
-    text += f"\n[registry {P}]\ninsecure = true\n"
-    for name, body in services.items():
-        text += f"\n[service {name}]\n{body}\n"
-    path = os.path.join(d, "boardpin.ini")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return harness.config(d, services, {P: "insecure = true"}, {"timeout": 5, "boot_wait": 1},
+                          boardpin + (f"auth_file = {auth}\n" if auth else ""))
 
 
 def line_of(path, needle):
@@ -46,14 +27,8 @@ def line_of(path, needle):
 
 def run(cfg, *cmd, net=True, timeout=60):
     """(rc, stdout, stderr); rc is None when boardpin did not finish within timeout (a hang)."""
-    argv = [bp, "-c", cfg, "--root", ROOT, "--machine", MACHINE, *cmd]
-    if not net:
-        argv = ["unshare", "--net"] + argv
-    try:
-        p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return None, "", f"hung: no exit within {timeout} s"
-    return p.returncode, p.stdout, p.stderr.strip()
+    r = harness.run([bp, "-c", cfg, "--root", ROOT, "--machine", MACHINE, *cmd], net=net, timeout=timeout)
+    return r.rc, r.out, r.err
 
 
 def in_namespace(script, d):
@@ -215,5 +190,4 @@ os.close(fd)
 check("state lock held: boot fails after its bounded wait and says another boardpin holds it",
       rc == 1 and "another boardpin" in err and "holds the lock" in err, (rc, err))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+harness.done()

@@ -5,22 +5,11 @@ registry.sh (already started and seeded in WORKDIR). Expected digests come from 
 platform boardpin chose, and podman pulls what boardpin pinned. Ends with 'N passed, N failed'."""
 import hashlib, json, os, re, ssl, subprocess, sys, tempfile, urllib.parse, urllib.request
 
-from harness import load_env
+import harness
+from harness import check
 
-bp, work = sys.argv[1], sys.argv[2]
-env = load_env(work)
+bp, work, _, env = harness.args()
 expected = json.load(open(os.path.join(work, "expected.json")))
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {detail}")
 
 
 def norm(p):
@@ -47,13 +36,9 @@ def order(target):
 
 
 def inspect(ref, platform, *extra, timeout=30):
-    p = subprocess.run([bp, "--json", "--platform", platform, "inspect", *extra, ref],
-                       capture_output=True, timeout=timeout * 12)
-    try:
-        doc = json.loads(p.stdout.decode()) if p.returncode == 0 else None
-    except ValueError:      # not UTF-8 or not JSON: a failure the checks will show
-        doc = None
-    return p.returncode, doc, p.stderr.decode(errors="replace").strip()
+    r = harness.run([bp, "--json", "--platform", platform, "inspect", *extra, ref], timeout=timeout * 12)
+    # stdout that is not UTF-8 or not JSON has no doc: a failure the checks will show
+    return r.rc, r.doc if r.rc == 0 else None, r.err
 
 
 REGS = {
@@ -236,5 +221,4 @@ for plat, arch, variant in [("linux/arm/v7", "arm", "v7"), ("linux/arm64", "arm6
     check(f"podman pulls {plat} by digest and sees linux/{arch}",
           p.returncode == 0 and q.stdout.strip() == f"linux/{arch} {doc['digest']}", p.stderr[-300:] + q.stdout)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+harness.done()

@@ -9,7 +9,8 @@ used. faultserver.py as a mirror that asks for credentials in front of the Basic
 their credentials never reach it; its own, from the auth file, do. Ends with 'N passed, N failed'."""
 import base64, json, os, shutil, socket, ssl, subprocess, sys, tempfile, time, urllib.request
 
-from harness import load_env
+import harness
+from harness import check, load_env
 
 bp, work, roots = sys.argv[1], sys.argv[2], sys.argv[3]
 env = load_env(work)
@@ -18,18 +19,7 @@ here = os.path.dirname(os.path.abspath(__file__))
 REGISTRY_BIN = os.environ.get("REGISTRY_BIN", "/usr/bin/docker-registry")
 P, B, T = env["REG_PLAIN"], env["REG_BASIC"], env["REG_TOKEN"]
 PLATFORM = "linux/arm64"
-passed = failed = 0
 procs = []
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {str(detail)[:900]}")
 
 
 def want(reg, image):
@@ -158,31 +148,11 @@ def mark(path):
 
 
 def config(d, registries, services, auth_file=None):
-    text = f"""[boardpin]
-state_dir = {d}/state
-env_dir = {d}/env
-timeout = 5
-"""
-    if auth_file:
-        text += f"auth_file = {auth_file}\n"
-    for host, body in registries.items():
-        text += f"\n[registry {host}]\n{body}\n"
-    for name, body in services.items():
-        text += f"\n[service {name}]\n{body}\n"
-    path = os.path.join(d, "boardpin.ini")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return harness.config(d, services, registries, {"timeout": 5, "auth_file": auth_file})
 
 
 def run(cfg, *cmd, timeout=120):
-    p = subprocess.run([bp, "-c", cfg, "--platform", PLATFORM, "--json", *cmd], capture_output=True, text=True,
-                       timeout=timeout)
-    try:
-        doc = json.loads(p.stdout)
-    except ValueError:
-        doc = None
-    return p.returncode, doc, p.stderr.strip()
+    return tuple(harness.run([bp, "-c", cfg, "--platform", PLATFORM, "--json", *cmd], timeout=timeout))
 
 
 def digests(doc):
@@ -365,5 +335,4 @@ finally:
         stop(p)
     shutil.rmtree(tmp, ignore_errors=True)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+harness.done()

@@ -6,22 +6,11 @@ gone, partial failure, a corrupt lock, a read-only env dir, a full disk, kill -9
 env files read by docker-compose and a POSIX shell. Ends with 'N passed, N failed'."""
 import glob, json, os, random, shutil, signal, subprocess, sys, tempfile, time
 
-from harness import load_env
+import harness
+from harness import check
 
-bp, work, roots = sys.argv[1], sys.argv[2], sys.argv[3]
-env = load_env(work)
+bp, work, roots, env = harness.args()
 expected = json.load(open(os.path.join(work, "expected.json")))["images"]
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {str(detail)[:600]}")
 
 
 def norm(p):
@@ -44,38 +33,16 @@ BOARDS = {   # fixture root, kernel machine, platform boardpin must choose
 
 
 def config(d, services, boot_wait=1, extra=""):
-    text = f"""[boardpin]
-state_dir = {d}/state
-env_dir = {d}/env
-auth_file = {env['AUTH_FILE']}
-timeout = 5
-boot_wait = {boot_wait}
-{extra}
-[registry {env['REG_PLAIN']}]
-insecure = true
-
-[registry {env['REG_BASIC']}]
-ca_file = {env['CA_FILE']}
-"""
-    for name, body in services.items():
-        text += f"\n[service {name}]\n{body}\n"
-    path = os.path.join(d, "boardpin.ini")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return harness.config(d, services,
+                          {env["REG_PLAIN"]: "insecure = true", env["REG_BASIC"]: f"ca_file = {env['CA_FILE']}"},
+                          {"auth_file": env["AUTH_FILE"], "timeout": 5, "boot_wait": boot_wait}, extra)
 
 
 def run(cfg, board, *cmd, net=True, timeout=120):
     root, machine, _ = BOARDS[board]
-    argv = [bp, "-c", cfg, "--root", os.path.join(roots, root), "--machine", machine, "--json", *cmd]
-    if not net:     # a network namespace of its own: not even loopback is up
-        argv = ["unshare", "--net"] + argv
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-    try:
-        doc = json.loads(p.stdout)
-    except ValueError:
-        doc = None
-    return p.returncode, doc, p.stderr.strip()
+    # net=False: a network namespace of its own, not even loopback is up
+    return tuple(harness.run([bp, "-c", cfg, "--root", os.path.join(roots, root), "--machine", machine, "--json",
+                              *cmd], net=net, timeout=timeout))
 
 
 def envfile(d, name):
@@ -309,5 +276,4 @@ p = subprocess.run(["sh", "-c", f'. "{d}/env/multi.env" && . "{d}/env/images.env
                    capture_output=True, text=True)
 check("a POSIX shell sources both files", p.returncode == 0 and p.stdout.split() == [want, want], p.stdout + p.stderr)
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+harness.done()

@@ -9,23 +9,13 @@ Ends with 'N passed, N failed'."""
 import gzip, hashlib, io, json, os, shutil, subprocess, sys, tarfile, tempfile, time, urllib.request
 from datetime import datetime, timedelta, timezone
 
-from harness import load_env
+import harness
+from harness import check, load_env
 
 bp, work, roots = sys.argv[1], sys.argv[2], sys.argv[3]
 env = load_env(work)
 P = env["REG_PLAIN"]
 ROOT = os.path.join(roots, "rpi-4-b-arm64")     # a real board; the platform is forced to the host's
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {str(detail)[:800]}")
 
 
 def sha(data):
@@ -85,27 +75,12 @@ WEEK = dict(days=7)
 
 
 def config(d, services, extra=""):
-    text = f"[boardpin]\nstate_dir = {d}/state\nenv_dir = {d}/env\ntimeout = 5\n{extra}\n"
-    text += f"[registry {P}]\ninsecure = true\n"
-    for name, body in services.items():
-        text += f"\n[service {name}]\n{body}\n"
-    path = os.path.join(d, "boardpin.ini")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return harness.config(d, services, {P: "insecure = true"}, {"timeout": 5}, extra)
 
 
 def run(cfg, *cmd, path_env=None, timeout=180):
-    argv = [bp, "-c", cfg, "--root", ROOT, "--machine", "x86_64", "--platform", "linux/amd64", "--json", *cmd]
-    e = dict(os.environ)
-    if path_env:
-        e["PATH"] = path_env
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=e)
-    try:
-        doc = json.loads(p.stdout)
-    except ValueError:
-        doc = None
-    return p.returncode, doc, p.stderr.strip()
+    return tuple(harness.run([bp, "-c", cfg, "--root", ROOT, "--machine", "x86_64", "--platform", "linux/amd64",
+                              "--json", *cmd], timeout=timeout, extra_env={"PATH": path_env} if path_env else None))
 
 
 def svc(doc, name):
@@ -346,5 +321,4 @@ check("two at once: the second waited, said so once, then ran and found nothing 
       rc == 0 and err.count("waiting for another boardpin (state_dir ") == 1 and "is locked)" in err and
       svc(doc, "web").get("action") == "unchanged" and svc(doc, "web").get("digest") == target, (rc, doc, err))
 
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+harness.done()
