@@ -100,14 +100,36 @@ static void entry_platform(json_object *e, struct bp_index_entry *ret)
                 ret->attestation = true;
 }
 
-/* What makes an entry unusable whatever its platform: -EINVAL with the reason. */
+/* A descriptor's optional "size": an integer from 0 to max. json-c reads 1e400 as a double (infinity),
+ * and an integer past int64 saturates with errno set, so both checks are needed. */
+static int check_size(json_object *o, const char *what, int64_t max, int64_t *ret, struct bp_err *err)
+{
+        json_object *size;
+        int64_t v;
+
+        if (!json_object_object_get_ex(o, "size", &size))
+                return 0;
+        if (!json_object_is_type(size, json_type_int))
+                return bp_fail(err, -EINVAL, "%s: 'size' is not an integer", what);
+        errno = 0;
+        v = json_object_get_int64(size);
+        if (errno != 0 || v < 0 || v > max)
+                return bp_fail(err, -EINVAL, "%s: 'size' out of range", what);
+        if (ret)
+                *ret = v;
+        return 0;
+}
+
+/* What makes an entry unusable whatever its platform: -EINVAL with the reason. A child manifest larger
+ * than MANIFEST_MAX_BYTES could never be read, so its size is checked here. */
 static int entry_fields(json_object *e, const char *what, struct bp_index_entry *ret, struct bp_err *err)
 {
         const char *digest, *mt;
         int r;
 
         if ((r = get_string(e, "digest", REF_DIGEST_MAX + 64, &digest, what, err)) < 0 ||
-            (r = get_string(e, "mediaType", sizeof(ret->media_type), &mt, what, err)) < 0)
+            (r = get_string(e, "mediaType", sizeof(ret->media_type), &mt, what, err)) < 0 ||
+            (r = check_size(e, what, MANIFEST_MAX_BYTES, NULL, err)) < 0)
                 return r;
         if (!digest || !ref_digest_ok(digest))
                 return bp_fail(err, -EINVAL, "%s: missing or bad digest", what);
@@ -161,8 +183,9 @@ static int parse_index(json_object *o, struct bp_manifest *m, struct bp_err *err
 
 static int parse_image(json_object *o, struct bp_manifest *m, struct bp_err *err)
 {
-        json_object *config, *size;
+        json_object *config;
         const char *digest;
+        int64_t size = 0;
         int r;
 
         if (!json_object_object_get_ex(o, "config", &config) || !json_object_is_type(config, json_type_object))
@@ -172,16 +195,10 @@ static int parse_image(json_object *o, struct bp_manifest *m, struct bp_err *err
         if (!digest || !ref_digest_ok(digest))
                 return bp_fail(err, -EINVAL, "manifest: missing or bad config digest");
         text_copy(m->config_digest, sizeof(m->config_digest), digest);
-        if (json_object_object_get_ex(config, "size", &size)) {
-                int64_t v;
-                if (!json_object_is_type(size, json_type_int))
-                        return bp_fail(err, -EINVAL, "manifest: config 'size' is not an integer");
-                errno = 0;
-                v = json_object_get_int64(size);
-                if (errno != 0 || v < 0 || v > MANIFEST_MAX_BYTES)
-                        return bp_fail(err, -EINVAL, "manifest: config 'size' out of range");
-                m->config_size = (uint64_t) v;
-        }
+        r = check_size(config, "manifest: config", MANIFEST_MAX_BYTES, &size, err);
+        if (r < 0)
+                return r;
+        m->config_size = (uint64_t) size;
         return 0;
 }
 

@@ -199,6 +199,29 @@ static void odd_entries(void **state)
         assert_int_equal(manifest_malformed_best(m, &m->entries[0].platform), -ENOENT);
 }
 
+/* A size no integer holds (1e400, or past int64), or one past what boardpin would read, makes the entry
+ * unusable: it is refused when it is this board's, and names the field. */
+static void entry_sizes(void **state)
+{
+        static const char *const sizes[] = { "1e400", "99999999999999999999", "-1", "4194305", "\"1\"" };
+        (void) state;
+        for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+                _cleanup_(manifest_freep) struct bp_manifest *m = NULL;
+                _cleanup_free_ char *doc = NULL;
+                struct bp_oci t;
+
+                assert_true(asprintf(&doc,
+                                     "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_INDEX "\",\"manifests\":["
+                                     "{\"mediaType\":\"" MT_OCI_MANIFEST "\",\"digest\":\"" D1 "\",\"size\":%s,"
+                                     "\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}",
+                                     sizes[i]) > 0);
+                m = parse_ok(doc, NULL);
+                assert_non_null(strstr(m->entries[0].bad, "index entry 1: 'size'"));
+                assert_int_equal(rules_parse("linux/amd64", &t, NULL), 0);
+                assert_int_equal(manifest_select(m, &t), -EBADMSG);
+        }
+}
+
 /* Registries speak JSON (RFC 8259): json-c's lenient extensions are refused. */
 static void strict_json(void **state)
 {
@@ -253,7 +276,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(golang_alpine_list), cmocka_unit_test(attestations_and_duplicates),
                 cmocka_unit_test(image_and_config),   cmocka_unit_test(hostile),
-                cmocka_unit_test(too_many_entries),   cmocka_unit_test(odd_entries),
+                cmocka_unit_test(too_many_entries),   cmocka_unit_test(odd_entries), cmocka_unit_test(entry_sizes),
                 cmocka_unit_test(strict_json),        cmocka_unit_test(messages_clean),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
