@@ -13,6 +13,8 @@
 /* In this file the names are macros already (dl.h): the type comes from the declaration. */
 #define DLSYM_DEFINE(symbol) __typeof__(*dl_sym_##symbol) *dl_sym_##symbol
 DLSYM_DEFINE(curl_global_init);
+DLSYM_DEFINE(curl_version_info);
+DLSYM_DEFINE(curl_getdate);
 DLSYM_DEFINE(curl_easy_init);
 DLSYM_DEFINE(curl_easy_perform);
 DLSYM_DEFINE(curl_easy_strerror);
@@ -94,6 +96,8 @@ int dl_curl(struct bp_err *err)
         static bool done;
         static const struct sym syms[] = {
                 SYM(curl_global_init),
+                SYM(curl_version_info),
+                SYM(curl_getdate),
                 SYM(curl_easy_init),
                 SYM(curl_easy_perform),
                 SYM(curl_easy_strerror),
@@ -119,8 +123,16 @@ int dl_curl(struct bp_err *err)
                 { "curl_multi_setopt", (void **) &real_multi_setopt },
         };
 
+        const curl_version_info_data *v;
+
         if (load("libcurl.so.4", syms, sizeof(syms) / sizeof(syms[0]), &done) < 0)
                 return bp_fail(err, -ENOENT, "cannot load libcurl.so.4 (install libcurl4): %s", dlerror());
+        /* An older one takes the options it does not know as errors (every one is checked), but a
+         * run that fails on the first request says less than this. */
+        v = curl_version_info(CURLVERSION_NOW);
+        if (!v || v->version_num < DL_CURL_MIN_VERSION_NUM)
+                return bp_fail(err, -ENOTSUP, "libcurl %s is too old: boardpin needs %s or newer",
+                               v && v->version ? v->version : "(unknown)", DL_CURL_MIN_VERSION);
         return 0;
 }
 

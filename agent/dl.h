@@ -10,7 +10,13 @@
 
 #include "err.h"
 
-/* Load libcurl (libcurl.so.4) once; 0, or -ENOENT with a message naming the package to install. */
+/* The oldest libcurl boardpin runs on: CURLOPT_PROTOCOLS_STR and CURLOPT_REDIR_PROTOCOLS_STR came in
+ * 7.85.0. Keep in step with the libcurl4 Depends of packaging/debian/control. */
+#define DL_CURL_MIN_VERSION "7.85.0"
+#define DL_CURL_MIN_VERSION_NUM 0x075500
+
+/* Load libcurl (libcurl.so.4) once; 0, or -ENOENT with a message naming the package to install, or
+ * -ENOTSUP with one naming both versions when it is older than DL_CURL_MIN_VERSION. */
 int dl_curl(struct bp_err *err);
 
 /* Load libcrypto (libcrypto.so.3) once. */
@@ -24,6 +30,8 @@ bool dl_systemd(void);
 
 #ifdef CURLINC_CURL_H
 DLSYM_PROTOTYPE(curl_global_init);
+DLSYM_PROTOTYPE(curl_version_info);
+DLSYM_PROTOTYPE(curl_getdate);
 DLSYM_PROTOTYPE(curl_easy_init);
 DLSYM_PROTOTYPE(curl_easy_perform);
 DLSYM_PROTOTYPE(curl_easy_strerror);
@@ -45,6 +53,8 @@ DLSYM_PROTOTYPE(curl_multi_info_read);
 DLSYM_PROTOTYPE(curl_multi_cleanup);
 DLSYM_PROTOTYPE(curl_multi_strerror);
 #define curl_global_init dl_sym_curl_global_init
+#define curl_version_info dl_sym_curl_version_info
+#define curl_getdate dl_sym_curl_getdate
 #define curl_easy_init dl_sym_curl_easy_init
 #define curl_easy_perform dl_sym_curl_easy_perform
 #define curl_easy_strerror dl_sym_curl_easy_strerror
