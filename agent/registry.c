@@ -558,7 +558,7 @@ void registry_submit(struct bp_registry *reg, struct bp_registry_op *op)
         op->asked = op->kind;
         op->mirrored = false;
         op->origin = NULL;
-        if (reg->mirror && !reg->mirror_down) {
+        if (reg->mirror && !reg->mirror_down && !op->direct) {
                 op->origin = reg;
                 reg = reg->mirror;
         }

@@ -97,6 +97,7 @@ struct bp_registry_op {
         char repo[REF_PATH_MAX];
         char reference[REF_TAG_MAX > REF_DIGEST_MAX ? REF_TAG_MAX : REF_DIGEST_MAX];
         size_t max;               /* BP_REG_BLOB only */
+        bool direct;              /* the registry itself, never its mirror: its word on what a tag names */
         bp_registry_done_fn done; /* may submit more operations */
         void *userdata;
 

@@ -34,7 +34,18 @@ struct bp_resolve_spec {
 int resolve_start(const struct bp_resolve_spec *spec, struct bp_resolve_job **ret, struct bp_err *err);
 bool resolve_job_done(const struct bp_resolve_job *j);
 /* After the run: the resolution (owned by the caller) and the tag resolved, or the error naming the image.
- * The message is cleaned for display: registry bytes in it cannot reach a terminal raw. */
+ * The message is cleaned for display: registry bytes in it cannot reach a terminal raw.
+ *
+ * A mirror says where to look, the registry what a tag names. With an earlier resolution (prev, or from
+ * prev_for) and a registry that has a mirror: the mirror's HEAD for the tag decides alone only when it
+ * agrees with prev (the steady state: no request to the registry). When it differs, one HEAD to the
+ * registry itself (never its mirror) confirms the move before it counts:
+ *   - the registry's digest is prev's: nothing moves, the result is prev with unchanged set, and the mirror
+ *     is reported stale (the registry's warn line) and not asked again in this run;
+ *   - it is another digest: that one is resolved (its bytes may come from the mirror, checked by digest);
+ *   - the registry cannot be asked (down, refused, an HTTP error): -ENOLINK, "unconfirmed" in the message.
+ *     The caller keeps the pin: resolve fails the service, upgrade may hold it with reason "unconfirmed".
+ * Without an earlier resolution (a first pin) the mirror's answer is taken, checked as any. */
 int resolve_job_result(struct bp_resolve_job *j, struct bp_resolution *ret, char *ret_tag /* REF_TAG_MAX or NULL */,
                        struct bp_err *err);
 void resolve_job_free(struct bp_resolve_job *j);
