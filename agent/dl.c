@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <systemd/sd-bus.h>
-#include <systemd/sd-journal.h>
 
 #include "dl.h"
 
@@ -16,10 +15,8 @@ DLSYM_DEFINE(curl_global_init);
 DLSYM_DEFINE(curl_version_info);
 DLSYM_DEFINE(curl_getdate);
 DLSYM_DEFINE(curl_easy_init);
-DLSYM_DEFINE(curl_easy_perform);
 DLSYM_DEFINE(curl_easy_strerror);
 DLSYM_DEFINE(curl_easy_cleanup);
-DLSYM_DEFINE(curl_easy_escape);
 DLSYM_DEFINE(curl_free);
 DLSYM_DEFINE(curl_slist_append);
 DLSYM_DEFINE(curl_slist_free_all);
@@ -54,7 +51,6 @@ DLSYM_DEFINE(sd_bus_message_append);
 DLSYM_DEFINE(sd_bus_message_read);
 DLSYM_DEFINE(sd_bus_message_unref);
 DLSYM_DEFINE(sd_bus_error_free);
-int (*dl_sd_journal_send)(const char *format, ...);
 
 static __typeof__(curl_easy_setopt) *real_easy_setopt;
 static __typeof__(curl_easy_getinfo) *real_easy_getinfo;
@@ -99,10 +95,8 @@ int dl_curl(struct bp_err *err)
                 SYM(curl_version_info),
                 SYM(curl_getdate),
                 SYM(curl_easy_init),
-                SYM(curl_easy_perform),
                 SYM(curl_easy_strerror),
                 SYM(curl_easy_cleanup),
-                SYM(curl_easy_escape),
                 SYM(curl_free),
                 SYM(curl_slist_append),
                 SYM(curl_slist_free_all),
@@ -206,7 +200,6 @@ bool dl_systemd(void)
 {
         static bool done;
         static const struct sym syms[] = {
-                { "sd_journal_send", (void **) &dl_sd_journal_send },
                 SYM(sd_bus_open_system),
                 SYM(sd_bus_new),
                 SYM(sd_bus_set_address),

@@ -136,25 +136,7 @@ const struct bp_registry_stats *registry_stats(const struct bp_registry *r);
 
 void blob_done(struct bp_blob *b);
 
-/* One operation at a time, run to its end (inspect, tests): */
-
-/* GET /v2/<repo>/manifests/<reference> with the full Accept list. The body's sha256 must equal
- * Docker-Content-Digest when sent, and reference when it is a digest. */
-int registry_manifest(struct bp_registry *r, const char *repo, const char *reference, struct bp_blob *ret,
-                      struct bp_err *err);
-
-/* HEAD of the same: the digest the registry gives for reference, without spending a pull (Docker Hub counts
- * GETs). Falls back to a GET when the registry sends no Docker-Content-Digest. */
-int registry_manifest_digest(struct bp_registry *r, const char *repo, const char *reference,
-                             char ret[static REF_DIGEST_MAX], struct bp_err *err);
-
-/* GET /v2/<repo>/blobs/<digest>, at most max_bytes, checked against digest. */
-int registry_blob(struct bp_registry *r, const char *repo, const char *digest, size_t max_bytes,
-                  struct bp_blob *ret, struct bp_err *err);
-
-/* All tags of repo (every page, following Link headers). *ret is a NULL-terminated array owned by the caller
- * (registry_tags_free()). */
-int registry_tags(struct bp_registry *r, const char *repo, char ***ret, size_t *ret_n, struct bp_err *err);
+/* Free a NULL-terminated tag array (op->tags, registry_tags_parse()'s). */
 void registry_tags_free(char **tags);
 
 /* Pure parsers of what a tag list page returns (fuzzed): */
