@@ -69,7 +69,13 @@ bool registry_challenge(const struct bp_registry *r, struct bp_challenge *ret);
 const char *registry_api_host(const struct bp_registry *r);
 
 /* The mirror's host[:port] and scheme from a mirror = URL: "http[s]://HOST[:PORT]" with at most a "/" after
- * it, no user, path, query or fragment. -EINVAL otherwise. */
+ * it: no user or password (credentials come from the auth file), path, query or fragment; HOST a host name,
+ * IPv4 or [IPv6] address, PORT 1-65535. -EINVAL otherwise, with *ret_why (when ret_why is not NULL) a
+ * phrase saying why, to follow the URL ("has a port that is not …"). Pure, without libcurl: a config is
+ * checked with it as it is read, and a boot that the lock answers must not load libcurl. When the
+ * registry is made, libcurl's reading of the URL (curl_url) is what is used, and it must agree. */
+int registry_mirror_url(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain, const char **ret_why);
+/* registry_mirror_url() without the reason. */
 int registry_mirror_host(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain);
 
 /* The mirror failed in a way only the chain above could see (its tag's index led to a check that failed):
@@ -141,7 +147,9 @@ void registry_tags_free(char **tags);
 
 /* Pure parsers of what a tag list page returns (fuzzed): */
 
-/* The next page's path from a Link header (</v2/x/tags/list?n=100&last=y>; rel="next"), or false. */
+/* The next page's target from a Link header (</v2/x/tags/list?n=100&last=y>; rel="next"), or false. It is
+ * not checked as a URL here: the page's own URL resolves it (libcurl), and a page on another host is an
+ * error. */
 bool registry_tags_next(const char *link, char *ret, size_t size);
 
 /* Add the tags of one page ({"tags": [...]}, or "tags": null) to *tags (NULL-terminated, *n of them). Entries

@@ -55,6 +55,8 @@ for src in tests/fuzz/fuzz-*.c; do
         fuzz-config) cp etc/boardpin.ini "$corpus/example.ini" ;;
         fuzz-tags) seed "$corpus" $'</v2/fault/paged/tags/list?n=10&last=1.1.4>; rel="next"\n{"name":"fault/paged","tags":["1.0","latest"]}' \
                 $'\n{"name":"x","tags":null}' ;;
+        fuzz-mirror) seed "$corpus" https://cache.lan:5000 http://10.0.0.2:5000/ "http://[fc00::1]:5000" \
+                https://bp:pw@cache.lan "https://cache.lan:99999" ;;
         fuzz-token) seed "$corpus" '{"token":"abc","access_token":"abc","expires_in":300,"issued_at":"2020-01-01T00:00:00Z"}' \
                 '{"access_token":"x","expires_in":-1}' ;;
         esac
