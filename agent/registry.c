@@ -289,6 +289,12 @@ static void fetch_token(struct bp_registry *reg, const char *scope, bool only_th
                         q->password = reg->creds.password;
                 }
         }
+        if (r == -EINVAL) {
+                char realm[256];
+                text_copy_clean(realm, sizeof(realm), ch->realm);
+                bp_fail(&err, -EINVAL, "%s: token realm '%s' is not an http(s) URL", reg->host, realm);
+                return fail_waiting(reg, &err, -EINVAL);
+        }
         if (r < 0) {
                 bp_fail(&err, -ENOMEM, "out of memory");
                 return fail_waiting(reg, &err, -ENOMEM);
