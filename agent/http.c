@@ -367,7 +367,8 @@ void http_url_display(const char *url, char *ret, size_t size)
 
         if (u && curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
             curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
-            curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK && curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
+            curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
                 text_copy_clean(ret, size, s);
         else
                 text_copy(ret, size, "(unparsable URL)");
@@ -509,7 +510,8 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
         char *eff = NULL, why[CURL_ERROR_SIZE];
 
         h->running--;
-        (void) curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &q->status);
+        if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &q->status) != CURLE_OK && cc == CURLE_OK)
+                cc = CURLE_BAD_FUNCTION_ARGUMENT; /* an answer without its status is none */
         if (curl_easy_getinfo(x->curl, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK && conns > 0)
                 h->connections += (unsigned) conns;
         if (curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
@@ -651,7 +653,10 @@ int http_run(struct bp_http *h, struct bp_err *err)
                         struct bp_http_xfer *x = NULL;
                         if (m->msg != CURLMSG_DONE)
                                 continue;
-                        (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &x);
+                        if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &x) != CURLE_OK || !x) {
+                                mc = CURLM_INTERNAL_ERROR; /* a transfer that is not ours: libcurl is broken */
+                                break;
+                        }
                         attempt_done(h, x, m->data.result); /* may submit more */
                 }
                 /* What the callbacks just queued goes out now, not after the next unrelated answer: each
