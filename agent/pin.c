@@ -362,9 +362,8 @@ static int job_prev(void *userdata, const char *tag, struct bp_resolution *ret)
         struct bp_pin_job *job = userdata;
         const struct bp_lock_entry *e = lock_find(job->run->lock, job->s->name);
 
-        if (e && strcmp(e->image, job->image) == 0 && strcmp(e->pin.tag, tag) == 0 &&
-            strcmp(e->target, job->run->platform.name) == 0)
-                return lock_resolution(e, ret);
+        if (e && strcmp(e->image, job->image) == 0 && strcmp(e->target, job->run->platform.name) == 0)
+                return strcmp(e->pin.tag, tag) == 0 ? lock_resolution(e, ret) : -ESTALE;
         return -ENOENT;
 }
 

@@ -128,6 +128,8 @@ struct bp_resolve_job {
         char child_digest[REF_DIGEST_MAX];
         bool from_mirror; /* the tag's answer came from the registry's mirror */
         char mirror_said[REF_DIGEST_MAX]; /* the mirror's digest for the tag, while the registry confirms it */
+        bool tags_direct;                 /* the tag list is being asked of the registry itself */
+        char mirror_tag[REF_TAG_MAX];     /* the tag the mirror's list led to, while it does */
         struct bp_resolution r;
         int rc;
         struct bp_err err;
@@ -175,7 +177,7 @@ static void job_request(struct bp_resolve_job *j, enum job_state state, enum bp_
         memset(&j->op, 0, sizeof(j->op));
         j->state = state;
         j->op.kind = kind;
-        j->op.direct = state == JOB_CONFIRM;
+        j->op.direct = state == JOB_CONFIRM || (state == JOB_TAGS && j->tags_direct);
         text_copy(j->op.repo, sizeof(j->op.repo), j->ref.path);
         text_copy(j->op.reference, sizeof(j->op.reference), reference);
         j->op.max = max;
@@ -340,6 +342,12 @@ static void job_step(struct bp_registry_op *op, void *userdata)
         bool has_variant = false;
         int rc;
 
+        if (op->result < 0 && j->state == JOB_TAGS && j->tags_direct) {
+                bp_fail(&err, -ENOLINK, "%s: unconfirmed: the mirror's tag list leads to '%s', not the pinned tag, "
+                        "and the registry could not be asked: %s", j->name, j->mirror_tag, op->err.msg);
+                j->err = err;
+                return job_end(j, -ENOLINK);
+        }
         if (op->result < 0 && j->state == JOB_CONFIRM) {
                 bp_fail(&err, -ENOLINK, "%s: unconfirmed: the mirror's %.19s… is not the pin, and the registry "
                         "could not be asked: %s", j->name, j->mirror_said, op->err.msg);
@@ -357,6 +365,17 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                 if (rc < 0)
                         return (void) job_fail(j, rc, &err);
                 j->ref.digest[0] = '\0';
+                if (op->mirrored && !j->tags_direct && j->prev_for && !j->have_prev) {
+                        rc = j->prev_for(j->userdata, j->ref.tag, &j->prev);
+                        j->have_prev = rc == 0;
+                        if (rc == -ESTALE) {
+                                /* The mirror's list leads away from the pinned tag: a stale list would move
+                                 * the board back. The registry's own list decides, once. */
+                                text_copy(j->mirror_tag, sizeof(j->mirror_tag), j->ref.tag);
+                                j->tags_direct = true;
+                                return job_request(j, JOB_TAGS, BP_REG_TAGS, "", 0);
+                        }
+                }
                 return job_from_tag(j);
         case JOB_HEAD: {
                 const char *was = j->prev.index_digest[0] ? j->prev.index_digest : j->prev.digest;

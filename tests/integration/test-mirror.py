@@ -9,7 +9,8 @@ used. faultserver.py as a mirror that asks for credentials in front of the Basic
 their credentials never reach it; its own, from the auth file, do. A stale mirror (faultserver.py
 serving an older, consistent image for a tag): the pin does not move back, one HEAD to the registry
 confirms, the mirror is reported; with the registry down the move is unconfirmed, resolve fails and
-upgrade fails the service, the pin kept; a fresh mirror's move is confirmed with one HEAD. Ends with
+upgrade fails the service, the pin kept; a fresh mirror's move is confirmed with one HEAD; a stale tag
+list that leads away from the pinned tag is overruled by the registry's own list. Ends with
 'N passed, N failed'."""
 import base64, gzip, hashlib, io, json, os, shutil, socket, ssl, subprocess, sys, tarfile, tempfile, time
 import urllib.request
@@ -497,6 +498,32 @@ try:
     check("fresh: the registry itself got one HEAD and nothing else", mine == [("HEAD", "/v2/test/stale/manifests/1.0")],
           mine)
     stop(good)
+
+    # ---- a stale mirror's tag list: it has not seen the newest tag yet ------------------------------------
+    t_old = push_arm64("test/stalelist", ["1.0.0"], "stale list: 1.0.0\n")
+    t_new = push_arm64("test/stalelist", ["1.1.0"], "stale list: 1.1.0\n")
+    list_services = {"listed": f"image = {P}/test/stalelist\nversion = ^1.0"}
+    d = os.path.join(tmp, "stalelist")
+    os.makedirs(d)
+    cfg = config(d, {P: "insecure = true"}, list_services)
+    rc, doc, err = run(cfg, "resolve")
+    check("stale list: the registry itself pins 1.1.0", rc == 0 and pinned(d, "listed") == t_new,
+          (rc, pinned(d, "listed"), t_new, err))
+    hm, hport, hlog = fault_mirror("mirror-hidetag", f"http://{P}", "--mirror-fault", "hidetag:1.1.0")
+    hurl = f"http://127.0.0.1:{hport}"
+    cfg = config(d, {P: f"insecure = true\nmirror = {hurl}"}, list_services)
+    before, at = lock_text(d), mark(plain_log)
+    rc, doc, err = run(cfg, "resolve")
+    listed = [r for r in requests_of(hlog) if r["path"].startswith("/v2/test/stalelist/tags/list")]
+    check("stale list: the mirror's list, without 1.1.0, was asked", listed and listed[0]["status"] == 200,
+          requests_of(hlog))
+    check("stale list: the board stays on 1.1.0; the lock is untouched",
+          rc == 0 and pinned(d, "listed") == t_new and t_old not in lock_text(d) and lock_text(d) == before,
+          (rc, pinned(d, "listed"), err))
+    mine = boardpin_requests(plain_log, at)
+    check("stale list: the registry's own tag list decided, and nothing else was asked of it",
+          len(mine) == 1 and mine[0][0] == "GET" and mine[0][1].startswith("/v2/test/stalelist/tags/list"), mine)
+    stop(hm)
 except Exception as e:  # a component that will not start fails the test, never skips it
     check("mirror harness", False, repr(e))
 finally:
