@@ -8,18 +8,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <systemd/sd-bus.h>
-#include <systemd/sd-journal.h>
 
 #include "dl.h"
 
 /* In this file the names are macros already (dl.h): the type comes from the declaration. */
 #define DLSYM_DEFINE(symbol) __typeof__(*dl_sym_##symbol) *dl_sym_##symbol
 DLSYM_DEFINE(curl_global_init);
+DLSYM_DEFINE(curl_version_info);
+DLSYM_DEFINE(curl_getdate);
 DLSYM_DEFINE(curl_easy_init);
-DLSYM_DEFINE(curl_easy_perform);
 DLSYM_DEFINE(curl_easy_strerror);
 DLSYM_DEFINE(curl_easy_cleanup);
-DLSYM_DEFINE(curl_easy_escape);
 DLSYM_DEFINE(curl_free);
 DLSYM_DEFINE(curl_slist_append);
 DLSYM_DEFINE(curl_slist_free_all);
@@ -68,7 +67,6 @@ DLSYM_DEFINE(sd_bus_message_append);
 DLSYM_DEFINE(sd_bus_message_read);
 DLSYM_DEFINE(sd_bus_message_unref);
 DLSYM_DEFINE(sd_bus_error_free);
-int (*dl_sd_journal_send)(const char *format, ...);
 
 static __typeof__(curl_easy_setopt) *real_easy_setopt;
 static __typeof__(curl_easy_getinfo) *real_easy_getinfo;
@@ -110,11 +108,11 @@ int dl_curl(struct bp_err *err)
         static bool done;
         static const struct sym syms[] = {
                 SYM(curl_global_init),
+                SYM(curl_version_info),
+                SYM(curl_getdate),
                 SYM(curl_easy_init),
-                SYM(curl_easy_perform),
                 SYM(curl_easy_strerror),
                 SYM(curl_easy_cleanup),
-                SYM(curl_easy_escape),
                 SYM(curl_free),
                 SYM(curl_slist_append),
                 SYM(curl_slist_free_all),
@@ -135,8 +133,16 @@ int dl_curl(struct bp_err *err)
                 { "curl_multi_setopt", (void **) &real_multi_setopt },
         };
 
+        const curl_version_info_data *v;
+
         if (load("libcurl.so.4", syms, sizeof(syms) / sizeof(syms[0]), &done) < 0)
                 return bp_fail(err, -ENOENT, "cannot load libcurl.so.4 (install libcurl4): %s", dlerror());
+        /* An older one takes the options it does not know as errors (every one is checked), but a
+         * run that fails on the first request says less than this. */
+        v = curl_version_info(CURLVERSION_NOW);
+        if (!v || v->version_num < DL_CURL_MIN_VERSION_NUM)
+                return bp_fail(err, -ENOTSUP, "libcurl %s is too old: boardpin needs %s or newer",
+                               v && v->version ? v->version : "(unknown)", DL_CURL_MIN_VERSION);
         return 0;
 }
 
@@ -224,7 +230,6 @@ bool dl_systemd(void)
 {
         static bool done;
         static const struct sym syms[] = {
-                { "sd_journal_send", (void **) &dl_sd_journal_send },
                 SYM(sd_bus_open_system),
                 SYM(sd_bus_new),
                 SYM(sd_bus_set_address),

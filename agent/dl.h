@@ -1,5 +1,5 @@
 /* agent/dl.h: the libraries only the network path needs — libcurl, OpenSSL's libcrypto — and libsystemd for
- * the journal and sd-bus, loaded with dlopen() when first used rather than at every start: `boot` with a lock that
+ * sd-bus, loaded with dlopen() when first used rather than at every start: `boot` with a lock that
  * answers never loads them, which keeps it near a libc program's start time (systemd loads its optional
  * libraries the same way). Include after the library's own header: the names below then call through the
  * loaded symbols, each declared with the library's own prototype (systemd's DLSYM_PROTOTYPE), so the compiler
@@ -10,25 +10,31 @@
 
 #include "err.h"
 
-/* Load libcurl (libcurl.so.4) once; 0, or -ENOENT with a message naming the package to install. */
+/* The oldest libcurl boardpin runs on: CURLOPT_PROTOCOLS_STR and CURLOPT_REDIR_PROTOCOLS_STR came in
+ * 7.85.0. Keep in step with the libcurl4 Depends of packaging/debian/control. */
+#define DL_CURL_MIN_VERSION "7.85.0"
+#define DL_CURL_MIN_VERSION_NUM 0x075500
+
+/* Load libcurl (libcurl.so.4) once; 0, or -ENOENT with a message naming the package to install, or
+ * -ENOTSUP with one naming both versions when it is older than DL_CURL_MIN_VERSION. */
 int dl_curl(struct bp_err *err);
 
 /* Load libcrypto (libcrypto.so.3) once. */
 int dl_crypto(struct bp_err *err);
 
-/* Load libsystemd (libsystemd.so.0) once, the journal's call and sd-bus's (agent/units.c); false when it or
- * one of them is not there (then logs go to stderr, and units cannot be restarted). */
+/* Load libsystemd (libsystemd.so.0) once, sd-bus's calls (agent/units.c); false when it or one of them is
+ * not there (then units cannot be restarted). The journal needs none: log.c writes its socket itself. */
 bool dl_systemd(void);
 
 #define DLSYM_PROTOTYPE(symbol) extern __typeof__(symbol) *dl_sym_##symbol
 
 #ifdef CURLINC_CURL_H
 DLSYM_PROTOTYPE(curl_global_init);
+DLSYM_PROTOTYPE(curl_version_info);
+DLSYM_PROTOTYPE(curl_getdate);
 DLSYM_PROTOTYPE(curl_easy_init);
-DLSYM_PROTOTYPE(curl_easy_perform);
 DLSYM_PROTOTYPE(curl_easy_strerror);
 DLSYM_PROTOTYPE(curl_easy_cleanup);
-DLSYM_PROTOTYPE(curl_easy_escape);
 DLSYM_PROTOTYPE(curl_free);
 DLSYM_PROTOTYPE(curl_slist_append);
 DLSYM_PROTOTYPE(curl_slist_free_all);
@@ -45,11 +51,11 @@ DLSYM_PROTOTYPE(curl_multi_info_read);
 DLSYM_PROTOTYPE(curl_multi_cleanup);
 DLSYM_PROTOTYPE(curl_multi_strerror);
 #define curl_global_init dl_sym_curl_global_init
+#define curl_version_info dl_sym_curl_version_info
+#define curl_getdate dl_sym_curl_getdate
 #define curl_easy_init dl_sym_curl_easy_init
-#define curl_easy_perform dl_sym_curl_easy_perform
 #define curl_easy_strerror dl_sym_curl_easy_strerror
 #define curl_easy_cleanup dl_sym_curl_easy_cleanup
-#define curl_easy_escape dl_sym_curl_easy_escape
 #define curl_free dl_sym_curl_free
 #define curl_slist_append dl_sym_curl_slist_append
 #define curl_slist_free_all dl_sym_curl_slist_free_all
@@ -118,12 +124,6 @@ DLSYM_PROTOTYPE(EVP_sha384);
 #ifdef OPENSSL_ERR_H
 DLSYM_PROTOTYPE(ERR_clear_error);
 #define ERR_clear_error dl_sym_ERR_clear_error
-#endif
-
-#ifdef foosdjournalhfoo
-extern int (*dl_sd_journal_send)(const char *format, ...);
-#undef sd_journal_send
-#define sd_journal_send dl_sd_journal_send
 #endif
 
 #ifdef foosdbushfoo

@@ -1,21 +1,14 @@
 /* agent/health.c: see health.h. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "clock.h"
-#include "dl.h"
 #include "health.h"
+#include "http.h"
 #include "subprocess.h"
 #include "text.h"
-
-static size_t discard(char *p, size_t size, size_t n, void *userdata)
-{
-        (void) p;
-        (void) userdata;
-        return size * n;
-}
 
 static int64_t attempt_ms(int64_t deadline)
 {
@@ -24,26 +17,35 @@ static int64_t attempt_ms(int64_t deadline)
         return left > HEALTH_ATTEMPT_MAX_MS ? HEALTH_ATTEMPT_MAX_MS : left < 1 ? 1 : left;
 }
 
-static int http_once(CURL *c, const char *url, int64_t deadline, struct bp_err *err)
+/* One GET on the HTTP engine, with a registry's policy (protocols, TLS always verified, the body capped)
+ * but no redirect and no retry of its own: the loop in health_check() is the retry. */
+static int http_once(struct bp_http *h, const char *url, int64_t deadline, struct bp_err *err)
 {
-        char why[CURL_ERROR_SIZE] = "";
-        long code = 0;
-        CURLcode cc;
+        struct bp_http_req q = {
+                .method = "GET",
+                .url = url,
+                .max = HEALTH_BODY_MAX_BYTES,
+                .https_only = text_has_prefix(url, "https://"),
+                .timeout_s = HEALTH_ATTEMPT_MAX_MS / 1000,
+                .once = true,
+                .no_redirect = true,
+        };
+        char shown[512];
+        int r;
 
-        (void) curl_easy_setopt(c, CURLOPT_URL, url);
-        (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        (void) curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        (void) curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        (void) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) attempt_ms(deadline));
-        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-        (void) curl_easy_setopt(c, CURLOPT_ERRORBUFFER, why);
-        cc = curl_easy_perform(c);
-        if (cc != CURLE_OK)
-                return bp_fail(err, -EHOSTDOWN, "%s: %s", url, why[0] ? why : curl_easy_strerror(cc));
-        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        if (code < 200 || code > 299)
-                return bp_fail(err, -EHOSTDOWN, "%s: HTTP %ld", url, code);
-        return 0;
+        http_set_deadline(h, clock_now_ms() + attempt_ms(deadline));
+        http_submit(h, &q);
+        r = http_run(h, err);
+        if (r == 0 && q.result < 0) {
+                r = q.result;
+                *err = q.err;
+        } else if (r == 0 && (q.status < 200 || q.status > 299)) {
+                http_url_display(url, shown, sizeof(shown));
+                r = bp_fail(err, -EHOSTDOWN, "%s: HTTP %ld", shown, q.status);
+        }
+        http_req_reset(&q);
+        /* No answer yet is what a service that is still starting gives; only a refused policy is final. */
+        return r == -EIO || r == -ETIMEDOUT || r == -EAGAIN ? -EHOSTDOWN : r;
 }
 
 static int exec_once(const char *cmdline, int64_t deadline, struct bp_err *err)
@@ -77,28 +79,21 @@ int health_check(const char *spec, int64_t timeout_ms, struct bp_err *err)
 {
         int64_t deadline = clock_now_ms() + timeout_ms;
         bool http = text_has_prefix(spec, "http://") || text_has_prefix(spec, "https://");
-        CURL *c = NULL;
+        _cleanup_(http_freep) struct bp_http *h = NULL;
         int r;
 
         if (!http && !text_has_prefix(spec, "exec:"))
-                return bp_fail(err, -EINVAL, "health '%s' is neither http(s):// nor exec:", spec);
+                return bp_fail(err, -EINVAL, "health is neither http(s):// nor exec:");
         if (http) {
-                r = dl_curl(err);
+                r = http_new(&h, err);
                 if (r < 0)
                         return r;
-                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                        return bp_fail(err, -ENOMEM, "libcurl could not start");
-                c = curl_easy_init();
-                if (!c)
-                        return bp_fail(err, -ENOMEM, "out of memory");
         }
         for (;;) {
-                r = http ? http_once(c, spec, deadline, err) : exec_once(spec + strlen("exec:"), deadline, err);
+                r = http ? http_once(h, spec, deadline, err) : exec_once(spec + strlen("exec:"), deadline, err);
                 if (r == 0 || !retryable(r) || clock_now_ms() + HEALTH_RETRY_MS >= deadline)
                         break;
                 clock_sleep_ms(HEALTH_RETRY_MS);
         }
-        if (c)
-                curl_easy_cleanup(c);
         return r;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -32,6 +33,8 @@ struct bp_http_xfer {
         int64_t first_start;
         int64_t backoff_spent;
         long retry_after; /* seconds, -1 when the answer had none */
+        char shown[512];  /* the URL for messages: no userinfo */
+        char host[320];   /* the URL's host[:port], for a 429's hold */
         size_t cap;
         bool too_big;
         struct bp_http_xfer *next;        /* in h->waiting */
@@ -128,8 +131,10 @@ int http_new(struct bp_http **ret, struct bp_err *err)
         if (!h->multi)
                 /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return bp_fail(err, -ENOMEM, "out of memory");
-        (void) curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX);
-        (void) curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) HTTP_HOST_CONNECTIONS_MAX);
+        if (curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long) CURLPIPE_MULTIPLEX) != CURLM_OK ||
+            curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) HTTP_HOST_CONNECTIONS_MAX) != CURLM_OK)
+                /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
+                return bp_fail(err, -ENOTSUP, "libcurl refused a connection limit (CURLMOPT_*)");
         h->jitter = run_seed();
         *ret = steal_ptr(&h);
         return 0;
@@ -264,10 +269,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *userdata)
         header_value(q->www_auth, sizeof(q->www_auth), p, k, "WWW-Authenticate");
         header_value(q->link, sizeof(q->link), p, k, "Link");
         header_value(ra, sizeof(ra), p, k, "Retry-After");
-        if (ra[0]) {
-                unsigned long long v;
-                x->retry_after = text_parse_u64(ra, 10, 86400, &v) == 0 ? (long) v : 86400;
-        }
+        if (ra[0])
+                x->retry_after = http_retry_after_s(ra, (int64_t) time(NULL));
         return k;
 }
 
@@ -296,23 +299,81 @@ static void hold_host(struct bp_http *h, const char *host, int64_t until)
                 h->holds[i].until = until;
 }
 
-/* "host[:port]" of url in ret; "" when it has none. */
-static void url_host(const char *url, char *ret, size_t size)
+long http_retry_after_s(const char *value, int64_t now_s)
 {
-        const char *p = strstr(url, "://");
-        size_t n;
+        unsigned long long v;
+        int64_t delta;
+
+        if (text_parse_u64(value, 10, 86400, &v) == 0)
+                return (long) v;
+        if (value[0] >= '0' && value[0] <= '9' && !strpbrk(value, " ,:"))
+                return 86400; /* a number too large for text_parse_u64: no date is all digits */
+#if UINTPTR_MAX == UINT32_MAX
+        {
+                /* A 32-bit board: Debian 12's armhf libcurl returns a 32-bit time_t, trixie's a 64-bit
+                 * one, under the same soname. Only the low word (r0 on arm, eax on i386) is the same in
+                 * both, so only it is read; a difference of two such words is right for any date within
+                 * 68 years of now_s, 2038 or not. */
+                typedef int32_t getdate32_fn(const char *, const void *);
+                getdate32_fn *getdate32 = (getdate32_fn *) (void (*)(void)) curl_getdate;
+                int32_t t = getdate32(value, NULL);
+                if (t == -1)
+                        return 86400;
+                delta = (int32_t) ((uint32_t) t - (uint32_t) now_s);
+        }
+#else
+        {
+                time_t t = curl_getdate(value, NULL);
+                if (t == (time_t) -1)
+                        return 86400;
+                delta = (int64_t) t - now_s;
+        }
+#endif
+        return delta <= 0 ? 0 : delta > 86400 ? 86400 : (long) delta;
+}
+
+/* url parsed by libcurl, or NULL. */
+static CURLU *url_parse(const char *url)
+{
+        CURLU *u = curl_url();
+
+        if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK) {
+                curl_url_cleanup(u);
+                return NULL;
+        }
+        return u;
+}
+
+void http_url_host(const char *url, char *ret, size_t size)
+{
+        CURLU *u = url_parse(url);
+        char *host = NULL, *port = NULL;
 
         ret[0] = '\0';
-        if (!p)
-                return;
-        p += 3;
-        n = strcspn(p, "/?#");
-        if (memchr(p, '@', n)) /* never: boardpin puts no userinfo in URLs */
-                return;
-        if (n < size) {
-                memcpy(ret, p, n);
-                ret[n] = '\0';
+        if (u && curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+                bool has_port = curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK;
+                if ((size_t) snprintf(ret, size, "%s%s%s", host, has_port ? ":" : "", has_port ? port : "") >= size)
+                        ret[0] = '\0';
         }
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+}
+
+void http_url_display(const char *url, char *ret, size_t size)
+{
+        CURLU *u = url_parse(url);
+        char *s = NULL;
+
+        if (u && curl_url_set(u, CURLUPART_USER, NULL, 0) == CURLUE_OK &&
+            curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK &&
+            curl_url_set(u, CURLUPART_OPTIONS, NULL, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
+                text_copy_clean(ret, size, s);
+        else
+                text_copy(ret, size, "(unparsable URL)");
+        curl_free(s);
+        curl_url_cleanup(u);
 }
 
 static void finish(struct bp_http_xfer *x)
@@ -353,47 +414,56 @@ static int start_attempt(struct bp_http *h, struct bp_http_xfer *x, int64_t now)
         x->retry_after = -1;
         x->curl_error[0] = '\0';
         q->len = 0;
-        curl_easy_setopt(c, CURLOPT_PRIVATE, x);
-        curl_easy_setopt(c, CURLOPT_URL, q->url);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->curl_error);
-        curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long) HTTP_REDIRECTS_MAX);
+        /* Each option's result counts: an option this libcurl does not know (CURLE_UNKNOWN_OPTION) would
+         * otherwise leave, say, the protocol restriction out without a word. */
+#define SET(opt, val)                                                                                   \
+        do {                                                                                            \
+                CURLcode cc_ = curl_easy_setopt(c, opt, val);                                           \
+                if (cc_ != CURLE_OK)                                                                    \
+                        return bp_fail(&q->err, -ENOTSUP, "libcurl refused " #opt ": %s",               \
+                                       curl_easy_strerror(cc_));                                        \
+        } while (0)
+        SET(CURLOPT_PRIVATE, x);
+        SET(CURLOPT_URL, q->url);
+        SET(CURLOPT_NOSIGNAL, 1L);
+        SET(CURLOPT_ERRORBUFFER, x->curl_error);
+        SET(CURLOPT_PROTOCOLS_STR, "http,https");
+        SET(CURLOPT_FOLLOWLOCATION, q->no_redirect ? 0L : 1L);
+        SET(CURLOPT_MAXREDIRS, (long) HTTP_REDIRECTS_MAX);
         /* An https registry is never read over plain HTTP, whatever its redirects say. */
-        curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, q->https_only ? "https" : "http,https");
-        curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-                         connect_s * 1000 < timeout_ms ? connect_s * 1000 : (long) timeout_ms);
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, q->timeout_s);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long) timeout_ms);
-        curl_easy_setopt(c, CURLOPT_USERAGENT, "boardpin/" BOARDPIN_VERSION);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
+        SET(CURLOPT_REDIR_PROTOCOLS_STR, q->https_only ? "https" : "http,https");
+        SET(CURLOPT_CONNECTTIMEOUT_MS, connect_s * 1000 < timeout_ms ? connect_s * 1000 : (long) timeout_ms);
+        SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+        SET(CURLOPT_LOW_SPEED_TIME, q->timeout_s);
+        SET(CURLOPT_TIMEOUT_MS, (long) timeout_ms);
+        SET(CURLOPT_USERAGENT, "boardpin/" BOARDPIN_VERSION);
+        SET(CURLOPT_WRITEFUNCTION, on_body);
+        SET(CURLOPT_WRITEDATA, x);
+        SET(CURLOPT_HEADERFUNCTION, on_header);
+        SET(CURLOPT_HEADERDATA, x);
+        SET(CURLOPT_SSL_VERIFYPEER, 1L);
+        SET(CURLOPT_SSL_VERIFYHOST, 2L);
+        SET(CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
         /* Wait for a connection that may multiplex rather than open another one beside it. */
-        curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
+        SET(CURLOPT_PIPEWAIT, 1L);
         if (q->ca_file)
-                curl_easy_setopt(c, CURLOPT_CAINFO, q->ca_file);
+                SET(CURLOPT_CAINFO, q->ca_file);
         if (x->headers)
-                curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers);
+                SET(CURLOPT_HTTPHEADER, x->headers);
         if (strcmp(q->method, "HEAD") == 0)
-                curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+                SET(CURLOPT_NOBODY, 1L);
         else if (q->post)
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->post);
+                SET(CURLOPT_POSTFIELDS, q->post);
         /* libcurl sends these to the URL's own host only; a redirect elsewhere goes without them. */
         if (q->cred == BP_HTTP_CRED_BASIC) {
-                curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
-                curl_easy_setopt(c, CURLOPT_USERNAME, q->user);
-                curl_easy_setopt(c, CURLOPT_PASSWORD, q->password);
+                SET(CURLOPT_HTTPAUTH, (long) CURLAUTH_BASIC);
+                SET(CURLOPT_USERNAME, q->user);
+                SET(CURLOPT_PASSWORD, q->password);
         } else if (q->cred == BP_HTTP_CRED_BEARER) {
-                curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
-                curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, q->bearer);
+                SET(CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+                SET(CURLOPT_XOAUTH2_BEARER, q->bearer);
         }
+#undef SET
         if (curl_multi_add_handle(h->multi, c) != CURLM_OK)
                 return bp_fail(&q->err, -ENOMEM, "out of memory");
         q->attempts++;
@@ -440,26 +510,27 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
         char *eff = NULL, why[CURL_ERROR_SIZE];
 
         h->running--;
-        (void) curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &q->status);
+        if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &q->status) != CURLE_OK && cc == CURLE_OK)
+                cc = CURLE_BAD_FUNCTION_ARGUMENT; /* an answer without its status is none */
         if (curl_easy_getinfo(x->curl, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK && conns > 0)
                 h->connections += (unsigned) conns;
         if (curl_easy_getinfo(x->curl, CURLINFO_EFFECTIVE_URL, &eff) == CURLE_OK && eff)
-                url_host(eff, q->host, sizeof(q->host));
+                http_url_host(eff, q->host, sizeof(q->host));
         if (cc == CURLE_WRITE_ERROR && x->too_big) {
-                q->result = bp_fail(&q->err, -EFBIG, "%s: response larger than %zu bytes", q->url, q->max);
+                q->result = bp_fail(&q->err, -EFBIG, "%s: response larger than %zu bytes", x->shown, q->max);
                 return finish(x);
         }
         if (cc == CURLE_TOO_MANY_REDIRECTS) {
-                q->result = bp_fail(&q->err, -ELOOP, "%s: more than %d redirects", q->url, HTTP_REDIRECTS_MAX);
+                q->result = bp_fail(&q->err, -ELOOP, "%s: more than %d redirects", x->shown, HTTP_REDIRECTS_MAX);
                 return finish(x);
         }
         if (cc == CURLE_UNSUPPORTED_PROTOCOL && q->https_only) {
-                q->result = bp_fail(&q->err, -EPERM, "%s: redirect away from https refused (%s)", q->url,
+                q->result = bp_fail(&q->err, -EPERM, "%s: redirect away from https refused (%s)", x->shown,
                                     curl_why(x, cc, why, sizeof(why)));
                 return finish(x);
         }
         if (cc != CURLE_OK && !curl_transient(cc)) {
-                q->result = bp_fail(&q->err, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s: %s", q->url,
+                q->result = bp_fail(&q->err, cc == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO, "%s: %s", x->shown,
                                     curl_why(x, cc, why, sizeof(why)));
                 return finish(x);
         }
@@ -468,12 +539,11 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
                 if (h->once || q->once || ra > HTTP_RETRY_AFTER_MAX_S ||
                     (h->deadline > 0 && now + ra * 1000 > h->deadline)) {
                         q->result = bp_fail(&q->err, -EAGAIN, "%s: rate limited (HTTP 429), retry after %lds",
-                                            q->url, ra);
+                                            x->shown, ra);
                         return finish(x);
                 }
                 wait = ra * 1000;
-                url_host(q->url, why, sizeof(why));
-                hold_host(h, why, now + wait); /* the whole host asked for the pause */
+                hold_host(h, x->host, now + wait); /* the whole host asked for the pause */
         } else if (cc != CURLE_OK || q->status >= 500) {
                 wait = http_backoff_ms(q->attempts, &h->jitter);
         } else {
@@ -483,10 +553,10 @@ static void attempt_done(struct bp_http *h, struct bp_http_xfer *x, CURLcode cc)
         if (h->once || q->once || q->attempts > HTTP_RETRIES_MAX ||
             x->backoff_spent + wait > HTTP_RETRY_BUDGET_MS || (h->deadline > 0 && now + wait >= h->deadline)) {
                 if (cc != CURLE_OK)
-                        q->result = bp_fail(&q->err, -EIO, "%s: %s (after %u attempts)", q->url,
+                        q->result = bp_fail(&q->err, -EIO, "%s: %s (after %u attempts)", x->shown,
                                             curl_why(x, cc, why, sizeof(why)), q->attempts);
                 else
-                        q->result = bp_fail(&q->err, -EIO, "%s: HTTP %ld (after %u attempts)", q->url, q->status,
+                        q->result = bp_fail(&q->err, -EIO, "%s: HTTP %ld (after %u attempts)", x->shown, q->status,
                                             q->attempts);
                 return finish(x);
         }
@@ -507,6 +577,8 @@ void http_submit(struct bp_http *h, struct bp_http_req *q)
         }
         x->q = q;
         x->h = h;
+        http_url_display(q->url, x->shown, sizeof(x->shown));
+        http_url_host(q->url, x->host, sizeof(x->host));
         q->xfer = x;
         requeue(h, x, 0);
         h->submitted = true;
@@ -520,16 +592,13 @@ static int64_t start_due(struct bp_http *h)
 
         while (*p) {
                 struct bp_http_xfer *x = *p;
-                char host[320];
-                int64_t due;
+                int64_t due = x->not_before > hold_until(h, x->host) ? x->not_before : hold_until(h, x->host);
 
-                url_host(x->q->url, host, sizeof(host));
-                due = x->not_before > hold_until(h, host) ? x->not_before : hold_until(h, host);
                 if (h->deadline > 0 && now >= h->deadline) {
                         *p = x->next;
                         x->q->result = bp_fail(&x->q->err, -ETIMEDOUT,
                                                "%s: timed out: the run's deadline passed before it could be sent",
-                                               x->q->url);
+                                               x->shown);
                         finish(x);
                         continue;
                 }
@@ -540,8 +609,9 @@ static int64_t start_due(struct bp_http *h)
                         continue;
                 }
                 *p = x->next;
-                if (start_attempt(h, x, now) < 0) {
-                        x->q->result = -ENOMEM;
+                int r = start_attempt(h, x, now);
+                if (r < 0) {
+                        x->q->result = r;
                         finish(x);
                         continue;
                 }
@@ -583,7 +653,10 @@ int http_run(struct bp_http *h, struct bp_err *err)
                         struct bp_http_xfer *x = NULL;
                         if (m->msg != CURLMSG_DONE)
                                 continue;
-                        (void) curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &x);
+                        if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **) &x) != CURLE_OK || !x) {
+                                mc = CURLM_INTERNAL_ERROR; /* a transfer that is not ours: libcurl is broken */
+                                break;
+                        }
                         attempt_done(h, x, m->data.result); /* may submit more */
                 }
                 /* What the callbacks just queued goes out now, not after the next unrelated answer: each

@@ -46,13 +46,15 @@ struct bp_http_req {
         long timeout_s;      /* connect and low-speed limit of one attempt */
         bool once;           /* one attempt, as http_set_once() for this request only (a mirror: the
                               * registry behind it is the retry) */
+        bool no_redirect;    /* a 3xx is the answer, not followed (a health check) */
         enum bp_http_cred cred;
         const char *user, *password, *bearer;
         bp_http_done_fn done;
         void *userdata;
 
-        /* The answer. result 0: an HTTP response (any status); < 0: none, err says why. Header values are
-         * cleaned for display (text_copy_clean): they are the server's bytes. */
+        /* The answer. result 0: an HTTP response (any status); < 0: none, err says why, naming the URL
+         * without its userinfo. Header values are cleaned for display (text_copy_clean): they are the
+         * server's bytes. */
         int result;
         struct bp_err err;
         long status;
@@ -93,6 +95,18 @@ void http_req_reset(struct bp_http_req *q);
 
 /* Transfers started so far (attempts, each on a new or reused connection), and TCP connections opened. */
 void http_counts(const struct bp_http *h, unsigned *ret_attempts, unsigned *ret_connections);
+
+/* url for a message: without user or password (a secret must not reach the journal), cleaned for display.
+ * Parsed by libcurl (loaded by then: http_new); a URL it cannot parse is shown as "(unparsable URL)". */
+void http_url_display(const char *url, char *ret, size_t size);
+
+/* host[:port] of url as libcurl reads it (the port only when the URL names one), or "" when it cannot parse it. */
+void http_url_host(const char *url, char *ret, size_t size);
+
+/* Seconds a Retry-After value asks for at now_s (seconds since the epoch): delta-seconds, or an HTTP date
+ * (curl_getdate: IMF-fixdate, RFC 850, asctime) counted from now_s, 0 for one in the past. 86400 (a day)
+ * for anything longer or unreadable. Needs libcurl loaded (http_new). */
+long http_retry_after_s(const char *value, int64_t now_s);
 
 /* Retry jitter: a state seeded from the machine's identity (/etc/machine-id) and this run (getrandom, pid,
  * time), so boards of a fleet that lost their registry together do not retry in lockstep. */

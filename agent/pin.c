@@ -172,12 +172,10 @@ static void mirror_warn(const char *line)
 static const char *mirror_ca_file(const struct bp_config *c, const struct bp_registry_conf *rc)
 {
         const struct bp_registry_conf *mc;
-        char host[REF_DOMAIN_MAX];
-        bool plain;
 
-        if (!rc || !rc->mirror[0] || registry_mirror_host(rc->mirror, host, &plain) < 0)
+        if (!rc || !rc->mirror[0])
                 return NULL;
-        mc = config_registry(c, host);
+        mc = config_registry(c, rc->mirror_host);
         return mc && mc->ca_file[0] ? mc->ca_file : NULL;
 }
 
@@ -362,9 +360,8 @@ static int job_prev(void *userdata, const char *tag, struct bp_resolution *ret)
         struct bp_pin_job *job = userdata;
         const struct bp_lock_entry *e = lock_find(job->run->lock, job->s->name);
 
-        if (e && strcmp(e->image, job->image) == 0 && strcmp(e->pin.tag, tag) == 0 &&
-            strcmp(e->target, job->run->platform.name) == 0)
-                return lock_resolution(e, ret);
+        if (e && strcmp(e->image, job->image) == 0 && strcmp(e->target, job->run->platform.name) == 0)
+                return strcmp(e->pin.tag, tag) == 0 ? lock_resolution(e, ret) : -ESTALE;
         return -ENOENT;
 }
 

@@ -175,7 +175,7 @@ static bool host_ipv6_ok(const char *h, size_t n)
         return true;
 }
 
-static const char *domain_problem(const char *d)
+const char *ref_domain_problem(const char *d)
 {
         const char *close = d[0] == '[' ? strchr(d, ']') : NULL;
         const char *colon = strchr(close ? close : d, ':');
@@ -209,7 +209,7 @@ static const char *split_name(const char *name, struct bp_ref *r)
                 return "name is over 255 characters";
         memcpy(r->domain, name, dn);
         r->domain[dn] = '\0';
-        why = dn > 0 ? domain_problem(r->domain) : NULL;
+        why = dn > 0 ? ref_domain_problem(r->domain) : NULL;
         if (why)
                 return why;
         if (dn == 0 || strcmp(r->domain, "index.docker.io") == 0)

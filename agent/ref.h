@@ -41,6 +41,10 @@ const char *ref_name(const struct bp_ref *r, char buf[static REF_STRING_MAX]);
  * the domain itself otherwise. Borrowed from r or static. */
 const char *ref_api_host(const struct bp_ref *r);
 
+/* What is wrong with d as a registry's host[:port] (a host name, IPv4 or [IPv6] address; a port 1-65535),
+ * or NULL when nothing is. */
+const char *ref_domain_problem(const char *d);
+
 /* True for "sha256:" followed by exactly 64 lower-case hex digits. */
 bool ref_digest_ok(const char *s);
 

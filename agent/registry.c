@@ -1,6 +1,7 @@
 /* agent/registry.c: see registry.h. */
 #include "registry.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -288,6 +289,12 @@ static void fetch_token(struct bp_registry *reg, const char *scope, bool only_th
                         q->password = reg->creds.password;
                 }
         }
+        if (r == -EINVAL) {
+                char realm[256];
+                text_copy_clean(realm, sizeof(realm), ch->realm);
+                bp_fail(&err, -EINVAL, "%s: token realm '%s' is not an http(s) URL", reg->host, realm);
+                return fail_waiting(reg, &err, -EINVAL);
+        }
         if (r < 0) {
                 bp_fail(&err, -ENOMEM, "out of memory");
                 return fail_waiting(reg, &err, -ENOMEM);
@@ -404,6 +411,55 @@ static int set_url(struct bp_registry_op *op, const char *path)
         free(op->url);
         op->url = NULL;
         return asprintf(&op->url, "%s%s", op->reg->base, path) < 0 ? -ENOMEM : 0;
+}
+
+/* "scheme://host[:port]" of u, or "" when it has none. */
+static void origin_of(CURLU *u, char *ret, size_t size)
+{
+        char *scheme = NULL, *host = NULL, *port = NULL;
+
+        ret[0] = '\0';
+        if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+                bool has_port = curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK;
+                if ((size_t) snprintf(ret, size, "%s://%s:%s", scheme, host, has_port ? port : "") >= size)
+                        ret[0] = '\0';
+        }
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+}
+
+/* op->url becomes link (a Link header's target) resolved against it by libcurl, as RFC 3986 says: a path,
+ * or a whole URL. Only on the same scheme, host and port: a page elsewhere would carry the registry's
+ * credentials, or its tags, off to another host. */
+static int next_page_url(struct bp_registry_op *op, const char *link)
+{
+        CURLU *u = curl_url();
+        char was[REF_DOMAIN_MAX + 32], now[REF_DOMAIN_MAX + 32];
+        char *url = NULL;
+        int r = -EINVAL;
+
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, op->url, 0) == CURLUE_OK) {
+                origin_of(u, was, sizeof(was));
+                if (curl_url_set(u, CURLUPART_URL, link, 0) == CURLUE_OK) {
+                        origin_of(u, now, sizeof(now));
+                        if (was[0] && strcasecmp(was, now) == 0 &&
+                            curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK) {
+                                char *copy = strdup(url);
+                                r = copy ? 0 : -ENOMEM;
+                                if (copy) {
+                                        free(op->url);
+                                        op->url = copy;
+                                }
+                        }
+                }
+        }
+        curl_free(url);
+        curl_url_cleanup(u);
+        return r;
 }
 
 static int status_error(const char *what, long status, struct bp_err *err)
@@ -542,8 +598,13 @@ static void on_answer(struct bp_http_req *q, void *userdata)
                 if (++op->pages == TAG_PAGES_MAX)
                         return op_finish(op, bp_fail(&op->err, -E2BIG, "%s: more than %d pages of tags", op->what,
                                                      TAG_PAGES_MAX));
-                if (set_url(op, path) < 0)
-                        return op_finish(op, bp_fail(&op->err, -ENOMEM, "out of memory"));
+                r = next_page_url(op, path);
+                if (r < 0)
+                        return op_finish(op, r == -ENOMEM ? bp_fail(&op->err, r, "out of memory")
+                                                          : bp_fail(&op->err, r,
+                                                                    "%s: tag list's next page '%.200s' is not on "
+                                                                    "this registry",
+                                                                    op->what, path));
                 stats_of(reg)->tag_pages++;
                 op->auth_retried = false;
                 return op_send(op);
@@ -558,7 +619,7 @@ void registry_submit(struct bp_registry *reg, struct bp_registry_op *op)
         op->asked = op->kind;
         op->mirrored = false;
         op->origin = NULL;
-        if (reg->mirror && !reg->mirror_down) {
+        if (reg->mirror && !reg->mirror_down && !op->direct) {
                 op->origin = reg;
                 reg = reg->mirror;
         }
@@ -613,8 +674,7 @@ bool registry_tags_next(const char *link, char *ret, size_t size)
 {
         const char *lt = strchr(link, '<'), *gt = lt ? strchr(lt, '>') : NULL;
 
-        if (!lt || !gt || !strstr(gt, "rel=\"next\"") || (size_t) (gt - lt - 1) >= size || lt[1] != '/' ||
-            lt[2] == '/') /* "//host/…" would be another host */
+        if (!lt || !gt || !strstr(gt, "rel=\"next\"") || gt == lt + 1 || (size_t) (gt - lt - 1) >= size)
                 return false;
         memcpy(ret, lt + 1, (size_t) (gt - lt - 1));
         ret[gt - lt - 1] = '\0';
@@ -656,92 +716,6 @@ int registry_tags_parse(const char *body, size_t len, const char *what, char ***
         return 0;
 }
 
-/* One operation run to its end. */
-static int run_one(struct bp_registry *reg, struct bp_registry_op *op, struct bp_err *err)
-{
-        int r;
-
-        registry_submit(reg, op);
-        r = http_run(reg->http, err);
-        if (r < 0)
-                return r;
-        if (op->result < 0) {
-                *err = op->err;
-                return op->result;
-        }
-        return 0;
-}
-
-static int op_init(struct bp_registry_op *op, enum bp_registry_op_kind kind, const char *repo,
-                   const char *reference, struct bp_err *err)
-{
-        memset(op, 0, sizeof(*op));
-        op->kind = kind;
-        if (strlen(repo) >= sizeof(op->repo) || (reference && strlen(reference) >= sizeof(op->reference)))
-                return bp_fail(err, -EINVAL, "repository or reference too long");
-        text_copy(op->repo, sizeof(op->repo), repo);
-        text_copy(op->reference, sizeof(op->reference), reference ? reference : "");
-        return 0;
-}
-
-int registry_manifest(struct bp_registry *reg, const char *repo, const char *reference, struct bp_blob *ret,
-                      struct bp_err *err)
-{
-        struct bp_registry_op op;
-        int r = op_init(&op, BP_REG_MANIFEST, repo, reference, err);
-
-        if (r == 0)
-                r = run_one(reg, &op, err);
-        if (r == 0)
-                *ret = op.blob, memset(&op.blob, 0, sizeof(op.blob));
-        registry_op_done(&op);
-        return r;
-}
-
-int registry_manifest_digest(struct bp_registry *reg, const char *repo, const char *reference,
-                             char ret[static REF_DIGEST_MAX], struct bp_err *err)
-{
-        struct bp_registry_op op;
-        int r = op_init(&op, BP_REG_DIGEST, repo, reference, err);
-
-        if (r == 0)
-                r = run_one(reg, &op, err);
-        if (r == 0)
-                text_copy(ret, REF_DIGEST_MAX, op.kind == BP_REG_DIGEST ? op.digest : op.blob.digest);
-        registry_op_done(&op);
-        return r;
-}
-
-int registry_blob(struct bp_registry *reg, const char *repo, const char *digest, size_t max_bytes,
-                  struct bp_blob *ret, struct bp_err *err)
-{
-        struct bp_registry_op op;
-        int r = op_init(&op, BP_REG_BLOB, repo, digest, err);
-
-        op.max = max_bytes;
-        if (r == 0)
-                r = run_one(reg, &op, err);
-        if (r == 0)
-                *ret = op.blob, memset(&op.blob, 0, sizeof(op.blob));
-        registry_op_done(&op);
-        return r;
-}
-
-int registry_tags(struct bp_registry *reg, const char *repo, char ***ret, size_t *ret_n, struct bp_err *err)
-{
-        struct bp_registry_op op;
-        int r = op_init(&op, BP_REG_TAGS, repo, NULL, err);
-
-        if (r == 0)
-                r = run_one(reg, &op, err);
-        if (r == 0) {
-                *ret = steal_ptr(&op.tags);
-                *ret_n = op.n_tags;
-        }
-        registry_op_done(&op);
-        return r;
-}
-
 static int load_credentials(struct bp_registry *reg, const char *path, const char *key, struct bp_err *err)
 {
         int r = auth_file_read(path, key, &reg->creds, err);
@@ -754,26 +728,122 @@ static int load_credentials(struct bp_registry *reg, const char *path, const cha
         return 0;
 }
 
-int registry_mirror_host(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain)
+static int mirror_refuse(const char **ret_why, const char *why)
+{
+        if (ret_why)
+                *ret_why = why;
+        return -EINVAL;
+}
+
+int registry_mirror_url(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain, const char **ret_why)
 {
         bool plain = text_has_prefix(url, "http://");
         const char *h = plain                              ? url + strlen("http://")
                         : text_has_prefix(url, "https://") ? url + strlen("https://")
                                                            : NULL;
+        const char *why;
         size_t n;
 
         if (!h)
-                return -EINVAL;
-        n = strcspn(h, "/");
-        if (n == 0 || n >= REF_DOMAIN_MAX || (h[n] == '/' && h[n + 1] != '\0'))
-                return -EINVAL;
+                return mirror_refuse(ret_why, "is not an http:// or https:// URL");
+        n = strcspn(h, "/?#");
+        if (memchr(h, '@', n))
+                return mirror_refuse(ret_why, "has a user or password: a mirror's credentials come from the "
+                                              "auth file, under its own host");
+        if (h[n] == '?' || h[n] == '#' || strpbrk(h + n, "?#"))
+                return mirror_refuse(ret_why, "has a query or fragment");
+        if (h[n] == '/' && h[n + 1] != '\0')
+                return mirror_refuse(ret_why, "has a path: a mirror serves /v2/ at its root");
+        if (n == 0 || n >= REF_DOMAIN_MAX)
+                return mirror_refuse(ret_why, "has no host, or one over 255 characters");
         memcpy(ret, h, n);
         ret[n] = '\0';
-        /* No user:password@ (credentials come from the auth file), no query, fragment or blank. */
-        if (strpbrk(ret, "@?#% \t\r\n\\") || ret[0] == ':' || ret[n - 1] == ':')
-                return -EINVAL;
+        why = ref_domain_problem(ret);
+        if (!why && ret[0] == '[') {
+                /* ref.c takes docker's loose [hex and colons]; a URL needs an address (libcurl asks). */
+                char a[REF_DOMAIN_MAX];
+                unsigned char x[16];
+                (void) snprintf(a, sizeof(a), "%.*s", (int) (strchr(ret, ']') - ret - 1), ret + 1);
+                if (inet_pton(AF_INET6, a, x) != 1)
+                        why = "not an IPv6 address";
+        }
+        if (why)
+                return mirror_refuse(ret_why, strstr(why, "port") ? "has a port that is not a number from 1 to 65535"
+                                                                   : "has a host that is not a host name, IPv4 or "
+                                                                     "[IPv6] address");
         *ret_plain = plain;
         return 0;
+}
+
+int registry_mirror_host(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain)
+{
+        return registry_mirror_url(url, ret, ret_plain, NULL);
+}
+
+/* a and b, each "host[:port]", name the same place: the same address however written ("[fc00::0]" is
+ * libcurl's "[fc00::]", "127.1" its "127.0.0.1"), the same name in any case, the same port number. */
+static bool host_port_same(const char *a, const char *b)
+{
+        char ha[REF_DOMAIN_MAX], hb[REF_DOMAIN_MAX];
+        const char *pa, *pb;
+        unsigned long long na = 0, nb = 0;
+        unsigned char xa[16], xb[16];
+
+        pa = strchr(a[0] == '[' && strchr(a, ']') ? strchr(a, ']') : a, ':');
+        pb = strchr(b[0] == '[' && strchr(b, ']') ? strchr(b, ']') : b, ':');
+        if (!pa != !pb || (pa && (text_parse_u64(pa + 1, 10, 65535, &na) < 0 ||
+                                  text_parse_u64(pb + 1, 10, 65535, &nb) < 0 || na != nb)))
+                return false;
+        (void) snprintf(ha, sizeof(ha), "%.*s", (int) (pa ? (size_t) (pa - a) : strlen(a)), a);
+        (void) snprintf(hb, sizeof(hb), "%.*s", (int) (pb ? (size_t) (pb - b) : strlen(b)), b);
+        if (ha[0] == '[' && hb[0] == '[') {
+                ha[strlen(ha) - 1] = hb[strlen(hb) - 1] = '\0';
+                return inet_pton(AF_INET6, ha + 1, xa) == 1 && inet_pton(AF_INET6, hb + 1, xb) == 1 &&
+                       memcmp(xa, xb, 16) == 0;
+        }
+        {
+                struct in_addr ia, ib;
+                if (inet_aton(ha, &ia) && inet_aton(hb, &ib))
+                        return ia.s_addr == ib.s_addr;
+        }
+        return strcasecmp(ha, hb) == 0;
+}
+
+/* libcurl's reading of a mirror URL, which the requests will follow: its host[:port] and scheme, and the
+ * same refusals as registry_mirror_url()'s. */
+static int mirror_url_curl(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain, struct bp_err *err)
+{
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL, *user = NULL, *path = NULL, *query = NULL, *frag = NULL;
+        int r = -EINVAL;
+
+        if (!u)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_NO_USER &&
+            curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_NO_QUERY &&
+            curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_NO_FRAGMENT &&
+            curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && strcmp(path, "/") == 0 &&
+            (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
+                CURLUcode pc = curl_url_get(u, CURLUPART_PORT, &port, 0);
+                if ((pc == CURLUE_OK || pc == CURLUE_NO_PORT) &&
+                    (size_t) snprintf(ret, REF_DOMAIN_MAX, "%s%s%s", host, port ? ":" : "", port ? port : "") <
+                            REF_DOMAIN_MAX) {
+                        *ret_plain = strcmp(scheme, "http") == 0;
+                        r = 0;
+                }
+        }
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_free(user);
+        curl_free(path);
+        curl_free(query);
+        curl_free(frag);
+        curl_url_cleanup(u);
+        return r;
 }
 
 bool registry_mirror_failed(struct bp_registry *reg, const char *why)
@@ -798,8 +868,9 @@ bool registry_mirror_failed(struct bp_registry *reg, const char *why)
  * file's entry for its own host is read for it. */
 static int mirror_new(struct bp_registry *reg, const struct bp_registry_opts *o, struct bp_err *err)
 {
-        char host[REF_DOMAIN_MAX];
-        bool plain = false;
+        char host[REF_DOMAIN_MAX], checked[REF_DOMAIN_MAX];
+        bool plain = false, checked_plain = false;
+        const char *why = "is too long";
         struct bp_registry_opts m = {
                 .host = host,
                 .auth_key = host,
@@ -810,9 +881,19 @@ static int mirror_new(struct bp_registry *reg, const struct bp_registry_opts *o,
         };
         int r;
 
-        if (registry_mirror_host(o->mirror, host, &plain) < 0 || strlen(o->mirror) >= sizeof(reg->mirror_url))
-                return bp_fail(err, -EINVAL, "mirror '%.200s' of %s is not http[s]://HOST[:PORT]", o->mirror,
-                               o->host);
+        if (strlen(o->mirror) >= sizeof(reg->mirror_url) ||
+            registry_mirror_url(o->mirror, checked, &checked_plain, &why) < 0)
+                return bp_fail(err, -EINVAL, "mirror '%.200s' of %s %s", o->mirror, o->host, why);
+        r = dl_curl(err);
+        if (r < 0)
+                return r;
+        /* The URL requests go to is libcurl's reading of it: it must be the one checked above. */
+        r = mirror_url_curl(o->mirror, host, &plain, err);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || plain != checked_plain || !host_port_same(host, checked))
+                return bp_fail(err, -EINVAL, "mirror '%.200s' of %s is read otherwise by libcurl ('%.64s')",
+                               o->mirror, o->host, r < 0 ? "not a URL" : host);
         m.insecure = plain;
         r = registry_new(&m, &reg->mirror, err);
         if (r < 0)

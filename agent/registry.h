@@ -69,7 +69,13 @@ bool registry_challenge(const struct bp_registry *r, struct bp_challenge *ret);
 const char *registry_api_host(const struct bp_registry *r);
 
 /* The mirror's host[:port] and scheme from a mirror = URL: "http[s]://HOST[:PORT]" with at most a "/" after
- * it, no user, path, query or fragment. -EINVAL otherwise. */
+ * it: no user or password (credentials come from the auth file), path, query or fragment; HOST a host name,
+ * IPv4 or [IPv6] address, PORT 1-65535. -EINVAL otherwise, with *ret_why (when ret_why is not NULL) a
+ * phrase saying why, to follow the URL ("has a port that is not …"). Pure, without libcurl: a config is
+ * checked with it as it is read, and a boot that the lock answers must not load libcurl. When the
+ * registry is made, libcurl's reading of the URL (curl_url) is what is used, and it must agree. */
+int registry_mirror_url(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain, const char **ret_why);
+/* registry_mirror_url() without the reason. */
 int registry_mirror_host(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain);
 
 /* The mirror failed in a way only the chain above could see (its tag's index led to a check that failed):
@@ -97,6 +103,7 @@ struct bp_registry_op {
         char repo[REF_PATH_MAX];
         char reference[REF_TAG_MAX > REF_DIGEST_MAX ? REF_TAG_MAX : REF_DIGEST_MAX];
         size_t max;               /* BP_REG_BLOB only */
+        bool direct;              /* the registry itself, never its mirror: its word on what a tag names */
         bp_registry_done_fn done; /* may submit more operations */
         void *userdata;
 
@@ -135,30 +142,14 @@ const struct bp_registry_stats *registry_stats(const struct bp_registry *r);
 
 void blob_done(struct bp_blob *b);
 
-/* One operation at a time, run to its end (inspect, tests): */
-
-/* GET /v2/<repo>/manifests/<reference> with the full Accept list. The body's sha256 must equal
- * Docker-Content-Digest when sent, and reference when it is a digest. */
-int registry_manifest(struct bp_registry *r, const char *repo, const char *reference, struct bp_blob *ret,
-                      struct bp_err *err);
-
-/* HEAD of the same: the digest the registry gives for reference, without spending a pull (Docker Hub counts
- * GETs). Falls back to a GET when the registry sends no Docker-Content-Digest. */
-int registry_manifest_digest(struct bp_registry *r, const char *repo, const char *reference,
-                             char ret[static REF_DIGEST_MAX], struct bp_err *err);
-
-/* GET /v2/<repo>/blobs/<digest>, at most max_bytes, checked against digest. */
-int registry_blob(struct bp_registry *r, const char *repo, const char *digest, size_t max_bytes,
-                  struct bp_blob *ret, struct bp_err *err);
-
-/* All tags of repo (every page, following Link headers). *ret is a NULL-terminated array owned by the caller
- * (registry_tags_free()). */
-int registry_tags(struct bp_registry *r, const char *repo, char ***ret, size_t *ret_n, struct bp_err *err);
+/* Free a NULL-terminated tag array (op->tags, registry_tags_parse()'s). */
 void registry_tags_free(char **tags);
 
 /* Pure parsers of what a tag list page returns (fuzzed): */
 
-/* The next page's path from a Link header (</v2/x/tags/list?n=100&last=y>; rel="next"), or false. */
+/* The next page's target from a Link header (</v2/x/tags/list?n=100&last=y>; rel="next"), or false. It is
+ * not checked as a URL here: the page's own URL resolves it (libcurl), and a page on another host is an
+ * error. */
 bool registry_tags_next(const char *link, char *ret, size_t size);
 
 /* Add the tags of one page ({"tags": [...]}, or "tags": null) to *tags (NULL-terminated, *n of them). Entries

@@ -99,7 +99,8 @@ int resolve_single_platform(const struct bp_oci *config, const struct bp_oci *ta
 
 enum job_state {
         JOB_TAGS,   /* the tag list, for pick */
-        JOB_HEAD,   /* the tag's digest, against prev */
+        JOB_HEAD,    /* the tag's digest, against prev */
+        JOB_CONFIRM, /* the registry's own digest for the tag, when the mirror's differs from prev */
         JOB_TOP,    /* what the tag points to */
         JOB_NESTED, /* an index inside the index */
         JOB_CHILD,  /* the chosen image's manifest */
@@ -126,6 +127,9 @@ struct bp_resolve_job {
         int entry;
         char child_digest[REF_DIGEST_MAX];
         bool from_mirror; /* the tag's answer came from the registry's mirror */
+        char mirror_said[REF_DIGEST_MAX]; /* the mirror's digest for the tag, while the registry confirms it */
+        bool tags_direct;                 /* the tag list is being asked of the registry itself */
+        char mirror_tag[REF_TAG_MAX];     /* the tag the mirror's list led to, while it does */
         struct bp_resolution r;
         int rc;
         struct bp_err err;
@@ -173,6 +177,7 @@ static void job_request(struct bp_resolve_job *j, enum job_state state, enum bp_
         memset(&j->op, 0, sizeof(j->op));
         j->state = state;
         j->op.kind = kind;
+        j->op.direct = state == JOB_CONFIRM || (state == JOB_TAGS && j->tags_direct);
         text_copy(j->op.repo, sizeof(j->op.repo), j->ref.path);
         text_copy(j->op.reference, sizeof(j->op.reference), reference);
         j->op.max = max;
@@ -337,6 +342,18 @@ static void job_step(struct bp_registry_op *op, void *userdata)
         bool has_variant = false;
         int rc;
 
+        if (op->result < 0 && j->state == JOB_TAGS && j->tags_direct) {
+                bp_fail(&err, -ENOLINK, "%s: unconfirmed: the mirror's tag list leads to '%s', not the pinned tag, "
+                        "and the registry could not be asked: %s", j->name, j->mirror_tag, op->err.msg);
+                j->err = err;
+                return job_end(j, -ENOLINK);
+        }
+        if (op->result < 0 && j->state == JOB_CONFIRM) {
+                bp_fail(&err, -ENOLINK, "%s: unconfirmed: the mirror's %.19s… is not the pin, and the registry "
+                        "could not be asked: %s", j->name, j->mirror_said, op->err.msg);
+                j->err = err;
+                return job_end(j, -ENOLINK);
+        }
         if (op->result < 0) {
                 if (j->state == JOB_NESTED)
                         bp_err_prefix(&op->err, op->result, "%s: nested index: ", j->name);
@@ -348,6 +365,17 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                 if (rc < 0)
                         return (void) job_fail(j, rc, &err);
                 j->ref.digest[0] = '\0';
+                if (op->mirrored && !j->tags_direct && j->prev_for && !j->have_prev) {
+                        rc = j->prev_for(j->userdata, j->ref.tag, &j->prev);
+                        j->have_prev = rc == 0;
+                        if (rc == -ESTALE) {
+                                /* The mirror's list leads away from the pinned tag: a stale list would move
+                                 * the board back. The registry's own list decides, once. */
+                                text_copy(j->mirror_tag, sizeof(j->mirror_tag), j->ref.tag);
+                                j->tags_direct = true;
+                                return job_request(j, JOB_TAGS, BP_REG_TAGS, "", 0);
+                        }
+                }
                 return job_from_tag(j);
         case JOB_HEAD: {
                 const char *was = j->prev.index_digest[0] ? j->prev.index_digest : j->prev.digest;
@@ -362,7 +390,38 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                         why(&j->r, "%s is still %s: one HEAD, nothing fetched", j->name, now);
                         return job_end(j, 0);
                 }
+                if (op->mirrored && !j->ref.digest[0]) {
+                        /* A mirror's word that the tag moved is not enough: a stale or lying cache would
+                         * move the board back. The registry's own HEAD decides. */
+                        text_copy(j->mirror_said, sizeof(j->mirror_said), now);
+                        return job_request(j, JOB_CONFIRM, BP_REG_DIGEST, j->ref.tag, 0);
+                }
                 return job_request(j, JOB_TOP, BP_REG_MANIFEST, j->ref.digest[0] ? j->ref.digest : j->ref.tag, 0);
+        }
+        case JOB_CONFIRM: {
+                const char *was = j->prev.index_digest[0] ? j->prev.index_digest : j->prev.digest;
+                const char *now = op->kind == BP_REG_DIGEST ? op->digest : op->blob.digest;
+                char said[sizeof(j->name) + 2 * REF_DIGEST_MAX + 64];
+                if (strcmp(now, was) == 0) {
+                        if (resolution_copy(&j->r, &j->prev) < 0) {
+                                bp_fail(&err, -ENOMEM, "out of memory");
+                                return (void) job_fail(j, -ENOMEM, &err);
+                        }
+                        j->r.unchanged = true;
+                        j->r.n_why = 0;
+                        why(&j->r, "%s is still %s at the registry; its mirror said %s: nothing moves", j->name,
+                            now, j->mirror_said);
+                        /* Reported once; the rest of the run asks the registry itself. */
+                        (void) snprintf(said, sizeof(said), "it says %s is %s, the registry says %s", j->name,
+                                        j->mirror_said, now);
+                        (void) registry_mirror_failed(j->reg, said);
+                        return job_end(j, 0);
+                }
+                /* Confirmed: the registry's digest, fetched by digest (from the mirror too: bytes by digest
+                 * are checked against it). */
+                why(&j->r, "%s moved to %s, confirmed by the registry", j->name, now);
+                text_copy(said, sizeof(said), now);
+                return job_request(j, JOB_TOP, BP_REG_MANIFEST, said, 0);
         }
         case JOB_TOP:
         case JOB_NESTED:

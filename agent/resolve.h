@@ -14,7 +14,8 @@ struct bp_resolve_job;
 /* After the tag list (every tag of the repository): the tag to resolve, in ret_tag. */
 typedef int (*resolve_pick_fn)(void *userdata, char **tags, size_t n, char ret_tag[static REF_TAG_MAX],
                                struct bp_err *err);
-/* Once the tag is known: an earlier resolution of it into *ret (owned by the job then), 0; else < 0. */
+/* Once the tag is known: an earlier resolution of it into *ret (owned by the job then), 0; -ESTALE when there
+ * is an earlier resolution of the image, but of another tag; else -ENOENT. */
 typedef int (*resolve_prev_fn)(void *userdata, const char *tag, struct bp_resolution *ret);
 
 /* One image's chain (tag list -> tag digest -> index -> child -> config), each step started when the one
@@ -34,7 +35,21 @@ struct bp_resolve_spec {
 int resolve_start(const struct bp_resolve_spec *spec, struct bp_resolve_job **ret, struct bp_err *err);
 bool resolve_job_done(const struct bp_resolve_job *j);
 /* After the run: the resolution (owned by the caller) and the tag resolved, or the error naming the image.
- * The message is cleaned for display: registry bytes in it cannot reach a terminal raw. */
+ * The message is cleaned for display: registry bytes in it cannot reach a terminal raw.
+ *
+ * A mirror says where to look, the registry what a tag names. With an earlier resolution (prev, or from
+ * prev_for) and a registry that has a mirror: the mirror's HEAD for the tag decides alone only when it
+ * agrees with prev (the steady state: no request to the registry). When it differs, one HEAD to the
+ * registry itself (never its mirror) confirms the move before it counts:
+ *   - the registry's digest is prev's: nothing moves, the result is prev with unchanged set, and the mirror
+ *     is reported stale (the registry's warn line) and not asked again in this run;
+ *   - it is another digest: that one is resolved (its bytes may come from the mirror, checked by digest);
+ *   - the registry cannot be asked (down, refused, an HTTP error): -ENOLINK, "unconfirmed" in the message.
+ *     The caller keeps the pin: resolve fails the service, upgrade may hold it with reason "unconfirmed".
+ * The same holds for a tag list (list_tags): when the tag picked from the mirror's list is not the pinned
+ * one (prev_for says -ESTALE), the registry's own list is asked once and picked from instead; if it cannot
+ * be, -ENOLINK as above. Without an earlier resolution (a first pin) the mirror's answer is taken, checked
+ * as any. */
 int resolve_job_result(struct bp_resolve_job *j, struct bp_resolution *ret, char *ret_tag /* REF_TAG_MAX or NULL */,
                        struct bp_err *err);
 void resolve_job_free(struct bp_resolve_job *j);

@@ -1,7 +1,7 @@
 /* agent/subprocess.c: see subprocess.h. One pipe carries both output streams, read with poll() so
- * that the deadline holds while the program is silent; the pipe's read end is close-on-exec, so the
- * program holds only the write end and end-of-file means every writer (it and any child it left) is
- * gone. */
+ * that the deadline holds while the program is silent. The end is the program's exit, seen by waitid(),
+ * not end-of-file on the pipe: a child it left in the background can hold the pipe open for ever
+ * (systemd's wait_for_terminate_and_check() waits for the same thing). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -123,28 +124,72 @@ static int start(char *const argv[], int out_fd, pid_t *ret_pid)
         return -r;
 }
 
-/* Read output until end of file or the deadline; true when the deadline passed first. */
-static bool drain(int fd, int64_t deadline, struct line_buf *b)
+/* True once pid has exited; it stays a zombie (WNOWAIT), so its pid, its group's id too, is no one else's
+ * until reap(). */
+static bool exited(pid_t pid)
 {
+        siginfo_t si = { 0 };
+
+        return waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == pid;
+}
+
+/* A descriptor that polls readable when pid exits, or -1 where the kernel has none (before 5.3): then
+ * the wait looks every SUBPROCESS_EXIT_POLL_MS. */
+static int exit_fd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+        return (int) syscall(SYS_pidfd_open, pid, 0);
+#else
+        (void) pid;
+        return -1;
+#endif
+}
+
+/* Read output while the program runs, until it exits or the deadline; true when the deadline passed
+ * first. Output still in the pipe when it exits is read, but no more than a pipe holds: a background
+ * child that keeps writing does not hold up the end. */
+static bool drain(pid_t pid, int fd, int64_t deadline, struct line_buf *b)
+{
+        _cleanup_close_ int pfd = exit_fd(pid);
+        bool open = true;
+
         for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                int64_t left = deadline - clock_now_ms();
+                struct pollfd p[2] = { { .fd = open ? fd : -1, .events = POLLIN }, { .fd = pfd, .events = POLLIN } };
+                int64_t left = deadline - clock_now_ms(), wait;
                 char chunk[4096];
                 ssize_t n;
 
+                if (exited(pid))
+                        break;
                 if (left <= 0)
                         return true;
-                if (poll(&p, 1, left > 60000 ? 60000 : (int) left) < 0 && errno != EINTR)
+                wait = pfd >= 0 ? left : SUBPROCESS_EXIT_POLL_MS < left ? SUBPROCESS_EXIT_POLL_MS : left;
+                if (poll(p, 2, wait > 60000 ? 60000 : (int) wait) < 0 && errno != EINTR)
                         return true;
-                if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+                if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
                         continue;
                 n = read(fd, chunk, sizeof(chunk));
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
-                        return false;
-                line_feed(b, chunk, (size_t) n);
+                        open = false; /* every writer is gone; the exit is still to come */
+                else
+                        line_feed(b, chunk, (size_t) n);
         }
+        for (size_t got = 0; open && got < 65536;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                char chunk[4096];
+                ssize_t n;
+
+                if (poll(&p, 1, 0) <= 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR)))
+                        break;
+                n = read(fd, chunk, sizeof(chunk));
+                if (n <= 0)
+                        break;
+                line_feed(b, chunk, (size_t) n);
+                got += (size_t) n;
+        }
+        return false;
 }
 
 static int reap(pid_t pid, bool timed_out, int *ret_status)
@@ -155,19 +200,14 @@ static int reap(pid_t pid, bool timed_out, int *ret_status)
                 int64_t until = clock_now_ms() + SUBPROCESS_KILL_GRACE_MS;
 
                 (void) kill(-pid, SIGTERM);
-                while (waitpid(pid, &status, WNOHANG) == 0) {
-                        if (clock_now_ms() >= until)
-                                break;
+                while (!exited(pid) && clock_now_ms() < until)
                         clock_sleep_ms(20);
-                }
-                (void) kill(-pid, SIGKILL);     /* what it left behind in its group */
         }
-        while (waitpid(pid, &status, 0) < 0) {
-                if (errno == ECHILD)
-                        break;          /* reaped in the loop above */
+        /* What it left behind in its group goes with it, also when it exited on its own. */
+        (void) kill(-pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
-        }
         *ret_status = status;
         return 0;
 }
@@ -188,7 +228,7 @@ int subprocess_run(char *const argv[], int64_t timeout_ms, subprocess_line_fn on
         if (r < 0)
                 return bp_fail(err, r, "'%s' could not be started: %s", argv[0], strerror(-r));
         (void) close(steal_fd(&wr));
-        timed_out = drain(rd, clock_now_ms() + timeout_ms, &b);
+        timed_out = drain(pid, rd, clock_now_ms() + timeout_ms, &b);
         line_flush(&b);
         r = reap(pid, timed_out, &status);
         if (r < 0)

@@ -1,6 +1,7 @@
 /* agent/token.c: see token.h. */
 #include "token.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "dl.h"
 #include "jsonio.h"
 #include "text.h"
 
@@ -176,21 +178,49 @@ static int close_memstream(FILE *f, char **buf, char **ret)
         return 0;
 }
 
+/* One "name=value" more on u's query, value percent-encoded by libcurl. */
+static CURLUcode query_add(CURLU *u, const char *name, const char *value)
+{
+        char *part = NULL;
+        CURLUcode uc;
+
+        if (asprintf(&part, "%s=%s", name, value) < 0)
+                return CURLUE_OUT_OF_MEMORY;
+        uc = curl_url_set(u, CURLUPART_QUERY, part, CURLU_APPENDQUERY | CURLU_URLENCODE);
+        free(part);
+        return uc;
+}
+
 int token_request_url(const struct bp_challenge *ch, const char *const *scopes, size_t n, char **ret)
 {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
+        CURLU *u = curl_url();
+        char *scheme = NULL, *url = NULL;
+        CURLUcode uc;
+        int r = -EINVAL;
 
-        if (!f)
+        if (!u)
                 return -ENOMEM;
-        fprintf(f, "%s%sservice=", ch->realm, strchr(ch->realm, '?') ? "&" : "?");
-        put_escaped(f, ch->service);
-        for (size_t i = 0; i < n; i++) {
-                fputs("&scope=", f);
-                put_escaped(f, scopes[i]);
+        uc = curl_url_set(u, CURLUPART_URL, ch->realm, 0);
+        if (uc == CURLUE_OK)
+                uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+        if (uc == CURLUE_OK && strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)
+                uc = CURLUE_UNSUPPORTED_SCHEME;
+        if (uc == CURLUE_OK)
+                uc = query_add(u, "service", ch->service);
+        for (size_t i = 0; uc == CURLUE_OK && i < n; i++)
+                uc = query_add(u, "scope", scopes[i]);
+        if (uc == CURLUE_OK)
+                uc = curl_url_get(u, CURLUPART_URL, &url, 0);
+        if (uc == CURLUE_OK) {
+                *ret = strdup(url);
+                r = *ret ? 0 : -ENOMEM;
+        } else if (uc == CURLUE_OUT_OF_MEMORY) {
+                r = -ENOMEM;
         }
-        return close_memstream(f, &buf, ret);
+        curl_free(scheme);
+        curl_free(url);
+        curl_url_cleanup(u);
+        return r;
 }
 
 int token_refresh_form(const struct bp_challenge *ch, const char *refresh_token, const char *const *scopes,

@@ -1,6 +1,7 @@
 /* agent/token.h: the registry token flow without the HTTP: the token request a Bearer challenge calls for
  * (one per registry and run, carrying every scope the run needs), the token endpoint's answer, and a cache of
- * tokens by scope for their lifetime. Pure: no network, no files; times are passed in. */
+ * tokens by scope for their lifetime. No network, no files; times are passed in. The request's URL is
+ * libcurl's URL API's to write (it parses the realm), so libcurl must be loaded for it. */
 #pragma once
 
 #include <stddef.h>
@@ -34,7 +35,9 @@ int token_cache_store(struct bp_token_cache *c, const char *const *scopes, size_
 int token_parse_response(const char *body, size_t len, const char *content_type, const char *realm, char **ret,
                          long *ret_expires_s, struct bp_err *err);
 
-/* The GET URL of a token request under ch for scopes: realm?service=…&scope=…&scope=… (malloc'd). */
+/* The GET URL of a token request under ch for scopes: realm?service=…&scope=…&scope=… (malloc'd), written by
+ * libcurl's URL API (loaded: dl_curl()), its values form-encoded. -EINVAL when the realm is not an http(s)
+ * URL, -ENOMEM. */
 int token_request_url(const struct bp_challenge *ch, const char *const *scopes, size_t n, char **ret);
 
 /* The OAuth2 form that exchanges docker's "identitytoken" (a refresh token) for scopes: grant_type=

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(link, data, k);
         link[k] = '\0';
         if (registry_tags_next(link, next, sizeof(next)) &&
-            (next[0] != '/' || next[1] == '/' || strlen(next) >= sizeof(next) || strpbrk(next, " \r\n")))
+            (next[0] == '\0' || strlen(next) >= sizeof(next) || strpbrk(next, " \t\r\n>")))
                 abort();
         free(link);
         k = nl ? k + 1 : size;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dl.h"
 #include "token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -15,6 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *value = NULL, *url = NULL;
         long expires = 0;
 
+        if (dl_curl(NULL) < 0)
+                abort();
         if (token_parse_response((const char *) data, size, "application/json", "https://auth.example/token",
                                  &value, &expires, &err) == 0) {
                 if (!value[0] || strpbrk(value, "\r\n") || strlen(value) > TOKEN_VALUE_MAX || expires < 60 ||

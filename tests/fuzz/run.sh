@@ -66,6 +66,8 @@ for src in tests/fuzz/fuzz-*.c; do
                 done ;;
         fuzz-referrers) for f in tests/fixtures/signatures/*/{referrers,bundle-manifest,sig-manifest*}.json; do
                         cp "$f" "$corpus/$(basename "$(dirname "$f")")-$(basename "$f")"; done ;;
+        fuzz-mirror) seed "$corpus" https://cache.lan:5000 http://10.0.0.2:5000/ "http://[fc00::1]:5000" \
+                https://bp:pw@cache.lan "https://cache.lan:99999" ;;
         fuzz-token) seed "$corpus" '{"token":"abc","access_token":"abc","expires_in":300,"issued_at":"2020-01-01T00:00:00Z"}' \
                 '{"access_token":"x","expires_in":-1}' ;;
         esac

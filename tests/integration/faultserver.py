@@ -89,6 +89,7 @@ status, Content-Type, Docker-Content-Digest, Link and body, except as
                 registry's Docker-Content-Digest kept
   swap:REPO:TAG a manifest by tag (GET and HEAD) is the registry's REPO:TAG, with
                 its own, matching digest: an index of the mirror's own making
+  hidetag:TAG   tag lists without TAG, as a stale cache that has not seen it yet
 --mirror-login USER:PASSWORD makes the mirror ask for Basic credentials (401
 with a Basic challenge) and serve only with exactly those.  Every request is
 logged with its Authorization (scheme, and the Basic user name) as any is.
@@ -98,7 +99,7 @@ Usage:
                  [--tls-cert server.pem --tls-key server.key]
                  [--stall-seconds 60] [--oversize-bytes 5242880]
                  [--mirror-of URL [--mirror-ca FILE] [--mirror-upstream-auth USER:PASSWORD]
-                  [--mirror-fault none|tamper|swap:REPO:TAG] [--mirror-login USER:PASSWORD]]
+                  [--mirror-fault none|tamper|swap:REPO:TAG|hidetag:TAG] [--mirror-login USER:PASSWORD]]
                  --log FILE [--pidfile FILE]
 
 Listens on 127.0.0.1 only.  With --tls-cert both listeners use TLS.  Each
@@ -561,6 +562,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._error(502, "UNAVAILABLE", "upstream: %s" % e, "mirror")
         if by_tag and fault == "tamper" and self.command == "GET" and status == 200 and body:
             body = body[:-1] + (b" " if body[-1:] != b" " else b"\n")
+        if fault.startswith("hidetag:") and urllib.parse.urlsplit(path).path.endswith("/tags/list") \
+                and status == 200 and body:
+            doc = json.loads(body)
+            doc["tags"] = [t for t in doc.get("tags") or [] if t != fault.split(":", 1)[1]]
+            body = json.dumps(doc).encode()
         out = []
         for name in ("Docker-Content-Digest", "Link", "WWW-Authenticate"):
             if headers.get(name):
@@ -759,7 +765,7 @@ def main():
                     help="a registry's base URL: /v2/ outside /v2/fault/ is a pull-through cache of it")
     ap.add_argument("--mirror-ca", default=None, help="CA bundle for --mirror-of over https")
     ap.add_argument("--mirror-upstream-auth", default="", help="USER:PASSWORD the mirror sends upstream")
-    ap.add_argument("--mirror-fault", default="none", help="none, tamper or swap:REPO:TAG")
+    ap.add_argument("--mirror-fault", default="none", help="none, tamper, swap:REPO:TAG or hidetag:TAG")
     ap.add_argument("--mirror-login", default="", help="USER:PASSWORD the mirror asks its clients for")
     ap.add_argument("--log", required=True)
     ap.add_argument("--pidfile")
@@ -768,8 +774,9 @@ def main():
         ap.error("--tls-cert and --tls-key go together")
     if args.stall_seconds < 0 or args.stall_seconds > 600:
         ap.error("--stall-seconds must be within 0..600")
-    if not (args.mirror_fault in ("none", "tamper") or re.match(r"^swap:[^:]+:[^:]+$", args.mirror_fault)):
-        ap.error("--mirror-fault is none, tamper or swap:REPO:TAG")
+    if not (args.mirror_fault in ("none", "tamper") or re.match(r"^swap:[^:]+:[^:]+$", args.mirror_fault)
+            or re.match(r"^hidetag:[^:]+$", args.mirror_fault)):
+        ap.error("--mirror-fault is none, tamper, swap:REPO:TAG or hidetag:TAG")
 
     ctx = None
     if args.tls_cert:

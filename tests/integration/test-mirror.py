@@ -6,8 +6,14 @@ registry: boardpin's requests reach it and the registry itself sees only the cac
 stopped boardpin asks the registry itself, with one warning. faultserver.py as a mirror that changes a
 byte of a manifest, or serves an index of its own: caught, nothing of it written, the registry's answer
 used. faultserver.py as a mirror that asks for credentials in front of the Basic and token registries:
-their credentials never reach it; its own, from the auth file, do. Ends with 'N passed, N failed'."""
-import base64, json, os, shutil, socket, ssl, subprocess, sys, tempfile, time, urllib.request
+their credentials never reach it; its own, from the auth file, do. A stale mirror (faultserver.py
+serving an older, consistent image for a tag): the pin does not move back, one HEAD to the registry
+confirms, the mirror is reported; with the registry down the move is unconfirmed, resolve fails and
+upgrade fails the service, the pin kept; a fresh mirror's move is confirmed with one HEAD; a stale tag
+list that leads away from the pinned tag is overruled by the registry's own list. Ends with
+'N passed, N failed'."""
+import base64, gzip, hashlib, io, json, os, shutil, socket, ssl, subprocess, sys, tarfile, tempfile, time
+import urllib.request
 
 import harness
 from harness import check, load_env
@@ -153,6 +159,64 @@ def config(d, registries, services, auth_file=None):
 
 def run(cfg, *cmd, timeout=120):
     return tuple(harness.run([bp, "-c", cfg, "--platform", PLATFORM, "--json", *cmd], timeout=timeout))
+
+
+def sha(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def canon(o):
+    return json.dumps(o, sort_keys=True, separators=(",", ":")).encode()
+
+
+def put_blob(repo, data):
+    d = sha(data)
+    req = urllib.request.Request(f"http://{P}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
+    loc = urllib.request.urlopen(req).headers["Location"]
+    if loc.startswith("/"):
+        loc = f"http://{P}{loc}"
+    sep = "&" if "?" in loc else "?"
+    req = urllib.request.Request(f"{loc}{sep}digest={d}", method="PUT", data=data,
+                                 headers={"Content-Type": "application/octet-stream"})
+    urllib.request.urlopen(req).read()
+    return d
+
+
+def push_arm64(repo, tags, text):
+    """A linux/arm64 OCI image (one layer holding text) in the plain registry, under each of tags."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size, info.mtime, info.mode = len(text.encode()), 1577836800, 0o644
+        tar.addfile(info, io.BytesIO(text.encode()))
+    raw = raw.getvalue()
+    gz = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=gz, mtime=0) as g:
+        g.write(raw)
+    layer = gz.getvalue()
+    cfg = canon({"architecture": "arm64", "os": "linux", "created": "2020-01-01T00:00:00Z",
+                 "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}})
+    man = canon({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put_blob(repo, cfg),
+                            "size": len(cfg)},
+                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                             "digest": put_blob(repo, layer), "size": len(layer)}]})
+    for tag in tags:
+        req = urllib.request.Request(f"http://{P}/v2/{repo}/manifests/{tag}", method="PUT", data=man,
+                                     headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+        urllib.request.urlopen(req).read()
+    return sha(man)
+
+
+def pinned(d, name):
+    try:
+        return json.loads(lock_text(d))["services"][name]["pin"]["digest"]
+    except (ValueError, KeyError):
+        return None
+
+
+def boardpin_requests(path, start_at):
+    return [l[:2] for l in access_lines(path, start_at) if l[2].startswith("boardpin/")]
 
 
 def digests(doc):
@@ -328,6 +392,108 @@ try:
           rc == 0 and digests(doc) == {"listv2": cred_want["listv2"]} and len(lines) == 1
           and "certificate" in lines[0].lower(), (rc, err))
     stop(fm)
+
+    # ---- a stale mirror: it serves an older image for the tag, consistent in itself -----------------------
+    # test/stale:old is the older image, test/stale:1.0 the one the registry names now; the mirror answers
+    # the tag 1.0 with the registry's "old" (HEAD and GET), and every digest as the registry does.
+    old = push_arm64("test/stale", ["old"], "stale mirror: old\n")
+    new = push_arm64("test/stale", ["1.0"], "stale mirror: new\n")
+    stale_services = {"stale": f"image = {P}/test/stale\nversion = 1.0"}
+    d = os.path.join(tmp, "stale")
+    os.makedirs(d)
+    cfg = config(d, {P: "insecure = true"}, stale_services)
+    rc, doc, err = run(cfg, "resolve")
+    check("stale: the registry itself pins the new image", rc == 0 and pinned(d, "stale") == new,
+          (rc, pinned(d, "stale"), new, err))
+    fm, fport, flog = fault_mirror("mirror-stale", f"http://{P}", "--mirror-fault", "swap:test/stale:old")
+    furl = f"http://127.0.0.1:{fport}"
+    cfg = config(d, {P: f"insecure = true\nmirror = {furl}"}, stale_services)
+    before, at = lock_text(d), mark(plain_log)
+    rc, doc, err = run(cfg, "resolve")
+    asked = [r for r in requests_of(flog) if r["path"] == "/v2/test/stale/manifests/1.0"]
+    check("stale: the mirror did answer the tag with the older image",
+          asked and all(r["status"] == 200 for r in asked), requests_of(flog))
+    check("stale: the board does not move back; the lock is untouched",
+          rc == 0 and pinned(d, "stale") == new and old not in lock_text(d) and lock_text(d) == before
+          and old not in env_texts(d), (rc, pinned(d, "stale"), err))
+    mine = boardpin_requests(plain_log, at)
+    check("stale: one HEAD of the tag to the registry itself confirmed it, nothing else",
+          mine == [("HEAD", "/v2/test/stale/manifests/1.0")], mine)
+    lines = mirror_lines(err, furl)
+    check("stale: the mirror is reported, naming both digests", len(lines) == 1 and old in lines[0]
+          and new in lines[0], err)
+
+    # ---- the same stale mirror, its registry unreachable: the move is unconfirmed -------------------------
+    # The image's registry is a closed port; the mirror still answers for it (its upstream is the plain
+    # registry, which holds the same repository). A first pin takes the mirror's answer: nothing to compare.
+    gone = f"127.0.0.1:{free_port()}"
+    good, gport, glog = fault_mirror("mirror-good", f"http://{P}")
+    gurl = f"http://127.0.0.1:{gport}"
+    d = os.path.join(tmp, "unconfirmed")
+    os.makedirs(d)
+    down_services = {"stale": f"image = {gone}/test/stale\nversion = 1.0"}
+    cfg = config(d, {gone: f"insecure = true\nmirror = {gurl}"}, down_services)
+    rc, doc, err = run(cfg, "resolve")
+    check("unconfirmed: a first pin through the mirror, the registry down", rc == 0 and pinned(d, "stale") == new,
+          (rc, pinned(d, "stale"), err))
+    rc, doc, err = run(cfg, "resolve")
+    check("unconfirmed: the mirror agreeing with the lock needs no registry", rc == 0
+          and pinned(d, "stale") == new and not mirror_lines(err, gurl), (rc, err))
+    stop(good)
+    cfg = config(d, {gone: f"insecure = true\nmirror = {furl}"}, down_services)
+    before = lock_text(d)
+    rc, doc, err = run(cfg, "resolve")
+    check("unconfirmed: resolve fails the service with that reason, exit 1",
+          rc == 1 and "unconfirmed" in err and gone in err, (rc, err))
+    check("unconfirmed: the pin stays", pinned(d, "stale") == new and lock_text(d) == before
+          and old not in env_texts(d), (pinned(d, "stale"), err))
+    rc, doc, err = run(cfg, "upgrade")
+    s = next((x for x in (doc or {}).get("services", []) if x["name"] == "stale"), {})
+    check("unconfirmed: upgrade does not take the mirror's digest and says why",
+          rc != 0 and s.get("action") in ("held", "failed") and "unconfirmed" in (s.get("reason") or "")
+          and pinned(d, "stale") == new and old not in lock_text(d), (rc, s, err))
+    stop(fm)
+
+    # ---- a fresh mirror: the tag moved, the registry confirms with one HEAD -------------------------------
+    newer = push_arm64("test/stale", ["1.0"], "stale mirror: newer\n")
+    good, gport, glog = fault_mirror("mirror-fresh", f"http://{P}")
+    gurl = f"http://127.0.0.1:{gport}"
+    d = os.path.join(tmp, "stale")
+    cfg = config(d, {P: f"insecure = true\nmirror = {gurl}"}, stale_services)
+    at = mark(plain_log)
+    rc, doc, err = run(cfg, "resolve")
+    check("fresh: the move is taken once the registry confirms it", rc == 0 and pinned(d, "stale") == newer
+          and not mirror_lines(err, gurl), (rc, pinned(d, "stale"), err))
+    mine = boardpin_requests(plain_log, at)
+    check("fresh: the registry itself got one HEAD and nothing else", mine == [("HEAD", "/v2/test/stale/manifests/1.0")],
+          mine)
+    stop(good)
+
+    # ---- a stale mirror's tag list: it has not seen the newest tag yet ------------------------------------
+    t_old = push_arm64("test/stalelist", ["1.0.0"], "stale list: 1.0.0\n")
+    t_new = push_arm64("test/stalelist", ["1.1.0"], "stale list: 1.1.0\n")
+    list_services = {"listed": f"image = {P}/test/stalelist\nversion = ^1.0"}
+    d = os.path.join(tmp, "stalelist")
+    os.makedirs(d)
+    cfg = config(d, {P: "insecure = true"}, list_services)
+    rc, doc, err = run(cfg, "resolve")
+    check("stale list: the registry itself pins 1.1.0", rc == 0 and pinned(d, "listed") == t_new,
+          (rc, pinned(d, "listed"), t_new, err))
+    hm, hport, hlog = fault_mirror("mirror-hidetag", f"http://{P}", "--mirror-fault", "hidetag:1.1.0")
+    hurl = f"http://127.0.0.1:{hport}"
+    cfg = config(d, {P: f"insecure = true\nmirror = {hurl}"}, list_services)
+    before, at = lock_text(d), mark(plain_log)
+    rc, doc, err = run(cfg, "resolve")
+    listed = [r for r in requests_of(hlog) if r["path"].startswith("/v2/test/stalelist/tags/list")]
+    check("stale list: the mirror's list, without 1.1.0, was asked", listed and listed[0]["status"] == 200,
+          requests_of(hlog))
+    check("stale list: the board stays on 1.1.0; the lock is untouched",
+          rc == 0 and pinned(d, "listed") == t_new and t_old not in lock_text(d) and lock_text(d) == before,
+          (rc, pinned(d, "listed"), err))
+    mine = boardpin_requests(plain_log, at)
+    check("stale list: the registry's own tag list decided, and nothing else was asked of it",
+          len(mine) == 1 and mine[0][0] == "GET" and mine[0][1].startswith("/v2/test/stalelist/tags/list"), mine)
+    stop(hm)
 except Exception as e:  # a component that will not start fails the test, never skips it
     check("mirror harness", False, repr(e))
 finally:

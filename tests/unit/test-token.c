@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "dl.h"
 #include "token.h"
 
 /* 100 services on one registry: more scopes than the old fixed table of 64 held. The token fetched for all of
@@ -109,17 +111,26 @@ static void request_url_and_form(void **state)
         char *u = NULL;
 
         (void) state;
+        assert_int_equal(dl_curl(NULL), 0); /* the URL is libcurl's to write */
         strcpy(ch.realm, "https://auth.example/token");
         strcpy(ch.service, "registry example");
         assert_int_equal(token_request_url(&ch, scopes, 2, &u), 0);
-        assert_string_equal(u, "https://auth.example/token?service=registry%20example"
-                               "&scope=repository%3Aa%2Fb%3Apull&scope=repository%3Ac%3Apull");
+        /* libcurl's form encoding: a blank is '+'; the case of its hex digits differs between versions. */
+        if (strcasecmp(u, "https://auth.example/token?service=registry+example"
+                          "&scope=repository%3Aa%2Fb%3Apull&scope=repository%3Ac%3Apull") != 0)
+                fail_msg("%s", u);
         free(u);
         strcpy(ch.realm, "https://auth.example/token?x=1");
         assert_int_equal(token_request_url(&ch, scopes, 1, &u), 0);
-        assert_string_equal(u, "https://auth.example/"
-                               "token?x=1&service=registry%20example&scope=repository%3Aa%2Fb%3Apull");
+        if (strcasecmp(u, "https://auth.example/token?x=1&service=registry+example&scope=repository%3Aa%2Fb%3Apull") !=
+            0)
+                fail_msg("%s", u);
         free(u);
+        /* A realm that is not an http(s) URL makes no request. */
+        strcpy(ch.realm, "file:///etc/passwd");
+        assert_int_equal(token_request_url(&ch, scopes, 1, &u), -EINVAL);
+        strcpy(ch.realm, "https://auth example/");
+        assert_int_equal(token_request_url(&ch, scopes, 1, &u), -EINVAL);
         assert_int_equal(token_refresh_form(&ch, "r&t", scopes, 2, &u), 0);
         assert_string_equal(u, "grant_type=refresh_token&client_id=boardpin&service=registry%20example"
                                "&scope=repository%3Aa%2Fb%3Apull%20repository%3Ac%3Apull&refresh_token="
