@@ -13,6 +13,8 @@ INSTALL ?= install
 CFLAGS ?= -O2 -g
 BUILDDIR ?= build
 UNITDIR ?= $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd)
+# Where bash-completion loads completions on demand; its .pc says, else the usual place under PREFIX.
+COMPLETIONSDIR ?= $(or $(shell $(PKG_CONFIG) --variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
 
 DEPS := inih json-c libcurl libsystemd libcrypto
 # Linked: what every start needs. libcurl, libcrypto and libsystemd are dlopen()ed when first used
@@ -102,8 +104,10 @@ fuzz: deps
 UNITS := $(wildcard etc/systemd/*.service etc/systemd/*.timer)
 install: $(BUILDDIR)/boardpin
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/boardpin $(DESTDIR)$(DOCDIR)/examples
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/boardpin $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(COMPLETIONSDIR)
 	$(INSTALL) -m 0755 $(BUILDDIR)/boardpin $(DESTDIR)$(BINDIR)/boardpin
+	$(INSTALL) -m 0644 etc/bash-completion/boardpin $(DESTDIR)$(COMPLETIONSDIR)/boardpin
 	$(INSTALL) -m 0644 packaging/boardpin.ini.5 $(DESTDIR)$(MANDIR)/man5/boardpin.ini.5
 	$(INSTALL) -m 0644 packaging/boardpin.8 $(DESTDIR)$(MANDIR)/man8/boardpin.8
 	for u in $(UNITS); do \

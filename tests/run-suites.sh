@@ -48,6 +48,7 @@ done
 run "fixtures: detect --json on every board" tests/fixtures/check.py "$build/boardpin" "$build/roots"
 run "detect: bad input" tests/detect-bad-input.sh "$build/boardpin"
 run "dl: curl type checks stay on" tests/dl-typecheck.sh
+run "completion: bash" tests/completion/run.py "$build/boardpin"
 # The contract checks live beside the tree, as CI lays it out; without them the suite fails, counted.
 missing() { echo "$1"; echo "0 passed, 1 failed"; return 1; }
 if [ -x ../shared/tools/contract-smoke ]; then

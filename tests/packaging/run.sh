@@ -2,7 +2,8 @@
 # run.sh BUILDDIR: the Debian packages and the units. Builds `make deb` natively and for armhf, arm64
 # and armel into BUILDDIR/packaging/debs, and checks: lintian has no error or warning; the armhf
 # binary is ARMv6 hard-float by its Tag_CPU_arch (read by boardpin's own ELF reader), armel's soft
-# float, arm64's 64-bit; the conffile, the state directory and the enabled unit are in the package;
+# float, arm64's 64-bit; the conffile, the state directory, the enabled unit and the bash completion
+# are in the package;
 # Depends name every library boardpin dlopen()s (its .note.dlopen), with the trixie t64 names; `systemd-analyze verify`
 # passes on boardpin.service, boardpin-upgrade.service and .timer and the example units; postinst
 # enables and starts the timer and starts no service; `systemd-analyze security` puts boardpin.service
@@ -88,6 +89,11 @@ for arch in native armhf arm64 armel; do
                 ok "$host: the package has boardpin-upgrade.service and .timer"
         else
                 bad "$host: the package lacks boardpin-upgrade.service or .timer"
+        fi
+        if grep -q '^-rw-r--r-- .* \./usr/share/bash-completion/completions/boardpin$' <<< "$files"; then
+                ok "$host: the package has the bash completion, 0644"
+        else
+                bad "$host: no usr/share/bash-completion/completions/boardpin, mode 0644, in the package"
         fi
         deps=$(dpkg-deb -f "$deb" Depends)
         missing=()
