@@ -532,8 +532,15 @@ int run_commit(struct bp_run *run, struct bp_err *err)
 
         /* A config cut short (a power cut mid-edit, a 0-byte file) names no services: it must not cost
          * the pins, nor the previous pins kept for rollback. */
-        if (run->config->n_services > 0)
-                (void) lock_prune(run->lock, run->config);
+        if (run->config->n_services > 0) {
+                _cleanup_free_ const char **keep = calloc(run->config->n_services, sizeof(*keep));
+
+                if (!keep)
+                        return bp_fail(err, -ENOMEM, "out of memory");
+                for (size_t i = 0; i < run->config->n_services; i++)
+                        keep[i] = run->config->services[i].name;
+                (void) lock_prune(run->lock, keep, run->config->n_services);
+        }
         r = probe_env_dir(run->config, err);
         if (r == 0)
                 r = lock_render(run->lock, &text, &len, err);
