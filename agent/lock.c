@@ -1022,12 +1022,12 @@ int lock_txn_step(struct bp_lock *l, const char *service, enum lock_step step)
         return 0;
 }
 
-void lock_txn_pull_new(struct bp_lock *l, const char *service)
+void lock_txn_pull_new(struct bp_lock *l, const char *service, bool pull_new)
 {
         struct bp_lock_entry *e = find(l, service);
 
         if (e && e->txn.step != LOCK_STEP_NONE)
-                e->txn.pull_new = true;
+                e->txn.pull_new = pull_new;
 }
 
 void lock_txn_end(struct bp_lock *l, const char *service)

@@ -134,8 +134,9 @@ int lock_txn_begin_first(struct bp_lock *l, const char *service, const char *dig
                          struct bp_err *err);
 /* Move service's open transaction to step. -ENOENT when none is open. */
 int lock_txn_step(struct bp_lock *l, const char *service, enum lock_step step);
-/* Record that the pull of the open transaction brought a digest the store did not have. */
-void lock_txn_pull_new(struct bp_lock *l, const char *service);
+/* Record whether the pull of the open transaction brings a digest the store did not have (set before
+ * the pull starts, so an interrupted one counts; cleared when the runtime says the pull failed). */
+void lock_txn_pull_new(struct bp_lock *l, const char *service, bool pull_new);
 /* Close service's transaction (nothing to undo: committed or never switched); the lock is at rest again
  * for it. When the pull brought a new image, its digest goes to the pulled list. */
 void lock_txn_end(struct bp_lock *l, const char *service);
