@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* What a command returns when it does not return a negative errno (which main() maps to EXIT_PARTIAL). */
 enum bp_result {
@@ -24,7 +25,10 @@ enum {
         CLI_OPT_JSON = 1 << 0,     /* --json */
         CLI_OPT_DRY_RUN = 1 << 1,  /* --dry-run */
         CLI_OPT_REGISTRY = 1 << 2, /* --insecure, --auth-file, --ca-file, --timeout */
+        CLI_OPT_ALLOW_BAD = 1 << 3, /* --allow-bad SERVICE */
 };
+
+#define CLI_ALLOW_BAD_MAX 16
 
 struct bp_args {
         const char *config;   /* -c */
@@ -37,6 +41,8 @@ struct bp_args {
         const char *ca_file;   /* inspect: extra CA bundle for the registry */
         long timeout_s;        /* inspect: connect and low-speed limit of one request, 0: default */
         bool dry_run;          /* resolve, boot, upgrade: write nothing */
+        const char *allow_bad[CLI_ALLOW_BAD_MAX]; /* resolve: services whose bad list it may override */
+        size_t n_allow_bad;
 };
 
 /* Each returns an enum bp_result or a negative errno. argv[0] is the command name, the rest its operands. */

@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "clock.h"
+#include "stop.h"
 
 int64_t clock_ms_of(const struct timespec *ts)
 {
@@ -24,7 +25,7 @@ void clock_sleep_ms(int64_t ms)
                 return;
         ts.tv_sec = (time_t) (ms / 1000);
         ts.tv_nsec = (long) (ms % 1000) * 1000000;
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !stop_requested())
                 ;
 }
 

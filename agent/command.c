@@ -49,3 +49,17 @@ json_object *command_requests_json(const struct bp_run *run)
         json_object_object_add(o, "token", json_object_new_int((int) st.tokens));
         return o;
 }
+
+struct bp_run_opts command_run_opts(const struct bp_args *args)
+{
+        return (struct bp_run_opts){
+                .config = args->config,
+                .root = args->root,
+                .machine = args->machine,
+                .platform = args->platform,
+                .json = args->json,
+                .dry_run = args->dry_run,
+                .allow_bad = args->allow_bad,
+                .n_allow_bad = args->n_allow_bad,
+        };
+}

@@ -5,8 +5,12 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
+#include "cli.h"
 #include "config.h"
 #include "pin.h"
+
+/* The values of args a run needs (pin.h knows no command line); borrowed from args. */
+struct bp_run_opts command_run_opts(const struct bp_args *args);
 
 /* BP_RESULT_OK when every operand (argv[1..argc)) names a service of c; else BP_RESULT_USAGE, logged with
  * the config's path. */

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "rootfs.h"
+#include "stop.h"
 #include "text.h"
 
 int fsio_mkdir_p(const char *path, mode_t mode, struct bp_err *err)
@@ -270,6 +271,8 @@ int fsio_lock_dir(const char *dir, int64_t wait_ms, struct bp_err *err)
                                                dir, (long long) wait_ms);
                         return bp_fail(err, -EBUSY, "'%s': another boardpin holds the lock", dir);
                 }
+                if (stop_requested())
+                        return bp_fail(err, -EINTR, "'%s': stopped while waiting for the lock", dir);
                 /* flock has no timeout; short sleeps keep the wait bounded without a signal handler. */
                 clock_sleep_ms(left < 20 ? left : 20);
         }

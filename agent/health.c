@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "health.h"
 #include "http.h"
+#include "stop.h"
 #include "subprocess.h"
 #include "text.h"
 
@@ -93,6 +94,8 @@ int health_check(const char *spec, int64_t timeout_ms, struct bp_err *err)
                 r = http ? http_once(h, spec, deadline, err) : exec_once(spec + strlen("exec:"), deadline, err);
                 if (r == 0 || !retryable(r) || clock_now_ms() + HEALTH_RETRY_MS >= deadline)
                         break;
+                if (stop_requested()) /* SIGTERM: no next attempt, boardpin is putting the old pin back */
+                        return bp_fail(err, -EINTR, "health check stopped: boardpin is stopping");
                 clock_sleep_ms(HEALTH_RETRY_MS);
         }
         return r;

@@ -16,14 +16,37 @@
 
 #define LOCK_JSON_DEPTH 8
 
+/* The bad list of a service whose first pin failed: it has no entry, but its bad list still holds. */
+struct lock_unpinned {
+        char service[SERVICE_NAME_MAX];
+        char bad[LOCK_BAD_MAX][REF_DIGEST_MAX];
+        size_t n_bad;
+};
+
 struct bp_lock {
         struct bp_lock_entry *entries;
         size_t n;
+        struct lock_unpinned *unpinned;
+        size_t n_unpinned;
 };
+
+static const char *const step_names[] = {
+        [LOCK_STEP_NONE] = "none",
+        [LOCK_STEP_PULLING] = "pulling",
+        [LOCK_STEP_SWITCHING] = "switching",
+        [LOCK_STEP_CHECKING] = "checking",
+        [LOCK_STEP_ROLLING_BACK] = "rolling_back",
+};
+
+const char *lock_step_name(enum lock_step step)
+{
+        return (size_t) step < sizeof(step_names) / sizeof(step_names[0]) ? step_names[step] : "none";
+}
 
 static void entry_done(struct bp_lock_entry *e)
 {
         free(e->table);
+        lock_entry_free(e->txn.before);
         memset(e, 0, sizeof(*e));
 }
 
@@ -39,6 +62,7 @@ void lock_free(struct bp_lock *l)
         for (size_t i = 0; i < l->n; i++)
                 entry_done(&l->entries[i]);
         free(l->entries);
+        free(l->unpinned);
         free(l);
 }
 
@@ -169,6 +193,24 @@ static int check_entry(const struct bp_lock_entry *e, struct bp_err *err)
                         return bp_fail(err, -EBADMSG, "service '%s': bad entry in 'bad'", show(e->service, sh));
         if (e->has_held && (!ref_digest_ok(e->held_digest) || !reason_ok(e->held_reason)))
                 return bp_fail(err, -EBADMSG, "service '%s': bad 'held'", show(e->service, sh));
+        if (e->n_pulled > LOCK_PULLED_MAX)
+                return bp_fail(err, -EBADMSG, "service '%s': more than %d pulled digests", show(e->service, sh),
+                               LOCK_PULLED_MAX);
+        for (size_t i = 0; i < e->n_pulled; i++)
+                if (!ref_digest_ok(e->pulled[i]))
+                        return bp_fail(err, -EBADMSG, "service '%s': bad entry in 'pulled'", show(e->service, sh));
+        if (e->interrupted > 0 && (e->interrupted > LOCK_INTERRUPTED_MAX || !ref_digest_ok(e->interrupted_digest)))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'interrupted'", show(e->service, sh));
+        if (e->txn.step != LOCK_STEP_NONE) {
+                r = 0;
+                if (e->txn.step > LOCK_STEP_ROLLING_BACK || !ref_digest_ok(e->txn.digest))
+                        return bp_fail(err, -EBADMSG, "service '%s': bad 'txn'", show(e->service, sh));
+                if (e->txn.before && (strcmp(e->txn.before->service, e->service) != 0 ||
+                                      e->txn.before->txn.step != LOCK_STEP_NONE ||
+                                      (r = check_entry(e->txn.before, err)) < 0))
+                        return r < 0 ? bp_err_prefix(err, r, "in 'txn': ")
+                                     : bp_fail(err, -EBADMSG, "service '%s': bad 'txn'", show(e->service, sh));
+        }
         for (size_t i = 0; i < e->n_table; i++) {
                 const struct bp_platform_digest *t = &e->table[i];
 
@@ -263,6 +305,94 @@ static int parse_bad(json_object *o, const char *service, struct bp_lock_entry *
         return 0;
 }
 
+/* "pulled": an array of digests, absent when there are none. */
+static int parse_pulled(json_object *o, const char *service, struct bp_lock_entry *e, struct bp_err *err)
+{
+        char sh[72];
+        size_t n;
+
+        if (!json_object_is_type(o, json_type_array) || (n = json_object_array_length(o)) > LOCK_PULLED_MAX)
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'pulled'", show(service, sh));
+        for (size_t i = 0; i < n; i++) {
+                json_object *v = json_object_array_get_idx(o, i);
+
+                if (!json_object_is_type(v, json_type_string) ||
+                    (size_t) json_object_get_string_len(v) >= REF_DIGEST_MAX)
+                        return bp_fail(err, -EBADMSG, "service '%s': bad entry in 'pulled'", show(service, sh));
+                text_copy(e->pulled[i], REF_DIGEST_MAX, json_object_get_string(v));
+        }
+        e->n_pulled = n;
+        return 0;
+}
+
+/* A small count: a JSON integer from 1 to max. */
+static int get_count(json_object *o, const char *key, unsigned max, unsigned *ret)
+{
+        json_object *v;
+        int64_t n;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+                return -EBADMSG;
+        n = json_object_get_int64(v);
+        if (n < 1 || n > (int64_t) max)
+                return -EBADMSG;
+        *ret = (unsigned) n;
+        return 0;
+}
+
+/* "interrupted": {"digest": …, "count": N}: checks of digest that were cut short. */
+static int parse_interrupted(json_object *o, const char *service, struct bp_lock_entry *e, struct bp_err *err)
+{
+        char sh[72];
+        int r;
+
+        if (!json_object_is_type(o, json_type_object))
+                return bp_fail(err, -EBADMSG, "service '%s': 'interrupted' is not an object", show(service, sh));
+        r = get_str(o, "digest", e->interrupted_digest, sizeof(e->interrupted_digest), true, service, err);
+        if (r < 0)
+                return r;
+        if (get_count(o, "count", LOCK_INTERRUPTED_MAX, &e->interrupted) < 0)
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'count' in 'interrupted'", show(service, sh));
+        return 0;
+}
+
+static int parse_entry(const char *service, json_object *o, struct bp_lock_entry *e, bool nested,
+                       struct bp_err *err);
+
+/* "txn": {"step": …, "digest": …, "pull_new": true, "before": {entry} or null}: a switch in progress. */
+static int parse_txn(json_object *o, const char *service, struct bp_lock_entry *e, struct bp_err *err)
+{
+        char sh[72], step[16];
+        json_object *v;
+        int r;
+
+        if (!json_object_is_type(o, json_type_object))
+                return bp_fail(err, -EBADMSG, "service '%s': 'txn' is not an object", show(service, sh));
+        r = get_str(o, "step", step, sizeof(step), true, service, err);
+        if (r == 0)
+                r = get_str(o, "digest", e->txn.digest, sizeof(e->txn.digest), true, service, err);
+        if (r < 0)
+                return r;
+        for (size_t i = LOCK_STEP_PULLING; i <= LOCK_STEP_ROLLING_BACK; i++)
+                if (strcmp(step, step_names[i]) == 0)
+                        e->txn.step = (enum lock_step) i;
+        if (e->txn.step == LOCK_STEP_NONE)
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'step' in 'txn'", show(service, sh));
+        if (json_object_object_get_ex(o, "pull_new", &v)) {
+                if (!json_object_is_type(v, json_type_boolean))
+                        return bp_fail(err, -EBADMSG, "service '%s': bad 'pull_new' in 'txn'", show(service, sh));
+                e->txn.pull_new = json_object_get_boolean(v);
+        }
+        if (!json_object_object_get_ex(o, "before", &v))
+                return bp_fail(err, -EBADMSG, "service '%s': no 'before' in 'txn'", show(service, sh));
+        if (json_object_is_type(v, json_type_null))
+                return 0;
+        e->txn.before = calloc(1, sizeof(*e->txn.before));
+        if (!e->txn.before)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        return parse_entry(service, v, e->txn.before, /* nested= */ true, err);
+}
+
 /* "held": {"digest": …, "reason": …}; the reason must be whole text: an embedded NUL would not read back. */
 static int parse_held(json_object *o, const char *service, struct bp_lock_entry *e, struct bp_err *err)
 {
@@ -284,7 +414,9 @@ static int parse_held(json_object *o, const char *service, struct bp_lock_entry 
         return 0;
 }
 
-static int parse_entry(const char *service, json_object *o, struct bp_lock_entry *e, struct bp_err *err)
+/* nested: the "before" of a transaction, which has the pins and table only. */
+static int parse_entry(const char *service, json_object *o, struct bp_lock_entry *e, bool nested,
+                       struct bp_err *err)
 {
         json_object *v;
         char sh[72];
@@ -312,12 +444,53 @@ static int parse_entry(const char *service, json_object *o, struct bp_lock_entry
         if (json_object_object_get_ex(o, "held", &v) && !json_object_is_type(v, json_type_null) &&
             (r = parse_held(v, service, e, err)) < 0)
                 return r;
+        if (json_object_object_get_ex(o, "pulled", &v) && (r = parse_pulled(v, service, e, err)) < 0)
+                return r;
+        if (json_object_object_get_ex(o, "interrupted", &v) && (r = parse_interrupted(v, service, e, err)) < 0)
+                return r;
+        if (!nested && json_object_object_get_ex(o, "txn", &v) && (r = parse_txn(v, service, e, err)) < 0)
+                return r;
         if (!json_object_object_get_ex(o, "platforms", &v))
                 return bp_fail(err, -EBADMSG, "service '%s': no 'platforms'", show(service, sh));
         r = parse_table(v, service, e, err);
         if (r < 0)
                 return r;
         return check_entry(e, err);
+}
+
+/* "unpinned": {"SERVICE": {"bad": [digests]}}: the bad lists of services whose first pin failed. */
+static int parse_unpinned(json_object *o, struct bp_lock *l, struct bp_err *err)
+{
+        if (!json_object_is_type(o, json_type_object))
+                return bp_fail(err, -EBADMSG, "'unpinned' is not an object");
+        l->unpinned = calloc((size_t) json_object_object_length(o) + 1, sizeof(*l->unpinned));
+        if (!l->unpinned)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        json_object_object_foreach(o, name, val) {
+                struct lock_unpinned *u = &l->unpinned[l->n_unpinned];
+                struct bp_lock_entry tmp = { 0 };
+                json_object *bad;
+                char sh[72];
+                int r;
+
+                if (strlen(name) >= sizeof(u->service) || find(l, name) || !json_object_is_type(val, json_type_object) ||
+                    !json_object_object_get_ex(val, "bad", &bad))
+                        return bp_fail(err, -EBADMSG, "unpinned service '%s': bad entry", show(name, sh));
+                r = parse_bad(bad, name, &tmp, err);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < tmp.n_bad; i++)
+                        if (!ref_digest_ok(tmp.bad[i]))
+                                return bp_fail(err, -EBADMSG, "unpinned service '%s': bad entry in 'bad'",
+                                               show(name, sh));
+                if (tmp.n_bad == 0)
+                        return bp_fail(err, -EBADMSG, "unpinned service '%s': empty 'bad'", show(name, sh));
+                text_copy(u->service, sizeof(u->service), name);
+                memcpy(u->bad, tmp.bad, sizeof(u->bad));
+                u->n_bad = tmp.n_bad;
+                l->n_unpinned++;
+        }
+        return 0;
 }
 
 int lock_parse(const char *text, size_t len, struct bp_lock **ret, struct bp_err *err)
@@ -341,11 +514,13 @@ int lock_parse(const char *text, size_t len, struct bp_lock **ret, struct bp_err
         if (!l->entries)
                 return bp_fail(err, -ENOMEM, "out of memory");
         json_object_object_foreach(services, name, val) {
-                r = parse_entry(name, val, &l->entries[l->n], err);
+                r = parse_entry(name, val, &l->entries[l->n], /* nested= */ false, err);
                 l->n++;         /* counted even when half-filled, so lock_free() frees its table */
                 if (r < 0)
                         return r;
         }
+        if (json_object_object_get_ex(o, "unpinned", &v) && (r = parse_unpinned(v, l, err)) < 0)
+                return r;
         *ret = steal_ptr(&l);
         return 0;
 }
@@ -379,6 +554,15 @@ static json_object *pin_json(const struct bp_lock_pin *p)
         return o;
 }
 
+static json_object *digests_json(const char (*d)[REF_DIGEST_MAX], size_t n)
+{
+        json_object *a = json_object_new_array();
+
+        for (size_t i = 0; i < n; i++)
+                json_object_array_add(a, json_object_new_string(d[i]));
+        return a;
+}
+
 static json_object *entry_json(const struct bp_lock_entry *e)
 {
         json_object *o = json_object_new_object(), *t = json_object_new_object();
@@ -409,6 +593,26 @@ static json_object *entry_json(const struct bp_lock_entry *e)
                 json_object_object_add(h, "reason", json_object_new_string(e->held_reason));
                 json_object_object_add(o, "held", h);
         }
+        if (e->n_pulled > 0)
+                json_object_object_add(o, "pulled", digests_json(e->pulled, e->n_pulled));
+        if (e->interrupted > 0) {
+                json_object *h = json_object_new_object();
+
+                json_object_object_add(h, "digest", json_object_new_string(e->interrupted_digest));
+                json_object_object_add(h, "count", json_object_new_int((int) e->interrupted));
+                json_object_object_add(o, "interrupted", h);
+        }
+        /* Only while a transaction is open: a lock at rest renders as it always did. */
+        if (e->txn.step != LOCK_STEP_NONE) {
+                json_object *tx = json_object_new_object();
+
+                json_object_object_add(tx, "step", json_object_new_string(lock_step_name(e->txn.step)));
+                json_object_object_add(tx, "digest", json_object_new_string(e->txn.digest));
+                if (e->txn.pull_new)
+                        json_object_object_add(tx, "pull_new", json_object_new_boolean(true));
+                json_object_object_add(tx, "before", e->txn.before ? entry_json(e->txn.before) : NULL);
+                json_object_object_add(o, "txn", tx);
+        }
         return o;
 }
 
@@ -436,6 +640,17 @@ int lock_render(const struct bp_lock *l, char **ret, size_t *ret_len, struct bp_
         for (size_t i = 0; i < l->n; i++)
                 json_object_object_add(services, sorted[i].service, entry_json(&sorted[i]));
         json_object_object_add(o, "services", services);
+        if (l->n_unpinned > 0) {
+                json_object *u = json_object_new_object();
+
+                for (size_t i = 0; i < l->n_unpinned; i++) {
+                        json_object *one = json_object_new_object();
+
+                        json_object_object_add(one, "bad", digests_json(l->unpinned[i].bad, l->unpinned[i].n_bad));
+                        json_object_object_add(u, l->unpinned[i].service, one);
+                }
+                json_object_object_add(o, "unpinned", u);
+        }
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                       JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!s)
@@ -461,6 +676,14 @@ static void now_rfc3339(char buf[static 32])
 static bool fits(size_t size, const char *s)
 {
         return strlen(s) < size;
+}
+
+static struct lock_unpinned *find_unpinned(const struct bp_lock *l, const char *service)
+{
+        for (size_t i = 0; i < l->n_unpinned; i++)
+                if (strcmp(l->unpinned[i].service, service) == 0)
+                        return &l->unpinned[i];
+        return NULL;
 }
 
 static struct bp_lock_entry *add_entry(struct bp_lock *l)
@@ -511,8 +734,17 @@ int lock_set(struct bp_lock *l, const char *service, const char *image, const ch
         text_copy(next.pin.platform, sizeof(next.pin.platform), rules_format(&r->platform, name));
         if (check_entry(&next, err) < 0)
                 return bp_err_prefix(err, -EINVAL, "not recorded: ");
-        if (!e && !(e = add_entry(l)))
-                return bp_fail(err, -ENOMEM, "out of memory");
+        if (!e) {
+                struct lock_unpinned *u = find_unpinned(l, service);
+
+                if (!(e = add_entry(l)))
+                        return bp_fail(err, -ENOMEM, "out of memory");
+                if (u) {        /* its bad list holds for its first pin as for any other */
+                        memcpy(next.bad, u->bad, sizeof(next.bad));
+                        next.n_bad = u->n_bad;
+                        *u = l->unpinned[--l->n_unpinned];
+                }
+        }
         free(e->table);
         *e = next;
         table = NULL;           /* the entry's now */
@@ -543,18 +775,31 @@ int lock_repin(struct bp_lock *l, const char *service, const struct bp_platform_
         return 0;
 }
 
-size_t lock_prune(struct bp_lock *l, const struct bp_config *c)
+static bool named(const char *service, const char *const *keep, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(keep[i], service) == 0)
+                        return true;
+        return false;
+}
+
+size_t lock_prune(struct bp_lock *l, const char *const *keep, size_t n)
 {
         size_t kept = 0, gone;
 
         for (size_t i = 0; i < l->n; i++) {
-                if (config_service(c, l->entries[i].service))
+                if (named(l->entries[i].service, keep, n))
                         l->entries[kept++] = l->entries[i];
                 else
                         entry_done(&l->entries[i]);
         }
         gone = l->n - kept;
         l->n = kept;
+        kept = 0;
+        for (size_t i = 0; i < l->n_unpinned; i++)
+                if (named(l->unpinned[i].service, keep, n))
+                        l->unpinned[kept++] = l->unpinned[i];
+        l->n_unpinned = kept;
         return gone;
 }
 
@@ -651,6 +896,7 @@ int lock_entry_copy(const struct bp_lock_entry *e, struct bp_lock_entry **ret)
         if (!c)
                 return -ENOMEM;
         *c = *e;
+        memset(&c->txn, 0, sizeof(c->txn));
         c->table = calloc(e->n_table + 1, sizeof(*c->table));
         if (!c->table) {
                 free(c);
@@ -697,10 +943,203 @@ int lock_rollback(struct bp_lock *l, const struct bp_lock_entry *before, struct 
         next.has_held = e->has_held;
         memcpy(next.held_digest, e->held_digest, sizeof(next.held_digest));
         memcpy(next.held_reason, e->held_reason, sizeof(next.held_reason));
+        memcpy(next.pulled, e->pulled, sizeof(next.pulled));
+        next.n_pulled = e->n_pulled;
+        next.interrupted = e->interrupted;
+        memcpy(next.interrupted_digest, e->interrupted_digest, sizeof(next.interrupted_digest));
+        next.txn = e->txn;      /* the transaction is closed by its owner, not here */
         if (check_entry(&next, err) < 0)
                 return bp_err_prefix(err, -EINVAL, "not rolled back: ");
         free(e->table);
         *e = next;
         table = NULL; /* the entry's now */
         return 0;
+}
+
+static void digest_push(char (*list)[REF_DIGEST_MAX], size_t *n, size_t max, const char *digest)
+{
+        size_t k = 0;
+
+        for (size_t i = 0; i < *n; i++)
+                if (strcmp(list[i], digest) != 0)
+                        memmove(list[k++], list[i], REF_DIGEST_MAX);
+        if (k == max) {
+                memmove(list[0], list[1], (max - 1) * REF_DIGEST_MAX);
+                k--;
+        }
+        text_copy(list[k++], REF_DIGEST_MAX, digest);
+        *n = k;
+}
+
+static int txn_open(struct bp_lock *l, const char *service, const char *digest, enum lock_step step, bool first,
+                    struct bp_err *err)
+{
+        struct bp_lock_entry *e = find(l, service), *before = NULL;
+        char sh[72];
+
+        if (!e)
+                return bp_fail(err, -ENOENT, "service '%s': not in the lock", show(service, sh));
+        if (e->txn.step != LOCK_STEP_NONE)
+                return bp_fail(err, -EBUSY, "service '%s': a switch to %s is still open", show(service, sh),
+                               e->txn.digest);
+        if (!ref_digest_ok(digest) || step == LOCK_STEP_NONE || step > LOCK_STEP_ROLLING_BACK)
+                return bp_fail(err, -EINVAL, "service '%s': '%s' is not a digest", show(service, sh), digest);
+        if (!first && lock_entry_copy(e, &before) < 0)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        if (before) {   /* what it rolls back to has pins only */
+                before->n_bad = before->n_pulled = 0;
+                before->has_held = false;
+                before->held_digest[0] = before->held_reason[0] = '\0';
+                before->interrupted = 0;
+                before->interrupted_digest[0] = '\0';
+        }
+        e->txn.step = step;
+        text_copy(e->txn.digest, sizeof(e->txn.digest), digest);
+        e->txn.pull_new = false;
+        e->txn.before = before;
+        return 0;
+}
+
+int lock_txn_begin(struct bp_lock *l, const char *service, const char *digest, enum lock_step step,
+                   struct bp_err *err)
+{
+        return txn_open(l, service, digest, step, /* first= */ false, err);
+}
+
+int lock_txn_begin_first(struct bp_lock *l, const char *service, const char *digest, enum lock_step step,
+                         struct bp_err *err)
+{
+        return txn_open(l, service, digest, step, /* first= */ true, err);
+}
+
+int lock_txn_step(struct bp_lock *l, const char *service, enum lock_step step)
+{
+        struct bp_lock_entry *e = find(l, service);
+
+        if (!e || e->txn.step == LOCK_STEP_NONE || step == LOCK_STEP_NONE || step > LOCK_STEP_ROLLING_BACK)
+                return -ENOENT;
+        e->txn.step = step;
+        return 0;
+}
+
+void lock_txn_pull_new(struct bp_lock *l, const char *service, bool pull_new)
+{
+        struct bp_lock_entry *e = find(l, service);
+
+        if (e && e->txn.step != LOCK_STEP_NONE)
+                e->txn.pull_new = pull_new;
+}
+
+void lock_txn_end(struct bp_lock *l, const char *service)
+{
+        struct bp_lock_entry *e = find(l, service);
+
+        if (!e || e->txn.step == LOCK_STEP_NONE)
+                return;
+        if (e->txn.pull_new)
+                digest_push(e->pulled, &e->n_pulled, LOCK_PULLED_MAX, e->txn.digest);
+        lock_entry_free(e->txn.before);
+        memset(&e->txn, 0, sizeof(e->txn));
+}
+
+int lock_txn_undo(struct bp_lock *l, const char *service, struct bp_err *err)
+{
+        struct bp_lock_entry *e = find(l, service);
+        struct lock_unpinned *u, *q;
+        char sh[72];
+        int r;
+
+        if (!e || e->txn.step == LOCK_STEP_NONE)
+                return bp_fail(err, -ENOENT, "service '%s': no switch open", show(service, sh));
+        if (e->txn.before) {
+                r = lock_rollback(l, e->txn.before, err);
+                if (r < 0)
+                        return r;
+                lock_txn_end(l, service);
+                return 0;
+        }
+        /* A first pin: nothing ran before it, so nothing runs after; its bad list stays. */
+        if (e->n_bad > 0) {
+                q = reallocarray(l->unpinned, l->n_unpinned + 1, sizeof(*q));
+                if (!q)
+                        return bp_fail(err, -ENOMEM, "out of memory");
+                l->unpinned = q;
+                u = &q[l->n_unpinned++];
+                memset(u, 0, sizeof(*u));
+                text_copy(u->service, sizeof(u->service), service);
+                memcpy(u->bad, e->bad, sizeof(u->bad));
+                u->n_bad = e->n_bad;
+        }
+        entry_done(e);
+        *e = l->entries[--l->n];
+        return 0;
+}
+
+unsigned lock_count_interrupted(struct bp_lock *l, const char *service, const char *digest)
+{
+        struct bp_lock_entry *e = find(l, service);
+
+        if (!e || !ref_digest_ok(digest))
+                return 0;
+        if (e->interrupted == 0 || strcmp(e->interrupted_digest, digest) != 0) {
+                e->interrupted = 0;
+                text_copy(e->interrupted_digest, sizeof(e->interrupted_digest), digest);
+        }
+        if (e->interrupted < LOCK_INTERRUPTED_MAX)
+                e->interrupted++;
+        return e->interrupted;
+}
+
+void lock_clear_interrupted(struct bp_lock *l, const char *service)
+{
+        struct bp_lock_entry *e = find(l, service);
+
+        if (!e)
+                return;
+        e->interrupted = 0;
+        e->interrupted_digest[0] = '\0';
+}
+
+bool lock_service_bad(const struct bp_lock *l, const char *service, const char *digest)
+{
+        const struct lock_unpinned *u = find_unpinned(l, service);
+
+        if (lock_is_bad(find(l, service), digest))
+                return true;
+        for (size_t i = 0; u && i < u->n_bad; i++)
+                if (strcmp(u->bad[i], digest) == 0)
+                        return true;
+        return false;
+}
+
+const char (*lock_unpinned_bad(const struct bp_lock *l, const char *service, size_t *ret_n))[REF_DIGEST_MAX]
+{
+        const struct lock_unpinned *u = find_unpinned(l, service);
+
+        *ret_n = u ? u->n_bad : 0;
+        return u ? (const char (*)[REF_DIGEST_MAX]) u->bad : NULL;
+}
+
+static void digest_remove(char (*list)[REF_DIGEST_MAX], size_t *n, const char *digest)
+{
+        size_t k = 0;
+
+        for (size_t i = 0; i < *n; i++)
+                if (strcmp(list[i], digest) != 0)
+                        memmove(list[k++], list[i], REF_DIGEST_MAX);
+        *n = k;
+}
+
+void lock_remove_bad(struct bp_lock *l, const char *service, const char *digest)
+{
+        struct bp_lock_entry *e = find(l, service);
+        struct lock_unpinned *u = find_unpinned(l, service);
+
+        if (e)
+                digest_remove(e->bad, &e->n_bad, digest);
+        if (u) {
+                digest_remove(u->bad, &u->n_bad, digest);
+                if (u->n_bad == 0)
+                        *u = l->unpinned[--l->n_unpinned];
+        }
 }

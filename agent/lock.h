@@ -18,6 +18,29 @@
 #define LOCK_NAME "lock.json"
 #define LOCK_BAD_MAX 16 /* bad digests kept per service; the oldest goes first */
 #define LOCK_REASON_MAX 256
+#define LOCK_PULLED_MAX 16 /* digests boardpin pulled, kept per service; the oldest goes first */
+/* A digest whose check was cut short this many times (a reboot or OOM in the middle) is bad-listed. */
+#define LOCK_INTERRUPTED_MAX 2
+
+/* How far an open transaction got; each is written to the lock before that step starts. */
+enum lock_step {
+        LOCK_STEP_NONE = 0,     /* no transaction open: the lock is at rest */
+        LOCK_STEP_PULLING,      /* nothing switched yet: the runtime is pulling the new digest */
+        LOCK_STEP_SWITCHING,    /* the lock, env files and drop-ins are moving to the new digest */
+        LOCK_STEP_CHECKING,     /* switched; units restarting and health being checked */
+        LOCK_STEP_ROLLING_BACK, /* the check failed; going back to the pin before */
+};
+
+struct bp_lock_entry;
+
+/* A switch in progress, written down before it starts, so that a run after a kill or a power cut
+ * finishes it (agent/apply.c). */
+struct bp_lock_txn {
+        enum lock_step step;
+        char digest[REF_DIGEST_MAX];  /* the new digest */
+        bool pull_new;                /* it was not in the runtime's store before boardpin pulled it */
+        struct bp_lock_entry *before; /* owned: the entry as it was (image, pins, table); NULL for a first pin */
+};
 
 struct bp_lock_pin {
         char tag[REF_TAG_MAX];
@@ -44,6 +67,14 @@ struct bp_lock_entry {
         bool has_held;
         char held_digest[REF_DIGEST_MAX];
         char held_reason[LOCK_REASON_MAX];
+        /* Digests boardpin's pre-pull put in the runtime's store (not those already there), oldest first:
+         * what a prune may remove. */
+        char pulled[LOCK_PULLED_MAX][REF_DIGEST_MAX];
+        size_t n_pulled;
+        /* How often the check of interrupted_digest was cut short (a boot found it unfinished). */
+        unsigned interrupted;
+        char interrupted_digest[REF_DIGEST_MAX];
+        struct bp_lock_txn txn; /* step LOCK_STEP_NONE when none is open */
 };
 
 /* Opaque: only lock.c changes a lock, so every entry in it passes the checks lock_parse() makes, and what
@@ -77,8 +108,8 @@ const struct bp_lock_entry *lock_find(const struct bp_lock *l, const char *servi
 int lock_set(struct bp_lock *l, const char *service, const char *image, const char *version, const char *tag,
              const char *target, const struct bp_resolution *r, struct bp_err *err);
 
-/* Forget services not named in c (removed from the config). Returns how many went. */
-size_t lock_prune(struct bp_lock *l, const struct bp_config *c);
+/* Forget services not in keep[0..n) (removed from the config). Returns how many went. */
+size_t lock_prune(struct bp_lock *l, const char *const *keep, size_t n);
 
 /* True when digest is on e's bad list. */
 bool lock_is_bad(const struct bp_lock_entry *e, const char *digest);
@@ -93,7 +124,43 @@ int lock_set_held(struct bp_lock *l, const char *service, const char *digest, co
                   struct bp_err *err);
 void lock_clear_held(struct bp_lock *l, const char *service);
 
-/* A copy of e, owned by the caller (lock_entry_free()): what an upgrade rolls back to. */
+/* Open a transaction for service towards digest at step, keeping a copy of the entry as it is now
+ * (before, for rolling back). The service must be in the lock. -EBUSY when one is open already. */
+int lock_txn_begin(struct bp_lock *l, const char *service, const char *digest, enum lock_step step,
+                   struct bp_err *err);
+/* Open a transaction for a service the lock has no pin for yet (a first pin): before is NULL, so
+ * undoing it removes the service from the lock. Call it after lock_set() created the entry. */
+int lock_txn_begin_first(struct bp_lock *l, const char *service, const char *digest, enum lock_step step,
+                         struct bp_err *err);
+/* Move service's open transaction to step. -ENOENT when none is open. */
+int lock_txn_step(struct bp_lock *l, const char *service, enum lock_step step);
+/* Record whether the pull of the open transaction brings a digest the store did not have (set before
+ * the pull starts, so an interrupted one counts; cleared when the runtime says the pull failed). */
+void lock_txn_pull_new(struct bp_lock *l, const char *service, bool pull_new);
+/* Close service's transaction (nothing to undo: committed or never switched); the lock is at rest again
+ * for it. When the pull brought a new image, its digest goes to the pulled list. */
+void lock_txn_end(struct bp_lock *l, const char *service);
+/* Undo service's open transaction: the entry as before (lock_rollback()), or, for a first pin, the
+ * service gone from the lock with its bad list kept in the lock's unpinned list. Then closed. */
+int lock_txn_undo(struct bp_lock *l, const char *service, struct bp_err *err);
+/* "pulling", "switching", … as the lock spells them. */
+const char *lock_step_name(enum lock_step step);
+
+/* Count one interrupted check of digest for service (a new digest starts again from 1); returns the
+ * count. lock_clear_interrupted() forgets it. */
+unsigned lock_count_interrupted(struct bp_lock *l, const char *service, const char *digest);
+void lock_clear_interrupted(struct bp_lock *l, const char *service);
+
+/* True when digest is on service's bad list: its entry's, or, for a service without a pin, the list
+ * kept for it since its first pin failed. */
+bool lock_service_bad(const struct bp_lock *l, const char *service, const char *digest);
+/* The bad list of a service the lock does not pin (its first pin failed), or NULL; *ret_n its length. */
+const char (*lock_unpinned_bad(const struct bp_lock *l, const char *service, size_t *ret_n))[REF_DIGEST_MAX];
+/* Take digest off service's bad list (resolve --allow-bad); absent is fine. */
+void lock_remove_bad(struct bp_lock *l, const char *service, const char *digest);
+
+/* A copy of e, owned by the caller (lock_entry_free()): what an upgrade rolls back to. Its transaction
+ * is not copied. */
 int lock_entry_copy(const struct bp_lock_entry *e, struct bp_lock_entry **ret);
 void lock_entry_free(struct bp_lock_entry *e);
 void lock_entry_freep(struct bp_lock_entry **e);

@@ -22,8 +22,9 @@ static const struct {
         const char *help;
 } commands[] = {
         { "detect", cmd_detect, CLI_OPT_JSON, "board, CPU, kernel, userspace, chosen platform, fallback order" },
-        { "resolve", cmd_resolve, CLI_OPT_JSON | CLI_OPT_DRY_RUN,
-          "[SERVICE...]: resolve to digests; write lock and env files" },
+        { "resolve", cmd_resolve, CLI_OPT_JSON | CLI_OPT_DRY_RUN | CLI_OPT_ALLOW_BAD,
+          "[SERVICE...]: resolve to digests; write lock and env files\n"
+          "                      (a digest on a service's bad list is refused)" },
         { "boot", cmd_boot, CLI_OPT_JSON | CLI_OPT_DRY_RUN,
           "env files right for this board from the lock, offline if possible\n"
           "                      (config broken or empty: the lock's env files as they are, exit 2)" },
@@ -48,6 +49,7 @@ static const struct {
         { CLI_OPT_REGISTRY, "--auth-file F", "credentials (docker config.json / containers auth.json)" },
         { CLI_OPT_REGISTRY, "--ca-file F", "CA certificates for the image's registry" },
         { CLI_OPT_REGISTRY, "--timeout S", "seconds to connect, and of silence before a request fails" },
+        { CLI_OPT_ALLOW_BAD, "--allow-bad NAME", "pin service NAME even to a bad-listed digest; unlist it" },
 };
 
 static void help(void)
@@ -111,7 +113,8 @@ static int run(int argc, char **argv, struct bp_args *args)
                 OPT_AUTH_FILE,
                 OPT_CA_FILE,
                 OPT_TIMEOUT,
-                OPT_DRY_RUN
+                OPT_DRY_RUN,
+                OPT_ALLOW_BAD
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -128,9 +131,10 @@ static int run(int argc, char **argv, struct bp_args *args)
                 { "ca-file", required_argument, NULL, OPT_CA_FILE },
                 { "timeout", required_argument, NULL, OPT_TIMEOUT },
                 { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+                { "allow-bad", required_argument, NULL, OPT_ALLOW_BAD },
                 {},
         };
-        const char *first[3] = { 0 }; /* the first option seen of each CLI_OPT_* group, by bit */
+        const char *first[4] = { 0 }; /* the first option seen of each CLI_OPT_* group, by bit */
         unsigned seen = 0;
         int c, idx;
 
@@ -167,6 +171,14 @@ static int run(int argc, char **argv, struct bp_args *args)
                 case OPT_DRY_RUN:
                         SEEN(CLI_OPT_DRY_RUN, idx);
                         args->dry_run = true;
+                        break;
+                case OPT_ALLOW_BAD:
+                        SEEN(CLI_OPT_ALLOW_BAD, idx);
+                        if (args->n_allow_bad == CLI_ALLOW_BAD_MAX) {
+                                log_error("--allow-bad: more than %d services", CLI_ALLOW_BAD_MAX);
+                                return BP_RESULT_USAGE;
+                        }
+                        args->allow_bad[args->n_allow_bad++] = optarg;
                         break;
                 case OPT_INSECURE:
                         SEEN(CLI_OPT_REGISTRY, idx);

@@ -9,14 +9,13 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cli.h" /* the results run_open() returns */
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
-#include "quadlet.h"
 #include "resolve.h"
 #include "sd.h"
 #include "text.h"
-#include "units.h"
 #include "version.h"
 
 /* The bound of systemctl daemon-reload: twice the 90 s systemd gives each generator. */
@@ -27,7 +26,7 @@ _Static_assert(PIN_REGISTRIES_MAX >= CONFIG_REGISTRIES_MAX, "pin.h must hold eve
 
 static int choose_platform(struct bp_run *run, struct bp_err *err)
 {
-        const struct bp_args *a = run->args;
+        const struct bp_run_opts *a = &run->opts;
         const char *forced = a->platform                                  ? a->platform
                              : strcmp(run->config->platform, "auto") != 0 ? run->config->platform
                                                                           : NULL;
@@ -94,15 +93,16 @@ static int lock_state_dir(const char *dir, int64_t wait_ms, struct bp_err *err)
         return fsio_lock_dir(dir, wait_ms, err);
 }
 
-static int open_run(const struct bp_args *args, bool write, int64_t wait_ms, const char *busy, struct bp_run *run)
+static int open_run(const struct bp_run_opts *opts, bool write, int64_t wait_ms, const char *busy,
+                    struct bp_run *run)
 {
         struct bp_err err = { 0 };
         int r;
 
         memset(run, 0, sizeof(*run));
-        run->args = args;
+        run->opts = *opts;
         run->lock_fd = -1;
-        if (config_load(args->config, &run->config, &err) < 0) {
+        if (config_load(opts->config, &run->config, &err) < 0) {
                 log_error("%s", err.msg);
                 return BP_RESULT_USAGE;
         }
@@ -138,14 +138,14 @@ static int open_run(const struct bp_args *args, bool write, int64_t wait_ms, con
         return BP_RESULT_OK;
 }
 
-int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run)
+int run_open(const struct bp_run_opts *opts, bool write, int64_t wait_ms, struct bp_run *run)
 {
-        return open_run(args, write, wait_ms, /* busy= */ NULL, run);
+        return open_run(opts, write, wait_ms, /* busy= */ NULL, run);
 }
 
-int run_open_upgrade(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run)
+int run_open_upgrade(const struct bp_run_opts *opts, bool write, int64_t wait_ms, struct bp_run *run)
 {
-        return open_run(args, write, wait_ms, "not upgrading", run);
+        return open_run(opts, write, wait_ms, "not upgrading", run);
 }
 
 void run_close(struct bp_run *run)
@@ -453,7 +453,21 @@ int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_re
         if (rc < 0)
                 return rc;
         if (rc == 0) {
-                rc = run_record(run, s, tag, &r, err);
+                bool allowed = false;
+
+                for (size_t i = 0; i < run->opts.n_allow_bad; i++)
+                        allowed = allowed || strcmp(run->opts.allow_bad[i], s->name) == 0;
+                /* The bad list holds for every path: one digest that failed its check here is not taken
+                 * again unless a person says so. */
+                if (!allowed && lock_service_bad(run->lock, s->name, r.digest))
+                        rc = bp_fail(err, -EPERM,
+                                     "service '%s': %s is on the bad list (it failed its check here); "
+                                     "'resolve --allow-bad %s' pins it anyway",
+                                     s->name, r.digest, s->name);
+                if (rc == 0)
+                        rc = run_record(run, s, tag, &r, err);
+                if (rc == 0 && allowed)
+                        lock_remove_bad(run->lock, s->name, r.digest);
                 resolution_done(&r);
                 if (rc < 0)
                         return rc;
@@ -490,19 +504,8 @@ void run_requests(const struct bp_run *run, struct bp_registry_stats *ret)
         *ret = sum;
 }
 
-/* Env files can only be written where the lock's view may go: find out before the lock moves, so a
- * read-only or missing env_dir leaves both as they were. access() reports EROFS even for root. */
-static int probe_env_dir(const struct bp_config *c, struct bp_err *err)
-{
-        int r = fsio_mkdir_p(c->env_dir, 0755, err);
-
-        if (r == 0 && access(c->env_dir, W_OK) < 0)
-                r = bp_fail(err, -errno, "env_dir '%s': %s", c->env_dir, strerror(errno));
-        return r;
-}
-
 /* Only a hint for the next run: failing to keep it costs that run one round trip, so it is not an error. */
-static void remember_challenges(struct bp_run *run)
+void run_remember_challenges(struct bp_run *run)
 {
         struct bp_err err = { 0 };
         bool changed = false;
@@ -521,48 +524,6 @@ static void remember_challenges(struct bp_run *run)
         }
         if (changed && challenges_write(run->challenges, run->config->state_dir, &err) < 0)
                 log_warning("%s, ignoring", err.msg);
-}
-
-int run_commit(struct bp_run *run, struct bp_err *err)
-{
-        _cleanup_free_ char *text = NULL;
-        unsigned changed;
-        size_t len;
-        int r;
-
-        /* A config cut short (a power cut mid-edit, a 0-byte file) names no services: it must not cost
-         * the pins, nor the previous pins kept for rollback. */
-        if (run->config->n_services > 0)
-                (void) lock_prune(run->lock, run->config);
-        r = probe_env_dir(run->config, err);
-        if (r == 0)
-                r = lock_render(run->lock, &text, &len, err);
-        if (r == 0)
-                r = fsio_update(run->config->state_dir, LOCK_NAME, text, len, 0644, err);
-        if (r < 0)
-                return bp_err_prefix(err, r, "lock and env files as they were: ");
-        remember_challenges(run);
-        /* The lock moved; an env file that failed keeps its old content until the next boot renders it. */
-        r = envfile_write_all(run->config, run->lock, err);
-        if (r < 0)
-                return bp_err_prefix(err, r,
-                                     "lock updated, env files not all written ('boardpin boot' rewrites "
-                                     "them): ");
-        r = quadlet_write_all(run->config, run->lock, &changed, err);
-        if (r < 0)
-                return bp_err_prefix(err, r, "lock and env files updated, Quadlet drop-ins not all written: ");
-        /* Quadlet's generator made the units from the old drop-ins; a reload runs it again. A unit
-         * ordered after boardpin.service then starts with the new Image=. */
-        if (changed > 0 && sd_booted()) {
-                _cleanup_(units_closep) struct bp_units *u = NULL;
-
-                r = units_open(&u, err);
-                if (r == 0)
-                        r = units_daemon_reload(u, RELOAD_TIMEOUT_MS, err);
-                if (r < 0)
-                        return bp_err_prefix(err, r, "Quadlet drop-ins updated, but their units not: ");
-        }
-        return 0;
 }
 
 /* The variable images.env names service by when the config does not say: as config.c makes it. */
@@ -602,6 +563,24 @@ int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, si
         r = lock_read(state_dir, &lock, err);
         if (r < 0)
                 return r;
+        /* Never the digest of a switch left open: the pin before it passed its check. Undone in memory
+         * only; the lock stays as it is for the next run with a config to finish. */
+        for (size_t i = 0; i < lock_count(lock);) {
+                const struct bp_lock_entry *e = lock_entry(lock, i);
+                char service[SERVICE_NAME_MAX];
+
+                if (e->txn.step < LOCK_STEP_SWITCHING) {
+                        i++;
+                        continue;
+                }
+                text_copy(service, sizeof(service), e->service);
+                log_warning("service '%s': a switch to %s was left open; %s", service, e->txn.digest,
+                            e->txn.before ? "env file of the pin before it" : "a first pin: no env file");
+                r = lock_txn_undo(lock, service, err);
+                if (r < 0)
+                        return r;
+                i = 0; /* undoing a first pin moves the entries */
+        }
         n = lock_count(lock);
         c = calloc(1, sizeof(*c));
         if (c)

@@ -7,7 +7,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cli.h"
 #include "challenges.h"
 #include "config.h"
 #include "detect.h"
@@ -22,8 +21,20 @@
  * the network (boot_wait), but never less than this, so boot_wait = 0 still outlasts a short resolve. */
 #define PIN_LOCK_WAIT_MS INT64_C(10000)
 
+/* What a run takes from the command line, as values: this module knows no command line. */
+struct bp_run_opts {
+        const char *config;   /* the config file */
+        const char *root;     /* board facts under this directory */
+        const char *machine;  /* assumed kernel machine, or NULL */
+        const char *platform; /* forced target platform, or NULL */
+        bool json;            /* results as one JSON document */
+        bool dry_run;         /* write nothing */
+        const char *const *allow_bad; /* services whose bad list a resolve may override */
+        size_t n_allow_bad;
+};
+
 struct bp_run {
-        const struct bp_args *args;
+        struct bp_run_opts opts;
         struct bp_config *config;
         struct bp_platform platform;
         struct bp_lock *lock;
@@ -61,10 +72,10 @@ struct pin_result {
  * BP_RESULT_USAGE for a config that does not load (then run->config is NULL) or that names no services
  * (file:line says where it ends); BP_RESULT_PARTIAL when there is no platform or no lock. The reason is
  * logged. */
-int run_open(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run);
+int run_open(const struct bp_run_opts *opts, bool write, int64_t wait_ms, struct bp_run *run);
 /* The same for upgrade: when the wait runs out, "another boardpin holds DIR; not upgrading". Either way,
  * a run that has to wait says so in one line when it starts waiting. */
-int run_open_upgrade(const struct bp_args *args, bool write, int64_t wait_ms, struct bp_run *run);
+int run_open_upgrade(const struct bp_run_opts *opts, bool write, int64_t wait_ms, struct bp_run *run);
 void run_close(struct bp_run *run);
 
 /* Resolve service s over the network and record it in the lock; *ret says what it is pinned to. */
@@ -96,15 +107,15 @@ int run_record(struct bp_run *run, const struct bp_service *s, const char *tag, 
                struct bp_err *err);
 void pin_job_free(struct bp_pin_job *job);
 
-/* Write the lock and then the env files (the lock first: it is the state, env files a view of it), then
- * the Quadlet drop-ins, with a daemon-reload when one changed and systemd runs. The lock forgets
- * services the config no longer names only when it names at least one: a config cut short must not
- * cost the pins kept for rollback. The message says which of them moved. */
-int run_commit(struct bp_run *run, struct bp_err *err);
+/* Keep what each registry asked for, a hint for the next run (one round trip saved); failing to is
+ * not an error. */
+void run_remember_challenges(struct bp_run *run);
 
 /* At boot with a config that does not parse or names no services: write the env file of every service the
  * lock of state_dir has, as the lock has it, and images.env when there is none (after a reboot /run is
- * empty) with each service's default variable name. Changes nothing in the lock and deletes nothing.
+ * empty) with each service's default variable name. A service with a switch left open gets the env file
+ * of its pin from before that switch, never the unchecked digest (a first pin: none). Changes nothing in
+ * the lock and deletes nothing.
  * *ret_n says how many services were rendered; with dry_run nothing is written. */
 int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, size_t *ret_n, struct bp_err *err);
 

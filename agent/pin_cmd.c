@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apply.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "command.h"
@@ -51,7 +52,7 @@ static void report_result(const struct bp_run *run, const struct pin_result *r)
 {
         if (r->status == PIN_ERROR)
                 return;
-        if (!run->args->json)
+        if (!run->opts.json)
                 printf("%-20s %s\n", r->name, r->reference);
         log_full(LOG_INFO, r->name, r->digest, r->platform, "%s: %s", r->name, r->reference);
 }
@@ -71,7 +72,7 @@ static int finish(struct bp_run *run, const struct pin_result *results, size_t n
         json_object *list = json_object_new_array();
         struct bp_err err = { 0 };
 
-        if (!run->args->dry_run && run_commit(run, &err) < 0) {
+        if (!run->opts.dry_run && apply_write(run, &err) < 0) {
                 log_error("%s", err.msg);
                 failed++;
         }
@@ -85,7 +86,7 @@ static int finish(struct bp_run *run, const struct pin_result *results, size_t n
                 http_counts(run->http, &attempts, &connections);
                 log_debug("network: %u HTTP exchanges over %u new connections", attempts, connections);
         }
-        if (run->args->json)
+        if (run->opts.json)
                 command_print_json(out);
         run_close(run);
         return failed ? BP_RESULT_PARTIAL : BP_RESULT_OK;
@@ -154,12 +155,18 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
 {
         _cleanup_free_ struct pin_result *results = NULL;
         _cleanup_free_ bool *todo = NULL;
+        const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
         size_t n = 0, failed = 0;
-        int rc = run_open(args, !args->dry_run, PIN_LOCK_WAIT_MS, &run);
+        int rc = run_open(&opts, !args->dry_run, PIN_LOCK_WAIT_MS, &run);
 
         if (rc == BP_RESULT_OK)
                 rc = command_check_operands(run.config, argc, argv);
+        for (size_t i = 0; rc == BP_RESULT_OK && i < args->n_allow_bad; i++)
+                if (!config_service(run.config, args->allow_bad[i])) {
+                        log_error("--allow-bad: %s: no service '%s'", run.config->path, args->allow_bad[i]);
+                        rc = BP_RESULT_USAGE;
+                }
         if (rc == BP_RESULT_OK && !(results = calloc(run.config->n_services, sizeof(*results))))
                 rc = -ENOMEM;
         if (rc != BP_RESULT_OK) {
@@ -172,6 +179,9 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
                 /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
                 return -ENOMEM;
         }
+        /* A switch an earlier run left open is finished before anything else. */
+        if (!args->dry_run)
+                failed += apply_recover(&run, APPLY_RECOVER_CHECK);
         for (size_t i = 0; i < run.config->n_services; i++)
                 todo[i] = command_selects(argc, argv, &run.config->services[i]);
         resolve_batch(&run, todo, results, /* deadline_ms= */ 0, /* retry= */ false, &failed);
@@ -230,6 +240,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
         _cleanup_free_ struct pin_result *results = NULL;
         _cleanup_free_ bool *todo = NULL;
         int64_t deadline = clock_now_ms();
+        const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
         size_t failed = 0, pending = 0, n;
         int rc;
@@ -238,7 +249,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 log_error("boot takes no operands, got '%s'", argv[1]);
                 return BP_RESULT_USAGE;
         }
-        rc = run_open(args, !args->dry_run, /* wait_ms= */ -1, &run);
+        rc = run_open(&opts, !args->dry_run, /* wait_ms= */ -1, &run);
         if (rc == BP_RESULT_USAGE) {
                 rc = boot_from_lock_only(args, run.config); /* run_open() took no lock */
                 (void) sd_status(1, "configuration error (see the journal); env files from the lock as it is");
@@ -257,6 +268,9 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
          * Retry-After included. With boot_wait = 0 boot does not wait for the network: one attempt per
          * request, with its own limits. */
         deadline = run.config->boot_wait_s > 0 ? deadline + (int64_t) run.config->boot_wait_s * 1000 : 0;
+        /* A switch an earlier run left open: its units are not up yet, so it cannot be checked now. */
+        if (!args->dry_run)
+                failed += apply_recover(&run, APPLY_RECOVER_BOOT);
         for (size_t i = 0; i < run.config->n_services; i++) {
                 todo[i] = !boot_from_lock(&run, &run.config->services[i], &results[i]);
                 if (todo[i])
@@ -267,7 +281,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
         /* What the lock answers is written first, so those containers start now, not after the network. */
         if (pending > 0 && pending < run.config->n_services && !args->dry_run) {
                 struct bp_err err = { 0 };
-                if (run_commit(&run, &err) < 0)
+                if (apply_write(&run, &err) < 0)
                         log_error("%s", err.msg);
         }
         if (pending > 0)
@@ -311,9 +325,11 @@ static const char *env_state(const struct bp_run *run, const struct bp_lock_entr
 
 /* The upgrade side of a service: its rollout phase for the digest it waits on (held) or runs, the
  * digest held back and why, and its bad list. */
-static void status_upgrade(const struct bp_run *run, const char *identity, const struct bp_lock_entry *e,
-                           json_object *o)
+static void status_upgrade(const struct bp_run *run, const char *identity, const char *service,
+                           const struct bp_lock_entry *e, json_object *o)
 {
+        size_t n_unpinned;
+        const char(*unpinned)[REF_DIGEST_MAX] = lock_unpinned_bad(run->lock, service, &n_unpinned);
         const char *digest = e ? (e->has_held ? e->held_digest : e->pin.digest) : "";
         json_object *ph = NULL, *held = NULL, *bad = json_object_new_array();
         unsigned place = digest[0] ? phase_place(identity, digest) : 0;
@@ -333,10 +349,26 @@ static void status_upgrade(const struct bp_run *run, const char *identity, const
         }
         for (size_t i = 0; e && i < e->n_bad; i++)
                 json_object_array_add(bad, json_object_new_string(e->bad[i]));
+        for (size_t i = 0; i < n_unpinned; i++)
+                json_object_array_add(bad, json_object_new_string(unpinned[i]));
         json_object_object_add(o, "phase", ph);
         json_object_object_add(o, "held", held);
         json_object_object_add(o, "bad", bad);
-        if (run->args->json || !digest[0])
+        if (e && e->txn.step != LOCK_STEP_NONE) {
+                json_object *t = json_object_new_object();
+
+                json_object_object_add(t, "step", json_object_new_string(lock_step_name(e->txn.step)));
+                json_object_object_add(t, "digest", json_object_new_string(e->txn.digest));
+                json_object_object_add(o, "switch", t);
+                if (!run->opts.json)
+                        printf("%-16s switch open: %s %s (the next resolve, boot or upgrade finishes it)\n", "",
+                               lock_step_name(e->txn.step), e->txn.digest);
+        } else {
+                json_object_object_add(o, "switch", NULL);
+        }
+        for (size_t i = 0; !run->opts.json && i < n_unpinned; i++)
+                printf("%-16s bad: %s\n", "", unpinned[i]);
+        if (run->opts.json || !digest[0])
                 return;
         printf("%-16s rollout %d%%: this machine's place %u.%02u%%, %s the phase of %s%s\n", "",
                run->config->rollout, place / 100, place % 100, in ? "in" : "not in",
@@ -352,6 +384,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
         char identity[PHASE_IDENTITY_MAX];
         _cleanup_(json_putp) json_object *out = json_object_new_object();
         json_object *list = json_object_new_array();
+        const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
         int rc, behind = 0;
 
@@ -360,7 +393,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
                 log_error("status takes no operands, got '%s'", argv[1]);
                 return BP_RESULT_USAGE;
         }
-        rc = run_open(args, false, /* wait_ms= */ 0, &run);
+        rc = run_open(&opts, false, /* wait_ms= */ 0, &run);
         if (rc != BP_RESULT_OK) {
                 run_close(&run);
                 return rc;
@@ -394,7 +427,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
                         printf("%-16s %-12s %-14s %-14s %-8s %s%s\n", s->name, s->version, e ? e->pin.tag : "-",
                                e ? e->pin.platform : "-", env, e ? e->pin.digest : "-",
                                other ? "  (locked on another board)" : "");
-                status_upgrade(&run, identity, e, o);
+                status_upgrade(&run, identity, s->name, e, o);
         }
         if (args->json)
                 command_print_json(out);
@@ -445,6 +478,7 @@ static json_object *report_json(const struct bp_run *run, const char *os, const 
 
 int cmd_report(const struct bp_args *args, int argc, char **argv)
 {
+        const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
         const struct bp_service *s;
         const struct bp_lock_entry *e;
@@ -455,7 +489,7 @@ int cmd_report(const struct bp_args *args, int argc, char **argv)
                 log_error("report takes at most one service");
                 return BP_RESULT_USAGE;
         }
-        rc = run_open(args, false, /* wait_ms= */ 0, &run);
+        rc = run_open(&opts, false, /* wait_ms= */ 0, &run);
         if (rc != BP_RESULT_OK) {
                 run_close(&run);
                 return rc;

@@ -18,6 +18,7 @@
 
 #include "cleanup.h"
 #include "clock.h"
+#include "stop.h"
 #include "subprocess.h"
 
 extern char **environ;
@@ -161,7 +162,7 @@ static bool drain(pid_t pid, int fd, int64_t deadline, struct line_buf *b)
 
                 if (exited(pid))
                         break;
-                if (left <= 0)
+                if (left <= 0 || stop_requested())
                         return true;
                 wait = pfd >= 0 ? left : SUBPROCESS_EXIT_POLL_MS < left ? SUBPROCESS_EXIT_POLL_MS : left;
                 if (poll(p, 2, wait > 60000 ? 60000 : (int) wait) < 0 && errno != EINTR)
@@ -220,6 +221,8 @@ int subprocess_run(char *const argv[], int64_t timeout_ms, subprocess_line_fn on
         bool timed_out;
         pid_t pid;
 
+        if (stop_requested())
+                return bp_fail(err, -EINTR, "'%s' not started: boardpin is stopping", argv[0]);
         if (pipe2(fds, O_CLOEXEC) < 0)
                 return bp_fail(err, -errno, "'%s': pipe: %s", argv[0], strerror(errno));
         rd = fds[0];
@@ -233,6 +236,8 @@ int subprocess_run(char *const argv[], int64_t timeout_ms, subprocess_line_fn on
         r = reap(pid, timed_out, &status);
         if (r < 0)
                 return bp_fail(err, r, "'%s': wait: %s", argv[0], strerror(-r));
+        if (timed_out && stop_requested())
+                return bp_fail(err, -EINTR, "'%s' stopped: boardpin is stopping", argv[0]);
         if (timed_out)
                 return bp_fail(err, -ETIMEDOUT, "'%s' did not finish within %lld ms and was stopped", argv[0],
                                (long long) timeout_ms);

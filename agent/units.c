@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "dl.h"
+#include "stop.h"
 
 #define SD_DEST "org.freedesktop.systemd1"
 #define SD_PATH "/org/freedesktop/systemd1"
@@ -229,6 +230,9 @@ int units_restart(struct bp_units *u, const char *unit, int64_t timeout_ms, stru
                 if (left <= 0)
                         return bp_fail(err, -ETIMEDOUT, "unit %s: restart job %s still running after %lld ms", unit,
                                        path, (long long) timeout_ms);
+                if (stop_requested())
+                        return bp_fail(err, -EINTR, "unit %s: boardpin is stopping; restart job %s left to systemd",
+                                       unit, path);
                 r = sd_bus_wait(u->bus, usec_of(left));
                 if (r < 0 && r != -EINTR)
                         return bp_fail(err, r, "unit %s: lost the system bus while restarting: %s", unit,

@@ -22,7 +22,7 @@ static const char *duration(int64_t s, char buf[static 32])
         return buf;
 }
 
-void upgrade_decide(const struct bp_lock_entry *e, const struct bp_resolution *r, const struct upgrade_policy *p,
+void upgrade_decide(const char *pinned, bool bad, const struct bp_resolution *r, const struct upgrade_policy *p,
                     struct upgrade_decision *ret)
 {
         char a[32], b[32];
@@ -35,19 +35,19 @@ void upgrade_decide(const struct bp_lock_entry *e, const struct bp_resolution *r
         age = age_check(r->created, p->now_s, p->min_age_s, &ret->age_s);
         ret->age_known = age_parse_created(r->created, &created) == 0 && created <= p->now_s;
         ret->age_s = ret->age_known ? p->now_s - created : 0;
-        if (e && strcmp(e->pin.digest, r->digest) == 0) {
+        if (pinned && strcmp(pinned, r->digest) == 0) {
                 ret->verdict = UPGRADE_UNCHANGED;
                 return;
         }
-        if (!e) {
-                ret->verdict = UPGRADE_TAKE;
-                text_copy(ret->reason, sizeof(ret->reason), "not pinned yet: pinned as resolve would");
-                return;
-        }
-        if (lock_is_bad(e, r->digest)) {
+        if (bad) {
                 ret->verdict = UPGRADE_HELD_BAD;
                 (void) snprintf(ret->reason, sizeof(ret->reason),
                                 "on the bad list: it failed its health check here before");
+                return;
+        }
+        if (!pinned) {
+                ret->verdict = UPGRADE_TAKE;
+                text_copy(ret->reason, sizeof(ret->reason), "not pinned yet: pinned as resolve would");
                 return;
         }
         if (age == AGE_TOO_YOUNG) {

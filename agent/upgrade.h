@@ -9,7 +9,6 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "lock.h"
 #include "phase.h"
 #include "resolution.h"
 
@@ -45,9 +44,10 @@ struct upgrade_decision {
         char reason[UPGRADE_REASON_MAX]; /* one line; "" for unchanged */
 };
 
-/* The decision for the resolution r of a service whose lock entry is e (NULL: not pinned yet, taken as
- * resolve would pin it, whatever its age or phase: a service without a pin has no env file at all). */
-void upgrade_decide(const struct bp_lock_entry *e, const struct bp_resolution *r, const struct upgrade_policy *p,
+/* The decision for the resolution r of a service pinned to pinned (NULL: not pinned yet, taken as
+ * resolve would pin it, whatever its age or phase: a service without a pin has no env file at all),
+ * with bad true when r's digest is on the service's bad list (which holds for a first pin too). */
+void upgrade_decide(const char *pinned, bool bad, const struct bp_resolution *r, const struct upgrade_policy *p,
                     struct upgrade_decision *ret);
 
 /* min_age for service s: its own, else [boardpin]'s. */

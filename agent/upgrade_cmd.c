@@ -4,24 +4,21 @@
  * broken image costs one service for one health timeout, never all of them. */
 #include <errno.h>
 #include <json-c/json.h>
-#include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "apply.h"
 #include "cleanup.h"
-#include "clock.h"
 #include "command.h"
-#include "fsio.h"
-#include "health.h"
 #include "jsonio.h"
 #include "log.h"
 #include "pin.h"
 #include "sd.h"
-#include "subprocess.h"
+#include "stop.h"
 #include "text.h"
-#include "units.h"
 #include "upgrade.h"
 
 enum action {
@@ -57,237 +54,30 @@ static void item_done(struct upgrade_item *it)
         resolution_done(&it->r);
 }
 
-static void set_reason(struct upgrade_item *it, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_reason(struct upgrade_item *it, const char *fmt, ...)
+/* Switch service it to its candidate through apply.c and keep it only if it is healthy. Returns true
+ * when a stop signal came: no other service is started. */
+static bool upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, size_t n)
 {
-        va_list ap;
-
-        va_start(ap, fmt);
-        (void) vsnprintf(it->reason, sizeof(it->reason), fmt, ap);
-        va_end(ap);
-}
-
-struct pull_log {
-        const struct bp_run *run;
-        const struct upgrade_item *it;
-        const char *runtime;
-};
-
-static void pull_line(const char *line, void *userdata)
-{
-        const struct pull_log *p = userdata;
-
-        log_full(LOG_INFO, p->it->s->name, p->it->candidate, p->run->platform.name, "%s: %s pull: %s",
-                 p->it->s->name, p->runtime, line);
-}
-
-/* `RUNTIME pull IMAGE@DIGEST` before anything changes: what the units start next is on the disk. */
-static int pre_pull(const struct bp_run *run, const struct upgrade_item *it, struct bp_err *err)
-{
-        const char *runtime = run->config->pull == BP_PULL_DOCKER ? "docker" : "podman";
-        char image[REF_STRING_MAX], ref[REF_STRING_MAX + REF_DIGEST_MAX];
-        char *argv[] = { (char *) runtime, "pull", ref, NULL };
-        struct pull_log p = { run, it, runtime };
-        int r;
-
-        if (run->config->pull == BP_PULL_NONE)
-                return 0;
-        (void) snprintf(ref, sizeof(ref), "%s@%s", ref_name(&it->s->image, image), it->candidate);
-        r = subprocess_run(argv, (int64_t) PULL_TIMEOUT_S * 1000, pull_line, &p, err);
-        if (r == -ETIMEDOUT)
-                return bp_fail(err, r, "%s pull %s: no result after %d s, killed", runtime, ref, PULL_TIMEOUT_S);
-        if (r < 0)
-                return r;
-        if (r != 0)
-                return bp_fail(err, -EIO, "%s pull %s: exited with status %d", runtime, ref, r);
-        return 0;
-}
-
-/* Each unit of s's units = (blank-separated, as config.c keeps them), in order, to fn. */
-static int each_unit(const struct bp_service *s,
-                     int (*fn)(struct bp_units *u, const char *unit, struct bp_err *err), struct bp_err *err)
-{
-        _cleanup_(units_closep) struct bp_units *u = NULL;
-        int r = units_open(&u, err);
-
-        if (r < 0)
-                return bp_err_prefix(err, r, "units = %s: ", s->units);
-        for (const char *p = s->units; *p;) {
-                char unit[sizeof(s->units)];
-                size_t n = strcspn(p, " ");
-
-                memcpy(unit, p, n);
-                unit[n] = '\0';
-                p += n + (p[n] == ' ');
-                r = fn(u, unit, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-static int restart_one(struct bp_units *u, const char *unit, struct bp_err *err)
-{
-        return units_restart(u, unit, UPGRADE_RESTART_TIMEOUT_MS, err);
-}
-
-static int active_one(struct bp_units *u, const char *unit, struct bp_err *err)
-{
-        char state[UNITS_STATE_MAX_BYTES];
-        int r = units_active_state(u, unit, state, err);
-
-        if (r < 0)
-                return r;
-        if (strcmp(state, "active") != 0)
-                return bp_fail(err, -EIO, "unit %s is %s %lld ms after its restart", unit, state,
-                               (long long) UPGRADE_SETTLE_MS);
-        return 0;
-}
-
-/* The units of s, restarted one after another, each job waited for. */
-static int restart_units(const struct bp_run *run, const struct bp_service *s, struct bp_err *err)
-{
-        (void) run;
-        return each_unit(s, restart_one, err);
-}
-
-/* After a settle time every unit of s must be active: one that starts and dies is caught here. */
-static int check_units(const struct bp_run *run, const struct bp_service *s, struct bp_err *err)
-{
-        (void) run;
-        return each_unit(s, active_one, err);
-}
-
-static int check_health(const struct bp_run *run, const struct bp_service *s, struct bp_err *err)
-{
-        int r;
-
-        if (s->units[0]) {
-                clock_sleep_ms(UPGRADE_SETTLE_MS);
-                r = check_units(run, s, err);
-                if (r < 0)
-                        return r;
-        }
-        if (s->health[0])
-                return health_check(s->health, UPGRADE_HEALTH_TIMEOUT_MS, err);
-        return 0;
-}
-
-/* Back to before: the lock entry, the env files and drop-ins it renders, the units restarted on them;
- * the new digest goes on the bad list whatever else happens. */
-static int roll_back(struct bp_run *run, struct upgrade_item *it, const struct bp_lock_entry *before,
-                     struct bp_err *err)
-{
-        struct bp_err ignore = { 0 };
-        int r;
-
-        r = lock_rollback(run->lock, before, err);
-        (void) lock_add_bad(run->lock, it->s->name, it->candidate, &ignore);
-        lock_clear_held(run->lock, it->s->name);
-        if (r < 0) {
-                /* Nothing to go back to: at least the bad digest is remembered. */
-                (void) run_commit(run, &ignore);
-                return r;
-        }
-        r = run_commit(run, err);
-        if (r < 0)
-                return r;
-        if (it->s->units[0]) {
-                r = restart_units(run, it->s, err);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* The digest service's env file names now, in buf ("none" when there is no file or no such line):
- * after a rollback that failed, the file on disk, not the lock, says what the units start. */
-static const char *env_digest(const struct bp_run *run, const char *service, char buf[static REF_DIGEST_MAX])
-{
-        _cleanup_free_ char *text = NULL;
-        char path[PATH_MAX];
-        const char *p;
-        size_t len;
-
-        text_copy(buf, REF_DIGEST_MAX, "none");
-        if (snprintf(path, sizeof(path), "%s/%s.env", run->config->env_dir, service) >= (int) sizeof(path) ||
-            fsio_read(path, 64 * 1024, &text, &len, NULL) < 0)
-                return buf;
-        for (p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-                if (strncmp(p, "IMAGE_DIGEST=", 13) == 0) {
-                        size_t n = strcspn(p + 13, "\n");
-                        if (n < REF_DIGEST_MAX) {
-                                memcpy(buf, p + 13, n);
-                                buf[n] = '\0';
-                        }
-                        break;
-                }
-        return buf;
-}
-
-/* Switch service it to its candidate and keep it only if it is healthy. */
-static void upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, size_t n)
-{
-        _cleanup_(lock_entry_freep) struct bp_lock_entry *before = NULL;
+        static const enum action of[] = {
+                [APPLY_UPGRADED] = ACTION_UPGRADED,
+                [APPLY_ROLLED_BACK] = ACTION_ROLLED_BACK,
+                [APPLY_FAILED] = ACTION_FAILED,
+                [APPLY_STOPPED] = ACTION_FAILED,
+        };
         const struct bp_lock_entry *e = lock_find(run->lock, it->s->name);
         const char *name = it->s->name, *platform = run->platform.name;
-        const char *failed = "could not be switched to";
-        struct bp_err err = { 0 }, rb = { 0 };
-        char old[REF_DIGEST_MAX], now[REF_DIGEST_MAX];
-        int r;
+        char old[REF_DIGEST_MAX];
+        enum apply_outcome o;
 
         text_copy(old, sizeof(old), e ? e->pin.digest : "");
-        if (e && lock_entry_copy(e, &before) < 0) {
-                it->action = ACTION_FAILED;
-                set_reason(it, "out of memory");
-                return;
-        }
-        if (run->config->pull != BP_PULL_NONE) {
-                (void) sd_status(0, "pulling %s (%zu/%zu)", name, i, n);
-                r = pre_pull(run, it, &err);
-                if (r < 0) {
-                        it->action = ACTION_FAILED;
-                        set_reason(it, "%s; nothing changed", err.msg);
-                        log_full(LOG_ERR, name, it->candidate, platform, "service '%s': %s", name, it->reason);
-                        return;
-                }
-        }
-        (void) sd_status(0, "switching %s (%zu/%zu)", name, i, n);
-        r = run_record(run, it->s, it->tag, &it->r, &err);
-        if (r == 0) {
-                lock_clear_held(run->lock, name);
-                r = run_commit(run, &err);
-        }
-        if (r == 0 && it->s->units[0]) {
-                (void) sd_status(0, "restarting %s (%zu/%zu)", name, i, n);
-                failed = "failed its restart";
-                r = restart_units(run, it->s, &err);
-        }
-        if (r == 0 && (it->s->units[0] || it->s->health[0])) {
-                (void) sd_status(0, "checking %s (%zu/%zu)", name, i, n);
-                failed = "failed its health check";
-                r = check_health(run, it->s, &err);
-        }
-        if (r == 0) {
-                it->action = ACTION_UPGRADED;
-                if (old[0])
-                        set_reason(it, "was %s", old);
+        o = apply_switch(run, it->s, it->tag, &it->r, i, n, it->reason, sizeof(it->reason));
+        it->action = of[o];
+        if (o == APPLY_UPGRADED)
                 log_full(LOG_INFO, name, it->candidate, platform, "service '%s': upgraded to %s%s%s", name,
                          it->candidate, old[0] ? ", was " : "", old);
-                return;
-        }
-        (void) sd_status(0, "rolling back %s (%zu/%zu)", name, i, n);
-        r = roll_back(run, it, before, &rb);
-        if (r == 0) {
-                it->action = ACTION_ROLLED_BACK;
-                set_reason(it, "%s %s (%s); rolled back to %s", it->candidate, failed, err.msg, old);
+        else
                 log_full(LOG_ERR, name, it->candidate, platform, "service '%s': %s", name, it->reason);
-                return;
-        }
-        it->action = ACTION_FAILED;
-        set_reason(it, "%s %s (%s); rollback of '%s' failed too: %s; its env files name %s", it->candidate, failed,
-                   err.msg, name, rb.msg, env_digest(run, name, now));
-        log_full(LOG_ERR, name, it->candidate, platform, "service '%s': %s", name, it->reason);
+        return o == APPLY_STOPPED;
 }
 
 /* What the registry offered, against the lock: the decision, and for unchanged and held services what
@@ -304,7 +94,8 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
         const char *name = it->s->name, *platform = run->platform.name;
         struct bp_err err = { 0 };
 
-        upgrade_decide(e, &it->r, &p, &it->d);
+        upgrade_decide(e ? e->pin.digest : NULL, lock_service_bad(run->lock, name, it->r.digest), &it->r, &p,
+                       &it->d);
         it->decided = true;
         if (it->d.verdict != UPGRADE_UNCHANGED)
                 text_copy(it->candidate, sizeof(it->candidate), it->r.digest);
@@ -313,7 +104,7 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
         switch (it->d.verdict) {
         case UPGRADE_UNCHANGED:
                 it->action = ACTION_UNCHANGED;
-                if (!run->args->dry_run) {
+                if (!run->opts.dry_run) {
                         /* The tag may have moved with this board's child unchanged: the index is new. */
                         if (!it->r.unchanged && run_record(run, it->s, it->tag, &it->r, &err) < 0)
                                 log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
@@ -329,7 +120,8 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                 text_copy(it->reason, sizeof(it->reason), it->d.reason);
                 log_full(LOG_INFO, name, it->r.digest, platform, "service '%s': %s not taken: %s", name,
                          it->r.digest, it->d.reason);
-                if (!run->args->dry_run && lock_set_held(run->lock, name, it->r.digest, it->d.reason, &err) < 0)
+                if (!run->opts.dry_run && e &&
+                    lock_set_held(run->lock, name, it->r.digest, it->d.reason, &err) < 0)
                         log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
                 return;
         }
@@ -344,7 +136,7 @@ static json_object *item_json(const struct bp_run *run, const struct upgrade_ite
         const char *for_phase = it->candidate[0] ? it->candidate : digest;
         unsigned place;
 
-        if (run->args->dry_run && it->action == ACTION_UPGRADED)
+        if (run->opts.dry_run && it->action == ACTION_UPGRADED)
                 digest = it->candidate; /* what would be pinned */
         json_object_object_add(o, "name", json_object_new_string(it->s->name));
         json_object_object_add(o, "image", json_object_new_string(ref_name(&it->s->image, image)));
@@ -376,10 +168,10 @@ static void print_text(const struct bp_run *run, const struct upgrade_item *it)
         const struct bp_lock_entry *e = lock_find(run->lock, it->s->name);
         const char *what = action_names[it->action];
 
-        if (run->args->dry_run && it->action == ACTION_UPGRADED)
+        if (run->opts.dry_run && it->action == ACTION_UPGRADED)
                 what = "would upgrade";
         printf("%-20s %-13s %s%s%s%s\n", it->s->name, what,
-               it->action == ACTION_UPGRADED && run->args->dry_run ? it->candidate
+               it->action == ACTION_UPGRADED && run->opts.dry_run ? it->candidate
                : e                                                 ? e->pin.digest
                                                                    : "-",
                it->reason[0] ? " (" : "", it->reason, it->reason[0] ? ")" : "");
@@ -483,9 +275,17 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
         struct upgrade_item *items = NULL;
         char identity[PHASE_IDENTITY_MAX];
         struct bp_err err = { 0 };
+        const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
         size_t n, todo, done = 0, bad = 0;
-        int rc = run_open_upgrade(args, !args->dry_run, UPGRADE_LOCK_WAIT_MS, &run);
+        bool stopped = false;
+        int rc;
+
+        /* Before the lock is taken: a stop while waiting for it ends the wait (EINTR) with nothing to
+         * restore. */
+        if (!args->dry_run && stop_catch() < 0)
+                return -errno;
+        rc = run_open_upgrade(&opts, !args->dry_run, UPGRADE_LOCK_WAIT_MS, &run);
 
         if (rc == BP_RESULT_OK)
                 rc = command_check_operands(run.config, argc, argv);
@@ -499,19 +299,26 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
                 run_close(&run);
                 return -ENOMEM;
         }
+        /* A switch an earlier run left open is finished before anything else. */
+        if (!args->dry_run)
+                bad += apply_recover(&run, APPLY_RECOVER_CHECK);
         (void) upgrade_identity(args->root, run.platform.serial, identity);
         (void) sd_status(0, "resolving %zu services", n);
         start_all(&run, items, argc, argv);
         todo = decide_all(&run, items, identity);
         /* One service after another: a fleet box restarts one at a time. */
-        for (size_t i = 0; !args->dry_run && i < n; i++)
+        for (size_t i = 0; !args->dry_run && !stopped && i < n; i++)
                 if (items[i].resolved && items[i].action == ACTION_UPGRADED)
-                        upgrade_one(&run, &items[i], ++done, todo);
-        if (!args->dry_run && run_commit(&run, &err) < 0) {
+                        stopped = upgrade_one(&run, &items[i], ++done, todo);
+        if (!args->dry_run && !stopped && apply_write(&run, &err) < 0) {
                 log_error("%s", err.msg);
                 bad++;
         }
         bad += report_all(args, &run, items, argc, argv, identity);
+        if (stopped)
+                log_error("stopped by %s: the old pin's lock, env files and drop-ins are back; units are restarted "
+                          "at the next boot",
+                          stop_signal() == SIGINT ? "SIGINT" : "SIGTERM");
         for (size_t i = 0; i < n; i++)
                 item_done(&items[i]);
         free(items);

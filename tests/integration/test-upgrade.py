@@ -191,17 +191,17 @@ rc, doc, err = run(cfg_ok, "upgrade")
 check("bad list: a newer digest is taken", rc == 0 and svc(doc, "web").get("action") == "upgraded" and
       lock(d)["web"]["pin"]["digest"] == newer and "held" not in lock(d)["web"], (rc, doc, err))
 
-# A service never pinned before has nothing to go back to: the rollback fails too, and says so plainly.
+# A service never pinned before has nothing to go back to: it is left unpinned, the digest bad-listed.
 repo = "test/up-first"
 first = push(repo, "1.0", "first one\n", ago(**WEEK))
 d, cfg = fresh(one(repo, "health = exec:/bin/false"))
 rc, doc, err = run(cfg, "upgrade")
 w = svc(doc, "web")
-check("no previous pin: failed, exit 1, 'rollback failed too' naming the env file's digest",
-      rc == 1 and w.get("action") == "failed" and
-      f"rollback of 'web' failed too: no pin before this one to go back to; its env files name {first}"
-      in (w.get("reason") or "") and "rollback of 'web' failed too" in err and
-      lock(d)["web"].get("bad") == [first], (rc, w, err))
+whole = json.loads(read(d, "state", "lock.json"))
+check("no previous pin: failed, exit 1, left unpinned with no env file, the digest on its bad list",
+      rc == 1 and w.get("action") == "failed" and "'web' is left unpinned" in (w.get("reason") or "") and
+      "left unpinned" in err and "web" not in whole["services"] and read(d, "env", "web.env") is None and
+      whole.get("unpinned", {}).get("web", {}).get("bad") == [first], (rc, w, err, whole))
 
 # 4. min_age = 3d: a fresh image is held and --dry-run says why; a week-old one is taken.
 d, cfg, old, repo = setup("young", one, extra="min_age = 3d")

@@ -491,6 +491,102 @@ static void rollback(void **state)
         assert_int_equal(lock_rollback(l, NULL, NULL), -ENOENT);
 }
 
+/* An open switch reads back whole; closed, the lock renders byte for byte as before it opened. */
+static void txn_round_trip(void **state)
+{
+        _cleanup_(lock_freep) struct bp_lock *l = sample(), *back = NULL;
+        _cleanup_free_ char *rest = NULL, *open = NULL, *closed = NULL;
+        struct bp_resolution r = resolution(D_V6, "linux/arm/v6");
+        const struct bp_lock_entry *e;
+        size_t len;
+
+        (void) state;
+        assert_int_equal(lock_render(l, &rest, &len, NULL), 0);
+        assert_null(strstr(rest, "txn"));
+        assert_int_equal(lock_txn_begin(l, "vaultwarden", D_V6, LOCK_STEP_PULLING, NULL), 0);
+        assert_int_equal(lock_txn_begin(l, "vaultwarden", D_V6, LOCK_STEP_PULLING, NULL), -EBUSY);
+        assert_int_equal(lock_set(l, "vaultwarden", "docker.io/vaultwarden/server", "^1.30", "1.30.6", "linux/arm/v6",
+                                  &r, NULL), 0);
+        resolution_done(&r);
+        assert_int_equal(lock_txn_step(l, "vaultwarden", LOCK_STEP_CHECKING), 0);
+        assert_int_equal(lock_count_interrupted(l, "vaultwarden", D_V6), 1);
+        render_parse_render(l, &back, &open);
+        assert_non_null(strstr(open, "\"step\": \"checking\""));
+        e = lock_find(back, "vaultwarden");
+        assert_int_equal(e->txn.step, LOCK_STEP_CHECKING);
+        assert_string_equal(e->txn.digest, D_V6);
+        assert_non_null(e->txn.before);
+        assert_string_equal(e->txn.before->pin.digest, D_V7);
+        assert_string_equal(e->pin.digest, D_V6);
+        assert_int_equal(e->interrupted, 1);
+        /* undone: the pin before, and, once the count goes, the lock at rest as it was */
+        assert_int_equal(lock_txn_undo(back, "vaultwarden", NULL), 0);
+        lock_clear_interrupted(back, "vaultwarden");
+        assert_int_equal(lock_render(back, &closed, &len, NULL), 0);
+        assert_string_equal(closed, rest);
+}
+
+/* A first pin undone leaves no entry; its bad list is kept for the service and taken back by its next pin. */
+static void txn_first_pin(void **state)
+{
+        _cleanup_(lock_freep) struct bp_lock *l = lock_new(), *back = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct bp_resolution r = resolution(D_V7, "linux/arm/v7");
+        size_t n;
+
+        (void) state;
+        assert_int_equal(lock_set(l, "web", "docker.io/vaultwarden/server", "^1.30", "1.30.5", "linux/arm/v7", &r,
+                                  NULL), 0);
+        assert_int_equal(lock_txn_begin_first(l, "web", D_V7, LOCK_STEP_SWITCHING, NULL), 0);
+        assert_int_equal(lock_add_bad(l, "web", D_V7, NULL), 0);
+        assert_int_equal(lock_txn_undo(l, "web", NULL), 0);
+        assert_null(lock_find(l, "web"));
+        assert_true(lock_service_bad(l, "web", D_V7));
+        assert_false(lock_service_bad(l, "web", D_V6));
+        render_parse_render(l, &back, &text);
+        assert_non_null(strstr(text, "\"unpinned\""));
+        assert_true(lock_service_bad(back, "web", D_V7));
+        assert_non_null(lock_unpinned_bad(back, "web", &n));
+        assert_int_equal(n, 1);
+        /* pinned again (resolve --allow-bad): the list moves into the entry */
+        assert_int_equal(lock_set(back, "web", "docker.io/vaultwarden/server", "^1.30", "1.30.5", "linux/arm/v7", &r,
+                                  NULL), 0);
+        resolution_done(&r);
+        assert_true(lock_is_bad(lock_find(back, "web"), D_V7));
+        assert_null(lock_unpinned_bad(back, "web", &n));
+        lock_remove_bad(back, "web", D_V7);
+        assert_false(lock_service_bad(back, "web", D_V7));
+}
+
+/* A transaction that would not read back is refused on reading: a bad step, a before of another service. */
+static void txn_refused(void **state)
+{
+        static const char *const bad[] = {
+                "\"txn\": {\"step\": \"dancing\", \"digest\": \"" D_V6 "\", \"before\": null}",
+                "\"txn\": {\"step\": \"checking\", \"digest\": \"sha256:short\", \"before\": null}",
+                "\"txn\": {\"step\": \"checking\", \"digest\": \"" D_V6 "\"}",
+                "\"interrupted\": {\"digest\": \"" D_V6 "\", \"count\": 3}",
+                "\"pulled\": [\"sha256:short\"]",
+        };
+        _cleanup_(lock_freep) struct bp_lock *l = sample();
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+
+        (void) state;
+        assert_int_equal(lock_render(l, &text, &len, NULL), 0);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                _cleanup_(lock_freep) struct bp_lock *back = NULL;
+                _cleanup_free_ char *edited = NULL;
+                char *at = strstr(text, "\"previous\"");
+                struct bp_err err = { 0 };
+
+                assert_non_null(at);
+                assert_true(asprintf(&edited, "%.*s%s, %s", (int) (at - text), text, bad[i], at) > 0);
+                assert_int_equal(lock_parse(edited, strlen(edited), &back, &err), -EBADMSG);
+                assert_true(err.msg[0] != '\0');
+        }
+}
+
 static void atomic_write(void **state)
 {
         const char *dir = *state;
@@ -534,6 +630,9 @@ int main(void)
                 cmocka_unit_test(bad_and_held_round_trip),
                 cmocka_unit_test(bad_and_held_refused),
                 cmocka_unit_test(rollback),
+                cmocka_unit_test(txn_round_trip),
+                cmocka_unit_test(txn_first_pin),
+                cmocka_unit_test(txn_refused),
                 cmocka_unit_test_setup_teardown(atomic_write, scratch_setup, scratch_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,7 +43,9 @@ static struct upgrade_decision decide(const struct bp_lock *l, const char *diges
         struct bp_resolution r = offered(digest, created);
         struct upgrade_decision d;
 
-        upgrade_decide(l ? lock_find(l, "web") : NULL, &r, &p, &d);
+        const struct bp_lock_entry *e = l ? lock_find(l, "web") : NULL;
+
+        upgrade_decide(e ? e->pin.digest : NULL, l && lock_service_bad(l, "web", digest), &r, &p, &d);
         return d;
 }
 
@@ -141,6 +143,21 @@ static void rollout_bounds(void **state)
         assert_in_range(taken, 60, 140);
 }
 
+/* A first pin is taken as resolve would take it, but not a digest on the bad list its failed first
+ * pin left (the lock's unpinned list). */
+static void first_pin_bad(void **state)
+{
+        struct upgrade_policy p = { .now_s = NOW, .min_age_s = 0, .rollout = 100, .identity = ID };
+        struct bp_resolution r = offered(D_NEW, "2025-11-01T00:00:00Z");
+        struct upgrade_decision d;
+
+        (void) state;
+        upgrade_decide(/* pinned= */ NULL, /* bad= */ true, &r, &p, &d);
+        assert_int_equal(d.verdict, UPGRADE_HELD_BAD);
+        upgrade_decide(/* pinned= */ NULL, /* bad= */ false, &r, &p, &d);
+        assert_int_equal(d.verdict, UPGRADE_TAKE);
+}
+
 static void min_age_per_service(void **state)
 {
         struct bp_config c = { .min_age_s = 3 * 86400 };
@@ -168,6 +185,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(unchanged_and_first_pin),
+                cmocka_unit_test(first_pin_bad),
                 cmocka_unit_test(order),
                 cmocka_unit_test(unknown_age),
                 cmocka_unit_test(rollout_bounds),
