@@ -103,7 +103,7 @@ int apply_write(struct bp_run *run, struct bp_err *err)
                 return bp_err_prefix(err, r, "lock and env files updated, Quadlet drop-ins not all written: ");
         /* Quadlet's generator made the units from the old drop-ins; a reload runs it again. A unit
          * ordered after boardpin.service then starts with the new Image=. */
-        if (changed > 0 && sd_booted()) {
+        if (changed > 0 && bp_sd_booted()) {
                 _cleanup_(units_closep) struct bp_units *u = NULL;
 
                 r = units_open(&u, err);
@@ -342,7 +342,7 @@ enum apply_outcome apply_switch(struct bp_run *run, const struct bp_service *s, 
                 }
         }
         if (run->config->pull != BP_PULL_NONE) {
-                (void) sd_status(0, "pulling %s (%zu/%zu)", name, i, n);
+                (void) bp_sd_status(0, "pulling %s (%zu/%zu)", name, i, n);
                 r = pre_pull(run, s, cand, &err);
         }
         if (r < 0 || stop_requested()) {
@@ -361,7 +361,7 @@ enum apply_outcome apply_switch(struct bp_run *run, const struct bp_service *s, 
                 (void) snprintf(reason, size, "%s; nothing changed", err.msg);
                 return APPLY_FAILED;
         }
-        (void) sd_status(0, "switching %s (%zu/%zu)", name, i, n);
+        (void) bp_sd_status(0, "switching %s (%zu/%zu)", name, i, n);
         if (!first) {
                 (void) lock_txn_step(run->lock, name, LOCK_STEP_SWITCHING);
                 r = write_lock(run, &err);
@@ -383,12 +383,12 @@ enum apply_outcome apply_switch(struct bp_run *run, const struct bp_service *s, 
                 stop_point("restart");
         }
         if (r == 0 && s->units[0]) {
-                (void) sd_status(0, "restarting %s (%zu/%zu)", name, i, n);
+                (void) bp_sd_status(0, "restarting %s (%zu/%zu)", name, i, n);
                 failed = "failed its restart";
                 r = restart_units(s, &err);
         }
         if (r == 0 && (s->units[0] || s->health[0])) {
-                (void) sd_status(0, "checking %s (%zu/%zu)", name, i, n);
+                (void) bp_sd_status(0, "checking %s (%zu/%zu)", name, i, n);
                 failed = "failed its health check";
                 r = check_health(s, &err);
         }
@@ -410,7 +410,7 @@ enum apply_outcome apply_switch(struct bp_run *run, const struct bp_service *s, 
                         reason[0] = '\0';
                 return APPLY_UPGRADED;
         }
-        (void) sd_status(0, "rolling back %s (%zu/%zu)", name, i, n);
+        (void) bp_sd_status(0, "rolling back %s (%zu/%zu)", name, i, n);
         if (!lock_find(run->lock, name) || !lock_find(run->lock, name)->txn.step) {
                 /* the switch itself failed before its transaction opened (a first pin's lock_set) */
                 (void) snprintf(reason, size, "%s %s (%s); nothing changed", cand, failed, err.msg);

@@ -223,7 +223,7 @@ static int no_credentials(const char *path, const char *host, json_object *root,
 int auth_file_lookup(const char *path, const char *text, size_t len, const char *host,
                      struct bp_credentials *ret, struct bp_err *err)
 {
-        _cleanup_(json_putp) json_object *root = NULL;
+        _cleanup_(jsonio_putp) json_object *root = NULL;
         json_object *auths = NULL, *entry;
         struct bp_credentials c = { 0 };
         struct entry_ctx e = { .path = path, .err = err };

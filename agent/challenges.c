@@ -88,7 +88,7 @@ static void add_parsed(struct bp_challenges *c, const char *host, const char *he
 int challenges_read(const char *dir, struct bp_challenges **ret)
 {
         _cleanup_(challenges_freep) struct bp_challenges *c = calloc(1, sizeof(*c));
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         _cleanup_free_ char *text = NULL, *path = NULL;
         json_object *schema, *regs;
         size_t len;
@@ -145,7 +145,7 @@ int challenges_set(struct bp_challenges *c, const char *host, const struct bp_ch
 
 int challenges_write(const struct bp_challenges *c, const char *dir, struct bp_err *err)
 {
-        _cleanup_(json_putp) json_object *o = json_object_new_object(), *regs = json_object_new_object();
+        _cleanup_(jsonio_putp) json_object *o = json_object_new_object(), *regs = json_object_new_object();
         const char *text;
 
         if (!o || !regs)

@@ -113,7 +113,7 @@ int cmd_detect(const struct bp_args *args, int argc, char **argv)
                 return BP_RESULT_USAGE;
         }
         if (args->json) {
-                _cleanup_(json_putp) json_object *o = detect_json(&p);
+                _cleanup_(jsonio_putp) json_object *o = detect_json(&p);
                 puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
         } else {

@@ -117,7 +117,7 @@ int cmd_inspect(const struct bp_args *args, int argc, char **argv)
         }
         (void) ref_format(&ref, reference);
         if (args->json) {
-                _cleanup_(json_putp) json_object *j = inspect_json(reference, &p, &r, registry_stats(reg));
+                _cleanup_(jsonio_putp) json_object *j = inspect_json(reference, &p, &r, registry_stats(reg));
                 puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
         } else {

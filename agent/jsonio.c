@@ -7,7 +7,7 @@
 #include "cleanup.h"
 #include "jsonio.h"
 
-static void json_tokener_freep(json_tokener **t)
+static void jsonio_tokener_freep(json_tokener **t)
 {
         if (*t)
                 json_tokener_free(*t);
@@ -47,8 +47,8 @@ static size_t single_quote_at(const char *text, size_t len)
 int jsonio_parse_object(const char *text, size_t len, size_t max_bytes, int max_depth, const char *what,
                         json_object **ret, struct bp_err *err)
 {
-        _cleanup_(json_tokener_freep) json_tokener *tok = NULL;
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_tokener_freep) json_tokener *tok = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         enum json_tokener_error e;
         size_t end;
 

@@ -14,7 +14,8 @@
 int jsonio_parse_object(const char *text, size_t len, size_t max_bytes, int max_depth, const char *what,
                         json_object **ret, struct bp_err *err);
 
-static inline void json_putp(json_object **o)
+/* For _cleanup_: json-c's json_* namespace is its own, so the helper carries the module's name. */
+static inline void jsonio_putp(json_object **o)
 {
         json_object_put(*o);
 }

@@ -496,7 +496,7 @@ static int parse_unpinned(json_object *o, struct bp_lock *l, struct bp_err *err)
 int lock_parse(const char *text, size_t len, struct bp_lock **ret, struct bp_err *err)
 {
         _cleanup_(lock_freep) struct bp_lock *l = lock_new();
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         json_object *v, *services;
         int r;
 
@@ -623,7 +623,7 @@ static int by_service(const void *a, const void *b)
 
 int lock_render(const struct bp_lock *l, char **ret, size_t *ret_len, struct bp_err *err)
 {
-        _cleanup_(json_putp) json_object *o = json_object_new_object();
+        _cleanup_(jsonio_putp) json_object *o = json_object_new_object();
         json_object *services = json_object_new_object();
         _cleanup_free_ struct bp_lock_entry *sorted = calloc(l->n + 1, sizeof(*sorted));
         const char *s;

@@ -229,7 +229,7 @@ static int pick_type(json_object *o, const char *content_type, char ret[static 9
 int manifest_parse(const char *body, size_t len, const char *content_type, struct bp_manifest **ret,
                    struct bp_err *err)
 {
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         _cleanup_(manifest_freep) struct bp_manifest *m = NULL;
         int r;
 
@@ -280,7 +280,7 @@ void manifest_freep(struct bp_manifest **m)
 int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, bool *ret_has_variant,
                              struct bp_err *err)
 {
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         const char *os, *arch, *variant;
         int r;
 
@@ -308,7 +308,7 @@ int manifest_config_platform(const char *body, size_t len, struct bp_oci *ret, b
 
 int manifest_config_created(const char *body, size_t len, char *ret, size_t size, struct bp_err *err)
 {
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         json_object *v;
         int r;
 

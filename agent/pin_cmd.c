@@ -68,7 +68,7 @@ static void service_failed(const struct bp_run *run, const struct bp_service *s,
 /* The end of resolve and boot: lock and env files (unless a dry run), the JSON document, the result. */
 static int finish(struct bp_run *run, const struct pin_result *results, size_t n, size_t failed)
 {
-        _cleanup_(json_putp) json_object *out = json_object_new_object();
+        _cleanup_(jsonio_putp) json_object *out = json_object_new_object();
         json_object *list = json_object_new_array();
         struct bp_err err = { 0 };
 
@@ -252,7 +252,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
         rc = run_open(&opts, !args->dry_run, /* wait_ms= */ -1, &run);
         if (rc == BP_RESULT_USAGE) {
                 rc = boot_from_lock_only(args, run.config); /* run_open() took no lock */
-                (void) sd_status(1, "configuration error (see the journal); env files from the lock as it is");
+                (void) bp_sd_status(1, "configuration error (see the journal); env files from the lock as it is");
                 run_close(&run);
                 return rc;
         }
@@ -285,7 +285,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                         log_error("%s", err.msg);
         }
         if (pending > 0)
-                (void) sd_status(0, "%zu of %zu services have no pin for %s in the lock, resolving", pending,
+                (void) bp_sd_status(0, "%zu of %zu services have no pin for %s in the lock, resolving", pending,
                                  run.config->n_services, run.platform.name);
         while (pending > 0) {
                 resolve_batch(&run, todo, results, deadline, /* retry= */ true, &failed);
@@ -293,14 +293,14 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 for (size_t i = 0; i < run.config->n_services; i++)
                         pending += todo[i];
                 if (pending > 0) {
-                        (void) sd_status(0, "%zu services: waiting for the network, %lld s left", pending,
+                        (void) bp_sd_status(0, "%zu services: waiting for the network, %lld s left", pending,
                                          deadline > 0 ? (long long) ((deadline - clock_now_ms()) / 1000) : 0LL);
                         clock_sleep_ms(2000);
                 }
         }
         n = run.config->n_services; /* finish() frees the config */
         rc = finish(&run, results, n, failed);
-        (void) sd_status(1, "%zu of %zu services pinned%s", n - failed, n,
+        (void) bp_sd_status(1, "%zu of %zu services pinned%s", n - failed, n,
                          rc == BP_RESULT_OK ? "" : "; see the journal for what failed, previous pins kept");
         return rc;
 }
@@ -382,7 +382,7 @@ static void status_upgrade(const struct bp_run *run, const char *identity, const
 int cmd_status(const struct bp_args *args, int argc, char **argv)
 {
         char identity[PHASE_IDENTITY_MAX];
-        _cleanup_(json_putp) json_object *out = json_object_new_object();
+        _cleanup_(jsonio_putp) json_object *out = json_object_new_object();
         json_object *list = json_object_new_array();
         const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
@@ -503,7 +503,7 @@ int cmd_report(const struct bp_args *args, int argc, char **argv)
         e = lock_find(run.lock, s->name);
         (void) os_name(args->root, os, sizeof(os));
         if (args->json) {
-                _cleanup_(json_putp) json_object *o = report_json(&run, os, s, e);
+                _cleanup_(jsonio_putp) json_object *o = report_json(&run, os, s, e);
                 command_print_json(o);
                 run_close(&run);
                 return BP_RESULT_OK;

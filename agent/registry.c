@@ -683,7 +683,7 @@ bool registry_tags_next(const char *link, char *ret, size_t size)
 
 int registry_tags_parse(const char *body, size_t len, const char *what, char ***tags, size_t *n, struct bp_err *err)
 {
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         struct bp_err why = { 0 };
         json_object *list;
 

@@ -15,7 +15,7 @@
 
 #define SD_STATUS_MAX_BYTES 512
 
-int sd_notify_raw(const char *state)
+int bp_sd_notify_raw(const char *state)
 {
         const char *e = getenv("NOTIFY_SOCKET");
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -41,14 +41,14 @@ int sd_notify_raw(const char *state)
         return 0;
 }
 
-bool sd_booted(void)
+bool bp_sd_booted(void)
 {
         struct stat st;
 
         return lstat("/run/systemd/system/", &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int sd_status(int ready, const char *fmt, ...)
+int bp_sd_status(int ready, const char *fmt, ...)
 {
         char text[SD_STATUS_MAX_BYTES], state[SD_STATUS_MAX_BYTES + 32];
         va_list ap;
@@ -58,5 +58,5 @@ int sd_status(int ready, const char *fmt, ...)
         va_end(ap);
         text[strcspn(text, "\n")] = '\0'; /* one line: a newline would start another variable */
         (void) snprintf(state, sizeof(state), "%sSTATUS=%s", ready ? "READY=1\n" : "", text);
-        return sd_notify_raw(state);
+        return bp_sd_notify_raw(state);
 }

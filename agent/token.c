@@ -125,7 +125,7 @@ int token_cache_store(struct bp_token_cache *c, const char *const *scopes, size_
 int token_parse_response(const char *body, size_t len, const char *content_type, const char *realm, char **ret,
                          long *ret_expires_s, struct bp_err *err)
 {
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         struct bp_err why = { 0 };
         json_object *v;
         const char *value = NULL;

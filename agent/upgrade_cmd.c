@@ -245,7 +245,7 @@ static size_t decide_all(struct bp_run *run, struct upgrade_item *items, const c
 static size_t report_all(const struct bp_args *args, const struct bp_run *run, const struct upgrade_item *items,
                          int argc, char **argv, const char *identity)
 {
-        _cleanup_(json_putp) json_object *out = json_object_new_object();
+        _cleanup_(jsonio_putp) json_object *out = json_object_new_object();
         json_object *list = json_object_new_array();
         size_t n = run->config->n_services, upgraded = 0, bad = 0;
 
@@ -265,7 +265,7 @@ static size_t report_all(const struct bp_args *args, const struct bp_run *run, c
         json_object_object_add(out, "requests", command_requests_json(run));
         if (args->json)
                 command_print_json(out);
-        (void) sd_status(0, "%zu services: %zu %supgraded, %zu failed or rolled back", n, upgraded,
+        (void) bp_sd_status(0, "%zu services: %zu %supgraded, %zu failed or rolled back", n, upgraded,
                          args->dry_run ? "would be " : "", bad);
         return bad;
 }
@@ -303,7 +303,7 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
         if (!args->dry_run)
                 bad += apply_recover(&run, APPLY_RECOVER_CHECK);
         (void) upgrade_identity(args->root, run.platform.serial, identity);
-        (void) sd_status(0, "resolving %zu services", n);
+        (void) bp_sd_status(0, "resolving %zu services", n);
         start_all(&run, items, argc, argv);
         todo = decide_all(&run, items, identity);
         /* One service after another: a fleet box restarts one at a time. */

@@ -389,7 +389,7 @@ static int repository_name(const char *s, char buf[static REF_STRING_MAX])
 static int check_simplesigning_payload(const void *blob, size_t len, const char *digest, const char *repository,
                                        struct bp_sig_result *ret)
 {
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         char want[REF_STRING_MAX], got[REF_STRING_MAX];
         const char *type, *signed_digest, *docker_ref;
         json_object *critical;
@@ -491,7 +491,7 @@ static int dsse_pae(const char *type, const unsigned char *body, size_t body_len
 /* The in-toto statement a listed key signed. */
 static int check_statement(const unsigned char *payload, size_t len, const char *digest, struct bp_sig_result *ret)
 {
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         const char *type, *predicate_type, *first = NULL;
         json_object *subjects;
         struct bp_err perr = { 0 };
@@ -551,7 +551,7 @@ static void hint_fingerprint(const char *hint, char ret[static VERIFY_FP_MAX])
 int verify_bundle(struct bp_key *const *keys, size_t n_keys, const void *bundle, size_t len, const char *digest,
                   struct bp_sig_result *ret, struct bp_err *err)
 {
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         _cleanup_free_ unsigned char *payload = NULL, *pae = NULL;
         json_object *material, *envelope, *sigs;
         const char *payload_b64, *payload_type;
@@ -668,7 +668,7 @@ static int parse_descs(const char *text, size_t len, const char *what, const cha
                        bool (*keep)(json_object *e, const char *want), const char *want, bool need_signature,
                        struct bp_sig_list *ret, struct bp_err *err)
 {
-        _cleanup_(json_putp) json_object *o = NULL;
+        _cleanup_(jsonio_putp) json_object *o = NULL;
         _cleanup_(sig_list_donep) struct bp_sig_list l = { 0 };
         json_object *list;
         size_t n;

@@ -48,9 +48,9 @@ static void status_to_a_path(void **state)
         snprintf(path, sizeof(path), "%s/notify", dir);
         fd = bind_dgram(path, &sa, &len);
         assert_int_equal(setenv("NOTIFY_SOCKET", path, 1), 0);
-        assert_int_equal(sd_status(0, "vaultwarden: waiting for the network, %d s left", 88), 0);
+        assert_int_equal(bp_sd_status(0, "vaultwarden: waiting for the network, %d s left", 88), 0);
         expect(fd, "STATUS=vaultwarden: waiting for the network, 88 s left");
-        assert_int_equal(sd_status(1, "3 services pinned\nREADY=0"), 0); /* one line only */
+        assert_int_equal(bp_sd_status(1, "3 services pinned\nREADY=0"), 0); /* one line only */
         expect(fd, "READY=1\nSTATUS=3 services pinned");
         close(fd);
         unlink(path);
@@ -69,7 +69,7 @@ static void status_to_the_abstract_namespace(void **state)
         snprintf(name, sizeof(name), "@boardpin-test-sd-%ld", (long) getpid());
         fd = bind_dgram(name, &sa, &len);
         assert_int_equal(setenv("NOTIFY_SOCKET", name, 1), 0);
-        assert_int_equal(sd_status(0, "resolving"), 0);
+        assert_int_equal(bp_sd_status(0, "resolving"), 0);
         expect(fd, "STATUS=resolving");
         close(fd);
         unsetenv("NOTIFY_SOCKET");
@@ -79,11 +79,11 @@ static void without_notify_socket_nothing_is_sent(void **state)
 {
         (void) state;
         unsetenv("NOTIFY_SOCKET");
-        assert_int_equal(sd_status(1, "done"), 0);
+        assert_int_equal(bp_sd_status(1, "done"), 0);
         assert_int_equal(setenv("NOTIFY_SOCKET", "vsock:2:1234", 1), 0);
-        assert_int_equal(sd_status(0, "x"), -EAFNOSUPPORT);
+        assert_int_equal(bp_sd_status(0, "x"), -EAFNOSUPPORT);
         assert_int_equal(setenv("NOTIFY_SOCKET", "/nonexistent/notify", 1), 0);
-        assert_int_equal(sd_status(0, "x"), -ENOENT);
+        assert_int_equal(bp_sd_status(0, "x"), -ENOENT);
         unsetenv("NOTIFY_SOCKET");
 }
 
