@@ -224,8 +224,17 @@ static size_t decide_all(struct bp_run *run, struct upgrade_item *items, const c
                 if (!it->job)
                         continue;
                 r = run_job_resolution(run, it->job, &it->r, it->tag, &err);
+                e = lock_find(run->lock, it->s->name);
+                if (r == -ENOLINK && e) {
+                        /* A mirror's move the registry could not confirm: not a failure of the
+                         * service, which keeps its pin, and no digest to hold yet, only a reason. */
+                        it->action = ACTION_HELD;
+                        text_copy(it->reason, sizeof(it->reason), err.msg);
+                        log_full(LOG_WARNING, it->s->name, e->pin.digest, run->platform.name,
+                                 "%s; pin kept", err.msg);
+                        continue;
+                }
                 if (r < 0) {
-                        e = lock_find(run->lock, it->s->name);
                         it->action = ACTION_FAILED;
                         text_copy(it->reason, sizeof(it->reason), err.msg);
                         log_full(LOG_ERR, it->s->name, e ? e->pin.digest : NULL, run->platform.name,

@@ -9,7 +9,7 @@ used. faultserver.py as a mirror that asks for credentials in front of the Basic
 their credentials never reach it; its own, from the auth file, do. A stale mirror (faultserver.py
 serving an older, consistent image for a tag): the pin does not move back, one HEAD to the registry
 confirms, the mirror is reported; with the registry down the move is unconfirmed, resolve fails and
-upgrade fails the service, the pin kept; a fresh mirror's move is confirmed with one HEAD; a stale tag
+upgrade holds it (exit 0), the pin kept; a fresh mirror's move is confirmed with one HEAD; a stale tag
 list that leads away from the pinned tag is overruled by the registry's own list. Ends with
 'N passed, N failed'."""
 import base64, gzip, hashlib, io, json, os, shutil, socket, ssl, subprocess, sys, tarfile, tempfile, time
@@ -449,8 +449,8 @@ try:
           and old not in env_texts(d), (pinned(d, "stale"), err))
     rc, doc, err = run(cfg, "upgrade")
     s = next((x for x in (doc or {}).get("services", []) if x["name"] == "stale"), {})
-    check("unconfirmed: upgrade does not take the mirror's digest and says why",
-          rc != 0 and s.get("action") in ("held", "failed") and "unconfirmed" in (s.get("reason") or "")
+    check("unconfirmed: upgrade holds the mirror's digest, says why, and exits 0",
+          rc == 0 and s.get("action") == "held" and "unconfirmed" in (s.get("reason") or "")
           and pinned(d, "stale") == new and old not in lock_text(d), (rc, s, err))
     stop(fm)
 
