@@ -109,8 +109,11 @@ int fsio_record(const char *path, bool dir, struct bp_err *err)
          * and it costs one fsync where a rewrite costs two and one of the directory. A crash can tear
          * only the last line, which record_has() ignores and the '\n' above closes. */
         fd = open(record.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
-        if (fd < 0 && errno == ENOENT)
-                return 0; /* no such directory: the package is not installed, nothing will purge */
+        /* No such directory: the package is not installed, nothing will purge. A read-only one (a board
+         * with a read-only root): apt cannot purge there either, and a boot must still write its env
+         * files to /run. */
+        if (fd < 0 && (errno == ENOENT || errno == EROFS))
+                return 0;
         if (fd < 0 || fstat(fd, &st) < 0)
                 return bp_fail(err, -errno, "record '%s' in '%s': %s", path, record.path, strerror(errno));
         off = record.len > 0 && record.text[record.len - 1] != '\n' ? 0 : 1;
@@ -325,8 +328,13 @@ int fsio_update(const char *dir, const char *name, const void *data, size_t len,
 
         if (snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path) && lstat(path, &st) == 0 &&
             S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode && (uint64_t) st.st_size == (uint64_t) len &&
-            fsio_read(path, len, &old, &old_len, NULL) == 0 && old_len == len && memcmp(old, data, len) == 0)
+            fsio_read(path, len, &old, &old_len, NULL) == 0 && old_len == len && memcmp(old, data, len) == 0) {
+                /* What a boardpin older than the record wrote goes on it when found unchanged. Best
+                 * effort: a record that cannot be written must not fail a run that writes nothing. */
+                if (record.path[0] && record_path_of(dir, name, path, NULL) == 0)
+                        (void) fsio_record(path, /* dir= */ false, NULL);
                 return 0;
+        }
         return fsio_write_atomic(dir, name, data, len, mode, err);
 }
 

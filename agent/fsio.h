@@ -46,7 +46,9 @@ int fsio_write_atomic(const char *dir, const char *name, const void *data, size_
                       struct bp_err *err);
 
 /* fsio_write_atomic() unless dir/name already holds exactly data: boot rewrites nothing that did not
- * change, which spares the SD card and the fsyncs on the boot path (and works on a read-only dir). */
+ * change, which spares the SD card and the fsyncs on the boot path (and works on a read-only dir). An
+ * unchanged file is still put on the record if it is not there (one an older boardpin wrote), as far
+ * as the record can be written. */
 int fsio_update(const char *dir, const char *name, const void *data, size_t len, mode_t mode, struct bp_err *err);
 
 /* Remove dir/name (absent is fine) and make it durable. */

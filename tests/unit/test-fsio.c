@@ -282,7 +282,7 @@ static void record_on(const char *dir)
 static void record_lists_what_was_made(void **state)
 {
         const char *dir = *state;
-        char want[4 * PATH_MAX], state_dir[PATH_MAX], env_dir[PATH_MAX];
+        char want[4 * PATH_MAX], state_dir[256], env_dir[256];
         struct bp_err err = { 0 };
         char *t;
 
@@ -315,6 +315,15 @@ static void record_lists_what_was_made(void **state)
         t = record_text(dir);
         snprintf(want, sizeof(want), "%s/run/bp/web.env\n%s/srv/state/lock.json.corrupt-1\n%s/run/bp/images.env\n",
                  dir, dir, dir);
+        assert_non_null(strstr(t, want));
+        assert_int_equal(strlen(strstr(t, want)), strlen(want));
+        free(t);
+
+        /* A file an older boardpin wrote, found unchanged: recorded, not rewritten. */
+        put_file(state_dir, "challenges.json", "{}\n", 3);
+        assert_int_equal(fsio_update(state_dir, "challenges.json", "{}\n", 3, 0644, &err), 0);
+        t = record_text(dir);
+        snprintf(want, sizeof(want), "%s/run/bp/images.env\n%s/srv/state/challenges.json\n", dir, dir);
         assert_non_null(strstr(t, want));
         assert_int_equal(strlen(strstr(t, want)), strlen(want));
         free(t);
