@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -18,9 +19,154 @@
 #include "stop.h"
 #include "text.h"
 
+/* The record (fsio_set_record()): where it is, and its text as this process last read or wrote it. */
+static struct {
+        char path[PATH_MAX];
+        char *text; /* NULL: not read yet */
+        size_t len;
+} record;
+
+int fsio_set_record(const char *path, struct bp_err *err)
+{
+        free(record.text);
+        record.text = NULL;
+        record.len = 0;
+        record.path[0] = '\0';
+        if (!path)
+                return 0;
+        if (path[0] != '/' || strlen(path) >= sizeof(record.path))
+                return bp_fail(err, -EINVAL, "record '%s': not an absolute path", path);
+        strcpy(record.path, path);
+        return 0;
+}
+
+/* line (n bytes, no '\n') is a whole line of the record; a torn last line, without its '\n', is not. */
+static bool record_has(const char *line, size_t n)
+{
+        const char *p = record.text, *end = record.text + record.len;
+
+        while (p < end) {
+                const char *nl = memchr(p, '\n', (size_t) (end - p));
+
+                if (!nl)
+                        break;
+                if ((size_t) (nl - p) == n && memcmp(p, line, n) == 0)
+                        return true;
+                p = nl + 1;
+        }
+        return false;
+}
+
+static int record_load(struct bp_err *err)
+{
+        struct bp_err e = { 0 };
+        char *text = NULL;
+        size_t len = 0;
+        int r;
+
+        if (record.text)
+                return 0;
+        r = fsio_read(record.path, FSIO_RECORD_MAX_BYTES, &text, &len, &e);
+        if (r == -ENOENT)
+                text = calloc(1, 1);
+        else if (r < 0)
+                return bp_fail(err, r, "record of written files: %s", e.msg);
+        if (!text)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        record.text = text;
+        record.len = len;
+        return 0;
+}
+
+int fsio_record(const char *path, bool dir, struct bp_err *err)
+{
+        /* '\n' first, for a record whose last line a crash tore: the new line must not join it. */
+        char line[PATH_MAX + 3], *grown;
+        _cleanup_close_ int fd = -1;
+        size_t n, off;
+        struct stat st;
+        ssize_t k;
+        int r;
+
+        if (!record.path[0])
+                return 0;
+        n = strlen(path);
+        while (n > 1 && path[n - 1] == '/')
+                n--;
+        if (path[0] != '/' || memchr(path, '\n', n) || n + 3 > sizeof(line))
+                return bp_fail(err, -EINVAL, "'%s': cannot be recorded as one absolute path on one line", path);
+        line[0] = '\n';
+        memcpy(line + 1, path, n);
+        if (dir && n > 1)
+                line[1 + n++] = '/';
+        r = record_load(err);
+        if (r < 0)
+                return r;
+        if (record_has(line + 1, n))
+                return 0;
+        line[1 + n++] = '\n';
+        /* Appended, not rewritten through fsio_write_atomic(): the record only grows, one write(2) of
+         * O_APPEND puts a whole line at the end even beside another boardpin with another state_dir,
+         * and it costs one fsync where a rewrite costs two and one of the directory. A crash can tear
+         * only the last line, which record_has() ignores and the '\n' above closes. */
+        fd = open(record.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+        /* No such directory: the package is not installed, nothing will purge. A read-only one (a board
+         * with a read-only root): apt cannot purge there either, and a boot must still write its env
+         * files to /run. */
+        if (fd < 0 && (errno == ENOENT || errno == EROFS))
+                return 0;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return bp_fail(err, -errno, "record '%s' in '%s': %s", path, record.path, strerror(errno));
+        off = record.len > 0 && record.text[record.len - 1] != '\n' ? 0 : 1;
+        k = write(fd, line + off, n + 1 - off);
+        if (k != (ssize_t) (n + 1 - off) || fsync(fd) < 0)
+                return bp_fail(err, k < 0 ? -errno : -EIO, "record '%s' in '%s': %s", path, record.path,
+                               k < 0 ? strerror(errno) : "short write");
+        if (st.st_size == 0) { /* perhaps made just now: its name must last too */
+                char parent[PATH_MAX];
+                _cleanup_close_ int dfd = -1;
+
+                strcpy(parent, record.path);
+                *strrchr(parent, '/') = '\0';
+                dfd = open(parent[0] ? parent : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (dfd < 0 || fsync(dfd) < 0)
+                        return bp_fail(err, -errno, "sync directory of '%s': %s", record.path, strerror(errno));
+        }
+        grown = realloc(record.text, record.len + n + 2);
+        if (!grown)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        memcpy(grown + record.len, line + off, n + 1 - off);
+        record.text = grown;
+        record.len += n + 1 - off;
+        record.text[record.len] = '\0';
+        return 0;
+}
+
+/* dir/name as an absolute path for the record, in buf (PATH_MAX bytes). */
+static int record_path_of(const char *dir, const char *name, char *buf, struct bp_err *err)
+{
+        char absdir[PATH_MAX];
+        const char *d = dir;
+        int n;
+
+        if (dir[0] != '/') {
+                if (!realpath(dir, absdir))
+                        return bp_fail(err, -errno, "'%s': %s", dir, strerror(errno));
+                d = absdir;
+        }
+        n = (int) strlen(d);
+        while (n > 1 && d[n - 1] == '/') /* "/run/bp/" + "web.env": one slash between */
+                n--;
+        if (snprintf(buf, PATH_MAX, "%.*s/%s", n, n == 1 ? "" : d, name) >= PATH_MAX)
+                return bp_fail(err, -ENAMETOOLONG, "'%s/%s': path too long", dir, name);
+        return 0;
+}
+
 int fsio_mkdir_p(const char *path, mode_t mode, struct bp_err *err)
 {
         char buf[PATH_MAX];
+        struct stat st;
+        int r;
 
         if (strlen(path) >= sizeof(buf) || path[0] != '/')
                 return bp_fail(err, -EINVAL, "'%s': not an absolute path", path);
@@ -30,6 +176,11 @@ int fsio_mkdir_p(const char *path, mode_t mode, struct bp_err *err)
                         continue;
                 char c = *p;
                 *p = '\0';
+                if (lstat(buf, &st) < 0 && errno == ENOENT) {
+                        r = fsio_record(buf, /* dir= */ true, err);
+                        if (r < 0)
+                                return r;
+                }
                 if (mkdir(buf, mode) < 0 && errno != EEXIST)
                         return bp_fail(err, -errno, "create directory '%s': %s", buf, strerror(errno));
                 *p = c;
@@ -137,6 +288,16 @@ int fsio_write_atomic(const char *dir, const char *name, const void *data, size_
         r = check_dir_fd(dfd, dir, err);
         if (r < 0)
                 return r;
+        if (record.path[0]) {
+                char path[PATH_MAX];
+
+                r = record_path_of(dir, name, path, err);
+                if (r < 0)
+                        return r;
+                r = fsio_record(path, /* dir= */ false, err);
+                if (r < 0)
+                        return r;
+        }
         fd = create_tmp(dfd, dir, name, mode, tmp, err);
         if (fd < 0)
                 return fd;
@@ -168,8 +329,13 @@ int fsio_update(const char *dir, const char *name, const void *data, size_t len,
 
         if (snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path) && lstat(path, &st) == 0 &&
             S_ISREG(st.st_mode) && (st.st_mode & 07777) == mode && (uint64_t) st.st_size == (uint64_t) len &&
-            fsio_read(path, len, &old, &old_len, NULL) == 0 && old_len == len && memcmp(old, data, len) == 0)
+            fsio_read(path, len, &old, &old_len, NULL) == 0 && old_len == len && memcmp(old, data, len) == 0) {
+                /* What a boardpin older than the record wrote goes on it when found unchanged. Best
+                 * effort: a record that cannot be written must not fail a run that writes nothing. */
+                if (record.path[0] && record_path_of(dir, name, path, NULL) == 0)
+                        (void) fsio_record(path, /* dir= */ false, NULL);
                 return 0;
+        }
         return fsio_write_atomic(dir, name, data, len, mode, err);
 }
 
@@ -189,9 +355,20 @@ int fsio_unlink(const char *dir, const char *name, struct bp_err *err)
 int fsio_rename(const char *dir, const char *name, const char *new_name, struct bp_err *err)
 {
         _cleanup_close_ int dfd = open_dir(dir, err);
+        int r;
 
         if (dfd < 0)
                 return dfd;
+        if (record.path[0]) {
+                char path[PATH_MAX];
+
+                r = record_path_of(dir, new_name, path, err);
+                if (r < 0)
+                        return r;
+                r = fsio_record(path, /* dir= */ false, err);
+                if (r < 0)
+                        return r;
+        }
         if (renameat(dfd, name, dfd, new_name) < 0)
                 return bp_fail(err, -errno, "rename '%s/%s': %s", dir, name, strerror(errno));
         if (fsync(dfd) < 0)

@@ -1,7 +1,8 @@
 /* agent/fsio.h: the files boardpin touches. Whole files are replaced atomically (a temp file beside the
  * target under a random name, fsync, rename, fsync of the directory), so a crash or a full disk leaves
  * the old file or the new one, never a mix; every file read is opened so that a FIFO or device cannot
- * hang it; one flock on state_dir keeps one writer at a time. Knows no formats. */
+ * hang it; one flock on state_dir keeps one writer at a time. Every file and directory it makes is
+ * first written down in the record of what boardpin wrote, which purge reads. Knows no formats. */
 #pragma once
 
 #include <stdbool.h>
@@ -14,7 +15,24 @@
 /* Temp files are named FSIO_TMP_PREFIX + 16 random hex digits + '.' + the target's name. */
 #define FSIO_TMP_PREFIX ".boardpin-tmp-"
 
-/* mkdir -p with mode for the directories it creates. */
+/* The record of what boardpin wrote (boardpin(8), FILES): one absolute path a line, a directory with a
+ * trailing '/', in the package's own directory whatever state_dir says, so that the package's postrm
+ * can remove exactly those paths when neither boardpin nor its config is left. */
+#define FSIO_RECORD_DEFAULT "/var/lib/boardpin/written-files"
+/* Largest record read back; ~100 bytes a path, so tens of thousands of paths. Past it: -EFBIG. */
+#define FSIO_RECORD_MAX_BYTES (4u << 20)
+
+/* Keep the record at path from now on (NULL: keep none, the default). path is copied. When the
+ * record's directory does not exist (a build tree run where the package is not installed), nothing is
+ * recorded. */
+int fsio_set_record(const char *path, struct bp_err *err);
+
+/* Add path (absolute; a directory when dir) to the record unless it is there already, durably, before
+ * the caller makes it: a kill leaves at worst a recorded path that does not exist, never a file that
+ * is not recorded. 0 also when no record is kept. */
+int fsio_record(const char *path, bool dir, struct bp_err *err);
+
+/* mkdir -p with mode for the directories it creates, each recorded before it is made. */
 int fsio_mkdir_p(const char *path, mode_t mode, struct bp_err *err);
 
 /* 0 when dir may hold files that others trust: a directory owned by the effective user (root, when
@@ -22,19 +40,21 @@ int fsio_mkdir_p(const char *path, mode_t mode, struct bp_err *err);
  * replace or remove what boardpin writes there. -EPERM with a message naming dir otherwise. */
 int fsio_check_dir(const char *dir, struct bp_err *err);
 
-/* Replace dir/name with data. dir must pass fsio_check_dir(). On failure the old file is untouched and
- * the temp file removed. */
+/* Replace dir/name with data. dir must pass fsio_check_dir(). dir/name is recorded (fsio_record())
+ * before it is renamed into place. On failure the old file is untouched and the temp file removed. */
 int fsio_write_atomic(const char *dir, const char *name, const void *data, size_t len, mode_t mode,
                       struct bp_err *err);
 
 /* fsio_write_atomic() unless dir/name already holds exactly data: boot rewrites nothing that did not
- * change, which spares the SD card and the fsyncs on the boot path (and works on a read-only dir). */
+ * change, which spares the SD card and the fsyncs on the boot path (and works on a read-only dir). An
+ * unchanged file is still put on the record if it is not there (one an older boardpin wrote), as far
+ * as the record can be written. */
 int fsio_update(const char *dir, const char *name, const void *data, size_t len, mode_t mode, struct bp_err *err);
 
 /* Remove dir/name (absent is fine) and make it durable. */
 int fsio_unlink(const char *dir, const char *name, struct bp_err *err);
 
-/* Rename dir/name to dir/new_name (for setting a corrupt file aside). */
+/* Rename dir/name to dir/new_name (for setting a corrupt file aside); dir/new_name is recorded first. */
 int fsio_rename(const char *dir, const char *name, const char *new_name, struct bp_err *err);
 
 /* Remove the temp files a killed run left in dir: FSIO_TMP_PREFIX names, and the ".NAME.tmp" files of

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fsio.h"
 #include "log.h"
 #include "text.h"
 
@@ -246,5 +247,7 @@ int main(int argc, char **argv)
                 log_error("ignoring SIGPIPE: %s", strerror(errno));
                 return EXIT_PARTIAL;
         }
+        /* What every command writes goes on the record that the package's postrm purges by. */
+        (void) fsio_set_record(FSIO_RECORD_DEFAULT, NULL);
         return exit_code(flush_stdout(run(argc, argv, &args)));
 }

@@ -11,7 +11,9 @@ story into BUILDDIR/boot/run/. In each booted system boot-test-collect.service r
 the host checks to /var/lib/boot-test/out and powers off. The registry is the integration harness's
 (tests/integration/registry.sh, seed.sh) on loopback; nspawn shares the host's network, so the booted
 system reaches it at 127.0.0.1. The trixie amd64 root also plays the upgrade story (upgrade.py): one
-boot kept running, a health-checked service, the tag moved by the host. Prints figures (root making, boot to env files, boardpin.service beside
+boot kept running, a health-checked service, the tag moved by the host. The amd64 roots also play the
+package story (pkgupgrade.py): upgrades and reinstalls of the package with a Requires= consumer
+running, and a purge with configured directories. Prints figures (root making, boot to env files, boardpin.service beside
 /bin/true, installed sizes), never asserts on times. Ends with 'N passed, N failed'.
 """
 import concurrent.futures
@@ -28,7 +30,8 @@ import time
 import urllib.request
 
 sys.dont_write_bytecode = True  # the checkout stays clean: no __pycache__ beside the suite
-import upgrade  # noqa: E402 - after the line above
+import pkgupgrade  # noqa: E402 - after the line above
+import upgrade  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INTEGRATION = os.path.join(HERE, "..", "integration")
@@ -228,9 +231,19 @@ def make_roots(builddir):
 
 def wanted():
         """The roots whose stories run: all of them, or those BP_BOOT_STORIES names (comma-separated), for
-        working on one story without booting every emulated system."""
+        working on one story without booting every emulated system. It may name kinds of story beside the
+        roots (STORY_KINDS: BP_BOOT_STORIES=trixie-amd64,package), and then only those run."""
         names = os.environ.get("BP_BOOT_STORIES", "")
         return [n for n in names.split(",") if n in ROOTS] if names else list(ROOTS)
+
+
+STORY_KINDS = ("whole", "arm", "upgrade", "package", "chroot")
+
+
+def wanted_kinds():
+        """The kinds of story that run: all, or those BP_BOOT_STORIES also names (package,upgrade,...)."""
+        kinds = [k for k in os.environ.get("BP_BOOT_STORIES", "").split(",") if k in STORY_KINDS]
+        return kinds or list(STORY_KINDS)
 
 
 def find_deb(debs, suite, arch):
@@ -712,11 +725,16 @@ def whole_story(builddir, roots, debs, reg, name, quadlet=False):
                 figure(f"{label}: lock-answered boot {i + 1}: boardpin.service ran {bp:.1f} ms, a /bin/true unit "
                        f"{tr:.1f} ms, /bin/true in boardpin.service's sandbox {sb:.1f} ms "
                        f"(ExecMainStart to ExecMainExit)")
-        # The goal is 3x at most; a figure, not an assertion: run times on a shared machine are noise.
-        for i, (bp, tr, _) in enumerate(times):
-                ratio = f"{bp / tr:.1f}x" if tr > 0 else "no /bin/true figure"
-                figure(f"{label}: lock-answered boot {i + 1}: boardpin.service / the /bin/true unit = {ratio} "
-                       f"({bp:.1f} ms / {tr:.1f} ms)")
+        # The target is 1.3x at most against /bin/true in the same sandbox (boardpin's own work costs next
+        # to nothing); a figure, not an assertion: run times on a shared machine are noise. The sandbox's
+        # own cost is the second ratio.
+        for i, (bp, tr, sb) in enumerate(times):
+                ratio = f"{bp / sb:.2f}x" if sb > 0 else "no sandboxed /bin/true figure"
+                figure(f"{label}: lock-answered boot {i + 1}: boardpin.service / /bin/true in the same sandbox = "
+                       f"{ratio} ({bp:.1f} ms / {sb:.1f} ms; target 1.3x)")
+                cost = f"{sb / tr:.1f}x, +{sb - tr:.1f} ms" if tr > 0 else "no bare /bin/true figure"
+                figure(f"{label}: lock-answered boot {i + 1}: the sandbox's own cost: /bin/true sandboxed / bare = "
+                       f"{cost} ({sb:.1f} ms / {tr:.1f} ms)")
 
         check_purge(root, label)
         root.remove()
@@ -820,22 +838,26 @@ def main():
                                 return
                 figure(f"packages, registry and roots ready after {time.time() - t0:.0f} s")
                 stories = [
-                        ("bookworm-amd64", lambda: whole_story(builddir, roots, debs, reg, "bookworm-amd64")),
-                        ("bookworm-armhf",
+                        ("bookworm-amd64", "whole", lambda: whole_story(builddir, roots, debs, reg, "bookworm-amd64")),
+                        ("bookworm-armhf", "arm",
                          lambda: arm_boot(builddir, roots, debs, reg, "bookworm-armhf", "linux/arm/v7")),
-                        ("bookworm-arm64",
+                        ("bookworm-arm64", "arm",
                          lambda: arm_boot(builddir, roots, debs, reg, "bookworm-arm64", "linux/arm64")),
-                        ("bookworm-armel",
+                        ("bookworm-armel", "arm",
                          lambda: arm_boot(builddir, roots, debs, reg, "bookworm-armel", "linux/arm/v6", nov6=True)),
-                        ("trixie-amd64",
+                        ("trixie-amd64", "whole",
                          lambda: whole_story(builddir, roots, debs, reg, "trixie-amd64", quadlet=True)),
-                        ("trixie-amd64",
+                        ("trixie-amd64", "upgrade",
                          lambda: upgrade.upgrade_story(sys.modules[__name__], builddir, roots, debs, reg)),
-                        ("trixie-armhf", lambda: trixie_chroot(builddir, roots, debs, "trixie-armhf", "linux/arm/v7")),
-                        ("trixie-arm64", lambda: trixie_chroot(builddir, roots, debs, "trixie-arm64", "linux/arm64")),
+                        ("bookworm-amd64", "package", lambda: pkgupgrade.package_story(
+                                sys.modules[__name__], builddir, roots, debs, reg, "bookworm-amd64")),
+                        ("trixie-amd64", "package", lambda: pkgupgrade.package_story(
+                                sys.modules[__name__], builddir, roots, debs, reg, "trixie-amd64")),
+                        ("trixie-armhf", "chroot", lambda: trixie_chroot(builddir, roots, debs, "trixie-armhf", "linux/arm/v7")),
+                        ("trixie-arm64", "chroot", lambda: trixie_chroot(builddir, roots, debs, "trixie-arm64", "linux/arm64")),
                 ]
-                for name, story in stories:
-                        if name not in wanted():
+                for name, kind, story in stories:
+                        if name not in wanted() or kind not in wanted_kinds():
                                 continue
                         try:
                                 story()

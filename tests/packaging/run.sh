@@ -67,11 +67,20 @@ for arch in native armhf arm64 armel; do
         else bad "$host: conffiles: $(cat "$ctl/conffiles" 2>/dev/null)"; fi
         if [ -d "$root/var/lib/boardpin" ]; then ok "$host: the package owns /var/lib/boardpin"
         else bad "$host: no var/lib/boardpin in the package"; fi
+        # Purge goes by the record of what boardpin wrote (boardpin(8)), never by rm -rf.
         if grep -q "deb-systemd-helper enable 'boardpin.service'" "$ctl/postinst" &&
-                grep -q 'rm -rf /var/lib/boardpin' "$ctl/postrm"; then
-                ok "$host: postinst enables boardpin.service, postrm purges the state"
+                grep -q '^record=/var/lib/boardpin/written-files$' "$ctl/postrm" &&
+                ! grep -v '^[[:space:]]*#' "$ctl/postrm" | grep -q 'rm -r'; then
+                ok "$host: postinst enables boardpin.service, postrm purges what the record names"
         else
-                bad "$host: postinst does not enable boardpin.service or postrm keeps the state"
+                bad "$host: postinst does not enable boardpin.service, or postrm does not go by the record"
+        fi
+        # A stop (or restart) of boardpin.service would stop every unit with Requires=boardpin.service.
+        if ! cat "$ctl/preinst" "$ctl/prerm" "$ctl/postinst" 2>/dev/null |
+                grep -q "deb-systemd-invoke .*'boardpin.service'"; then
+                ok "$host: no maintainer script stops or restarts boardpin.service"
+        else
+                bad "$host: a maintainer script stops or restarts boardpin.service"
         fi
         # The timer is enabled and started by the install; the upgrade service is neither (only its
         # timer starts it), and nothing starts boardpin.service.

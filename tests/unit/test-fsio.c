@@ -1,6 +1,6 @@
 /* tests/unit/test-fsio.c: atomic writes under random temp names, directories others could write, the
  * sweep of a killed run's temp files, the state lock (read-only, bounded wait) and reads that must not
- * block on a FIFO. Runs in a mkdtemp() directory; the ownership cases need root (make check runs so). */
+ * block on a FIFO, and the record of what was written, which purge reads. Runs in a mkdtemp() directory; the ownership cases need root (make check runs so). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -259,6 +259,136 @@ static void read_refuses_what_is_not_a_file(void **state)
         free(text);
 }
 
+/* The record (what purge removes) in dir/pkg, as the package's /var/lib/boardpin; its text. */
+static char *record_text(const char *dir)
+{
+        char path[PATH_MAX];
+
+        snprintf(path, sizeof(path), "%s/pkg/written-files", dir);
+        return slurp(path, NULL);
+}
+
+static void record_on(const char *dir)
+{
+        char path[PATH_MAX];
+
+        snprintf(path, sizeof(path), "%s/pkg", dir);
+        assert_int_equal(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/pkg/written-files", dir);
+        assert_int_equal(fsio_set_record(path, NULL), 0);
+}
+
+/* Every file and directory made is recorded once, by its absolute path; what was there before is not. */
+static void record_lists_what_was_made(void **state)
+{
+        const char *dir = *state;
+        char want[4 * PATH_MAX], state_dir[256], env_dir[256];
+        struct bp_err err = { 0 };
+        char *t;
+
+        record_on(dir);
+        snprintf(state_dir, sizeof(state_dir), "%s/srv", dir);
+        assert_int_equal(mkdir(state_dir, 0755), 0); /* there before: not boardpin's */
+        snprintf(state_dir, sizeof(state_dir), "%s/srv/state", dir);
+        snprintf(env_dir, sizeof(env_dir), "%s/run/bp/", dir);
+        assert_int_equal(fsio_mkdir_p(state_dir, 0755, &err), 0);
+        assert_int_equal(fsio_mkdir_p(env_dir, 0755, &err), 0);
+        assert_int_equal(fsio_write_atomic(state_dir, "lock.json", "{}\n", 3, 0644, &err), 0);
+        assert_int_equal(fsio_write_atomic(state_dir, "lock.json", "{ }\n", 4, 0644, &err), 0);
+        assert_int_equal(fsio_update(env_dir, "web.env", "IMAGE=x\n", 8, 0644, &err), 0);
+        assert_int_equal(fsio_update(env_dir, "web.env", "IMAGE=x\n", 8, 0644, &err), 0);
+        assert_int_equal(fsio_rename(state_dir, "lock.json", "lock.json.corrupt-1", &err), 0);
+        assert_int_equal(fsio_mkdir_p(state_dir, 0755, &err), 0);
+        snprintf(want, sizeof(want),
+                 "%s/srv/state/\n%s/run/\n%s/run/bp/\n%s/srv/state/lock.json\n"
+                 "%s/run/bp/web.env\n%s/srv/state/lock.json.corrupt-1\n",
+                 dir, dir, dir, dir, dir, dir);
+        t = record_text(dir);
+        assert_string_equal(t, want);
+        free(t);
+
+        /* A new process reads the record back and adds nothing it holds already. */
+        snprintf(want, sizeof(want), "%s/pkg/written-files", dir);
+        assert_int_equal(fsio_set_record(want, NULL), 0);
+        assert_int_equal(fsio_write_atomic(state_dir, "lock.json", "{}\n", 3, 0644, &err), 0);
+        assert_int_equal(fsio_write_atomic(env_dir, "images.env", "A=b\n", 4, 0644, &err), 0);
+        t = record_text(dir);
+        snprintf(want, sizeof(want), "%s/run/bp/web.env\n%s/srv/state/lock.json.corrupt-1\n%s/run/bp/images.env\n",
+                 dir, dir, dir);
+        assert_non_null(strstr(t, want));
+        assert_int_equal(strlen(strstr(t, want)), strlen(want));
+        free(t);
+
+        /* A file an older boardpin wrote, found unchanged: recorded, not rewritten. */
+        put_file(state_dir, "challenges.json", "{}\n", 3);
+        assert_int_equal(fsio_update(state_dir, "challenges.json", "{}\n", 3, 0644, &err), 0);
+        t = record_text(dir);
+        snprintf(want, sizeof(want), "%s/run/bp/images.env\n%s/srv/state/challenges.json\n", dir, dir);
+        assert_non_null(strstr(t, want));
+        assert_int_equal(strlen(strstr(t, want)), strlen(want));
+        free(t);
+        assert_int_equal(fsio_set_record(NULL, NULL), 0);
+}
+
+/* The path is on the record before the file is in place: a write that fails still leaves it recorded,
+ * never the other way round. */
+static void record_comes_first(void **state)
+{
+        const char *dir = *state;
+        char want[PATH_MAX];
+        struct bp_err err = { 0 };
+        char *t;
+
+        record_on(dir);
+        assert_int_equal(chmod(dir, 0775), 0);
+        assert_int_equal(fsio_write_atomic(dir, "a.env", "x\n", 2, 0644, &err), -EPERM);
+        assert_int_equal(chmod(dir, 0755), 0);
+        snprintf(want, sizeof(want), "%s/pkg/written-files", dir);
+        assert_int_equal(access(want, F_OK), -1); /* refused before anything: nothing to record */
+        /* The record cannot be written: nothing is made. */
+        assert_int_equal(mkdir(want, 0755), 0);
+        assert_true(fsio_write_atomic(dir, "a.env", "x\n", 2, 0644, &err) < 0);
+        assert_non_null(strstr(err.msg, "written-files"));
+        assert_int_equal(count_entries(dir), 1); /* pkg/ only */
+        assert_int_equal(rmdir(want), 0);
+        assert_int_equal(fsio_set_record(want, NULL), 0);
+        assert_int_equal(fsio_write_atomic(dir, "a.env", "x\n", 2, 0644, &err), 0);
+        t = record_text(dir);
+        snprintf(want, sizeof(want), "%s/a.env\n", dir);
+        assert_string_equal(t, want);
+        free(t);
+        assert_int_equal(fsio_set_record(NULL, NULL), 0);
+}
+
+/* A crash tore the last line: it is no entry, and the next one starts on a line of its own. Without a
+ * directory for the record (no package installed) nothing is recorded and the write goes on. */
+static void record_survives_a_torn_line(void **state)
+{
+        const char *dir = *state;
+        char want[3 * PATH_MAX], path[PATH_MAX];
+        struct bp_err err = { 0 };
+        char *t;
+
+        record_on(dir);
+        snprintf(path, sizeof(path), "%s/a.env", dir);
+        snprintf(want, sizeof(want), "%s", path);
+        want[strlen(want) - 2] = '\0'; /* ".../a.e" */
+        put_file(dir, "pkg/written-files", want, strlen(want));
+        assert_int_equal(fsio_write_atomic(dir, "a.env", "x\n", 2, 0644, &err), 0);
+        t = record_text(dir);
+        snprintf(want + strlen(want), sizeof(want) - strlen(want), "\n%s\n", path);
+        assert_string_equal(t, want);
+        free(t);
+
+        snprintf(path, sizeof(path), "%s/nowhere/written-files", dir);
+        assert_int_equal(fsio_set_record(path, NULL), 0);
+        assert_int_equal(fsio_write_atomic(dir, "b.env", "x\n", 2, 0644, &err), 0);
+        snprintf(path, sizeof(path), "%s/nowhere", dir);
+        assert_int_equal(access(path, F_OK), -1);
+        assert_int_equal(fsio_set_record("relative", &err), -EINVAL);
+        assert_int_equal(fsio_set_record(NULL, NULL), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -270,6 +400,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(lock_waits_a_bounded_time, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(lock_names_other_errors, scratch_setup, scratch_teardown),
                 cmocka_unit_test_setup_teardown(read_refuses_what_is_not_a_file, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(record_lists_what_was_made, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(record_comes_first, scratch_setup, scratch_teardown),
+                cmocka_unit_test_setup_teardown(record_survives_a_torn_line, scratch_setup, scratch_teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
