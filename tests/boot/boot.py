@@ -468,8 +468,8 @@ def units_probe(builddir, root):
         cflags = run(["pkg-config", "--cflags", "libcurl", "libsystemd"], merge=False).stdout.split()
         p = run(["cc", "-std=c11", "-D_GNU_SOURCE", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
                  f"-I{top}/platform", f"-I{top}/agent", *cflags, "-o", probe, os.path.join(HERE, "units-probe.c"),
-                 *(os.path.join(top, f) for f in ("agent/units.c", "agent/dl.c", "agent/clock.c", "agent/dlnote.c",
-                                                   "platform/err.c")), "-ldl"])
+                 *(os.path.join(top, f) for f in ("agent/units.c", "agent/dl.c", "agent/clock.c", "agent/stop.c",
+                                                   "agent/dlnote.c", "platform/err.c")), "-ldl"])
         if not check(p.returncode == 0, "units-probe builds", tail(p.stdout)):
                 return False
         os.makedirs(root.path("/usr/local/bin"), exist_ok=True)
