@@ -9,22 +9,18 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "names.h"
 #include "ref.h"
 #include "rules.h"
 
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define CONFIG_TAGS_MAX 8
-#define SERVICE_NAME_MAX 64     /* buffer size; the longest name is SERVICE_NAME_MAX_CHARS */
-/* "[service NAME]": inih keeps 48 bytes of a section name (config.c), and "service " takes 8. */
-#define SERVICE_NAME_MAX_CHARS 40
 /* images.env is the combined file: a service of that name would share it. */
 #define SERVICE_NAME_RESERVED "images"
 /* Registries one run talks to: each is a connection and a token cache (PIN_REGISTRIES_MAX in pin.h). */
 #define CONFIG_REGISTRIES_MAX 16
 /* What an env file value may hold (envfile.h says why): an image name outside it is refused at load. */
 #define ENV_VALUE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@+-"
-#define ENV_VAR_MAX 64
-#define QUADLET_UNIT_MAX 128
 #define QUADLET_DIR_DEFAULT "/etc/containers/systemd"      /* root's Quadlet units, podman 4.4 to 5.x */
 /* health = exec:/path ARG…: the path and its arguments, at most. health.c's HEALTH_ARGS_MAX holds as many
  * (tests/unit/test-config.c checks the two agree: the config knows no health module). */

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "cli.h" /* the results run_open() returns */
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
 #include "resolve.h"
+#include "result.h" /* the results run_open() returns */
 #include "sd.h"
 #include "text.h"
 #include "version.h"
