@@ -75,10 +75,11 @@ static int write_lock(struct bp_run *run, struct bp_err *err)
 int apply_write(struct bp_run *run, struct bp_err *err)
 {
         _cleanup_free_ const char **keep = calloc(run->config->n_services + 1, sizeof(*keep));
+        _cleanup_free_ struct bp_names *names = config_names(run->config);
         unsigned changed;
         int r;
 
-        if (!keep)
+        if (!keep || !names)
                 return bp_fail(err, -ENOMEM, "out of memory");
         /* A config cut short (a power cut mid-edit, a 0-byte file) names no services: it must not cost
          * the pins, nor the previous pins kept for rollback. */
@@ -93,12 +94,14 @@ int apply_write(struct bp_run *run, struct bp_err *err)
                 return bp_err_prefix(err, r, "lock and env files as they were: ");
         run_remember_challenges(run);
         /* The lock moved; an env file that failed keeps its old content until the next boot renders it. */
-        r = envfile_write_all(run->config, run->lock, err);
+        r = envfile_write_all(run->config->env_dir, run->config->state_dir, names, run->config->n_services,
+                              run->lock, err);
         if (r < 0)
                 return bp_err_prefix(err, r,
                                      "lock updated, env files not all written ('boardpin boot' rewrites "
                                      "them): ");
-        r = quadlet_write_all(run->config, run->lock, &changed, err);
+        r = quadlet_write_all(run->config->quadlet_dir, run->config->state_dir, names, run->config->n_services,
+                              run->lock, &changed, err);
         if (r < 0)
                 return bp_err_prefix(err, r, "lock and env files updated, Quadlet drop-ins not all written: ");
         /* Quadlet's generator made the units from the old drop-ins; a reload runs it again. A unit

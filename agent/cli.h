@@ -6,11 +6,7 @@
 #include <stddef.h>
 
 /* What a command returns when it does not return a negative errno (which main() maps to EXIT_PARTIAL). */
-enum bp_result {
-        BP_RESULT_OK = 0,  /* all good */
-        BP_RESULT_PARTIAL, /* at least one service failed (its previous env kept), or no platform */
-        BP_RESULT_USAGE,   /* usage or config error: nothing written */
-};
+#include "result.h"
 
 /* The exit codes of the contract; only main() uses them. */
 enum {

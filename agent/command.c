@@ -1,11 +1,15 @@
 /* agent/command.c: see command.h. */
 #include "command.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cleanup.h"
 #include "cli.h"
+#include "fsio.h"
 #include "log.h"
+#include "text.h"
 
 int command_check_operands(const struct bp_config *c, int argc, char **argv)
 {
@@ -62,4 +66,26 @@ struct bp_run_opts command_run_opts(const struct bp_args *args)
                 .allow_bad = args->allow_bad,
                 .n_allow_bad = args->n_allow_bad,
         };
+}
+
+int64_t command_min_age(const struct bp_config *c, const struct bp_service *s)
+{
+        return s->min_age_s >= 0 ? s->min_age_s : c->min_age_s;
+}
+
+const char *command_identity(const char *root, const char *serial, char buf[static PHASE_IDENTITY_MAX])
+{
+        _cleanup_free_ char *text = NULL;
+        char path[PATH_MAX], id[65] = "";
+        size_t len;
+
+        if (snprintf(path, sizeof(path), "%s/etc/machine-id", strcmp(root, "/") == 0 ? "" : root) <
+                    (int) sizeof(path) &&
+            fsio_read(path, 4096, &text, &len, NULL) == 0) {
+                size_t n = strcspn(text, "\n");
+                text_copy(id, sizeof(id), text);
+                if (n < sizeof(id))
+                        id[n] = '\0';
+        }
+        return phase_identity(id, serial, buf);
 }

@@ -1,5 +1,6 @@
-/* agent/command.h: what the commands share: which of the config's services their operands name, and the
- * pieces of JSON they all print the same way. Knows no registry and writes no files. */
+/* agent/command.h: what the commands share: which of the config's services their operands name, the
+ * pieces of JSON they all print the same way, and what upgrade's pure decision is handed from the config
+ * and the machine (min_age, the machine's identity). Knows no registry and writes no files. */
 #pragma once
 
 #include <json-c/json.h>
@@ -7,6 +8,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "phase.h"
 #include "pin.h"
 
 /* The values of args a run needs (pin.h knows no command line); borrowed from args. */
@@ -24,6 +26,13 @@ void command_print_json(json_object *o);
 
 /* s as a JSON string, or null for NULL or "" (unknown, never guessed). */
 json_object *command_str_or_null(const char *s);
+
+/* min_age for service s: its own, else [boardpin]'s. */
+int64_t command_min_age(const struct bp_config *c, const struct bp_service *s);
+
+/* This machine's identity for phases: root/etc/machine-id (first line, "" when unreadable) mixed with the
+ * board serial. */
+const char *command_identity(const char *root, const char *serial, char buf[static PHASE_IDENTITY_MAX]);
 
 /* The requests run made, summed over its registries: {"head", "get", "blob", "tag_pages", "token"}. */
 json_object *command_requests_json(const struct bp_run *run);

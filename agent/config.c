@@ -1146,6 +1146,19 @@ const struct bp_service *config_service(const struct bp_config *c, const char *n
         return NULL;
 }
 
+struct bp_names *config_names(const struct bp_config *c)
+{
+        struct bp_names *names = calloc(c->n_services + 1, sizeof(*names));
+
+        if (!names)
+                return NULL;
+        for (size_t i = 0; i < c->n_services; i++)
+                names[i] = (struct bp_names) { .service = c->services[i].name,
+                                               .env_var = c->services[i].env_var,
+                                               .quadlet = c->services[i].quadlet };
+        return names;
+}
+
 const struct bp_tag_template *config_template_for(const struct bp_service *s, const struct bp_oci *compatible,
                                                   size_t n)
 {

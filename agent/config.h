@@ -9,22 +9,16 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "names.h"
 #include "ref.h"
 #include "rules.h"
 
 #define CONFIG_MAX_BYTES (64 * 1024)
 #define CONFIG_TAGS_MAX 8
-#define SERVICE_NAME_MAX 64     /* buffer size; the longest name is SERVICE_NAME_MAX_CHARS */
-/* "[service NAME]": inih keeps 48 bytes of a section name (config.c), and "service " takes 8. */
-#define SERVICE_NAME_MAX_CHARS 40
 /* images.env is the combined file: a service of that name would share it. */
 #define SERVICE_NAME_RESERVED "images"
 /* Registries one run talks to: each is a connection and a token cache (PIN_REGISTRIES_MAX in pin.h). */
 #define CONFIG_REGISTRIES_MAX 16
-/* What an env file value may hold (envfile.h says why): an image name outside it is refused at load. */
-#define ENV_VALUE_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/@+-"
-#define ENV_VAR_MAX 64
-#define QUADLET_UNIT_MAX 128
 #define QUADLET_DIR_DEFAULT "/etc/containers/systemd"      /* root's Quadlet units, podman 4.4 to 5.x */
 /* health = exec:/path ARG…: the path and its arguments, at most. health.c's HEALTH_ARGS_MAX holds as many
  * (tests/unit/test-config.c checks the two agree: the config knows no health module). */
@@ -113,6 +107,11 @@ const struct bp_registry_conf *config_registry(const struct bp_config *c, const 
 
 /* The service named name, or NULL. Borrowed from c. */
 const struct bp_service *config_service(const struct bp_config *c, const char *name);
+
+/* The names of c's services, in order, for the state modules (which take values, not the config): an
+ * array of c->n_services (at least one element) to free(), its strings borrowed from c; NULL when out
+ * of memory. */
+struct bp_names *config_names(const struct bp_config *c);
 
 /* The tag template for the best platform of compatible[0..n) that has one, or NULL (then the plain
  * version tag is used). */

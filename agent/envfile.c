@@ -56,8 +56,8 @@ int envfile_render_service(const struct bp_lock_entry *e, const char *lock_path,
         return 0;
 }
 
-int envfile_render_images(const struct bp_config *c, struct bp_lock *l, const char *lock_path, char **ret,
-                          size_t *ret_len, struct bp_err *err)
+int envfile_render_images(const struct bp_names *s, size_t n, struct bp_lock *l, const char *lock_path,
+                          char **ret, size_t *ret_len, struct bp_err *err)
 {
         _cleanup_free_ char *text = NULL;
         size_t len = 0;
@@ -66,15 +66,15 @@ int envfile_render_images(const struct bp_config *c, struct bp_lock *l, const ch
         if (!f)
                 return bp_fail(err, -ENOMEM, "out of memory");
         fprintf(f, ENVFILE_HEADER "%s - do not edit\n", lock_path);
-        for (size_t i = 0; i < c->n_services; i++) {
-                const struct bp_lock_entry *e = lock_find(l, c->services[i].name);
+        for (size_t i = 0; i < n; i++) {
+                const struct bp_lock_entry *e = lock_find(l, s[i].service);
                 char ref[REF_STRING_MAX];
 
                 if (!e)
                         continue; /* never resolved: nothing to say, the unit will not start */
                 if (reference(e, ref, sizeof(ref)) < 0 || !envfile_value_ok(ref))
                         continue; /* left out, not fatal: envfile_write_all() names the service */
-                fprintf(f, "%s=%s\n", c->services[i].env_var, ref);
+                fprintf(f, "%s=%s\n", s[i].env_var, ref);
         }
         if (fclose(f) != 0)
                 return bp_fail(err, -ENOMEM, "out of memory");
@@ -83,15 +83,23 @@ int envfile_render_images(const struct bp_config *c, struct bp_lock *l, const ch
         return 0;
 }
 
-/* Generated .env files of services the config no longer has: ours by their first line. */
-static int remove_stale(const struct bp_config *c, struct bp_err *err)
+static bool named(const struct bp_names *s, size_t n, const char *service)
 {
-        DIR *d = opendir(c->env_dir);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(s[i].service, service) == 0)
+                        return true;
+        return false;
+}
+
+/* Generated .env files of services not in s: ours by their first line. */
+static int remove_stale(const char *env_dir, const struct bp_names *s, size_t n_names, struct bp_err *err)
+{
+        DIR *d = opendir(env_dir);
         struct dirent *de;
         int r = 0;
 
         if (!d)
-                return bp_fail(err, -errno, "open '%s': %s", c->env_dir, strerror(errno));
+                return bp_fail(err, -errno, "open '%s': %s", env_dir, strerror(errno));
         while (r == 0 && (de = readdir(d))) {
                 char service[SERVICE_NAME_MAX + 8], path[PATH_MAX];
                 _cleanup_free_ char *head = NULL;
@@ -102,21 +110,22 @@ static int remove_stale(const struct bp_config *c, struct bp_err *err)
                         continue;
                 memcpy(service, de->d_name, n - 4);
                 service[n - 4] = '\0';
-                if (config_service(c, service))
+                if (named(s, n_names, service))
                         continue;
-                if (snprintf(path, sizeof(path), "%s/%s", c->env_dir, de->d_name) >= (int) sizeof(path))
+                if (snprintf(path, sizeof(path), "%s/%s", env_dir, de->d_name) >= (int) sizeof(path))
                         continue;
                 /* fsio_read(): a FIFO planted under a stale name must not hang the boot */
                 if (fsio_read(path, ENVFILE_MAX_BYTES, &head, &head_len, NULL) < 0)
                         continue;
                 if (text_has_prefix(head, ENVFILE_HEADER))
-                        r = fsio_unlink(c->env_dir, de->d_name, err);
+                        r = fsio_unlink(env_dir, de->d_name, err);
         }
         closedir(d);
         return r;
 }
 
-int envfile_write_all(const struct bp_config *c, struct bp_lock *l, struct bp_err *err)
+int envfile_write_all(const char *env_dir, const char *state_dir, const struct bp_names *s, size_t n,
+                      struct bp_lock *l, struct bp_err *err)
 {
         char lock_path[PATH_MAX], name[SERVICE_NAME_MAX + 8];
         _cleanup_free_ char *images = NULL;
@@ -124,18 +133,18 @@ int envfile_write_all(const struct bp_config *c, struct bp_lock *l, struct bp_er
         size_t len, n_failed = 0;
         int r, r_first = 0;
 
-        if (snprintf(lock_path, sizeof(lock_path), "%s/%s", c->state_dir, LOCK_NAME) >= (int) sizeof(lock_path))
-                return bp_fail(err, -ENAMETOOLONG, "'%s': path too long", c->state_dir);
-        r = fsio_mkdir_p(c->env_dir, 0755, err);
+        if (snprintf(lock_path, sizeof(lock_path), "%s/%s", state_dir, LOCK_NAME) >= (int) sizeof(lock_path))
+                return bp_fail(err, -ENAMETOOLONG, "'%s': path too long", state_dir);
+        r = fsio_mkdir_p(env_dir, 0755, err);
         if (r == 0)
-                r = fsio_check_dir(c->env_dir, err);
+                r = fsio_check_dir(env_dir, err);
         if (r < 0)
                 return r;
-        (void) fsio_sweep(c->env_dir);
+        (void) fsio_sweep(env_dir);
         /* One service that cannot be written touches no other: every other file and images.env are still
          * written, and the first failure is reported with the count of the rest. */
-        for (size_t i = 0; i < c->n_services; i++) {
-                const struct bp_lock_entry *e = lock_find(l, c->services[i].name);
+        for (size_t i = 0; i < n; i++) {
+                const struct bp_lock_entry *e = lock_find(l, s[i].service);
                 _cleanup_free_ char *text = NULL;
                 struct bp_err e_err = { 0 };
 
@@ -144,7 +153,7 @@ int envfile_write_all(const struct bp_config *c, struct bp_lock *l, struct bp_er
                 r = envfile_render_service(e, lock_path, &text, &len, &e_err);
                 if (r == 0) {
                         (void) snprintf(name, sizeof(name), "%s.env", e->service);
-                        r = fsio_update(c->env_dir, name, text, len, 0644, &e_err);
+                        r = fsio_update(env_dir, name, text, len, 0644, &e_err);
                         if (r < 0)
                                 (void) bp_err_prefix(&e_err, r, "service '%s': ", e->service);
                 }
@@ -153,11 +162,11 @@ int envfile_write_all(const struct bp_config *c, struct bp_lock *l, struct bp_er
                         r_first = r;
                 }
         }
-        r = envfile_render_images(c, l, lock_path, &images, &len, err);
+        r = envfile_render_images(s, n, l, lock_path, &images, &len, err);
         if (r == 0)
-                r = fsio_update(c->env_dir, ENVFILE_IMAGES, images, len, 0644, err);
+                r = fsio_update(env_dir, ENVFILE_IMAGES, images, len, 0644, err);
         if (r == 0)
-                r = remove_stale(c, err);
+                r = remove_stale(env_dir, s, n, err);
         if (r < 0)
                 return n_failed ? bp_err_prefix(err, r, "%s; ", first.msg) : r;
         if (n_failed == 1)

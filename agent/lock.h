@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
 #include "err.h"
+#include "names.h"
 #include "ref.h"
 #include "resolution.h"
 #include "rules.h"

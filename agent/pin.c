@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "cli.h" /* the results run_open() returns */
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
 #include "resolve.h"
+#include "result.h" /* the results run_open() returns */
 #include "sd.h"
 #include "text.h"
 #include "version.h"
@@ -542,6 +542,7 @@ int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, si
         _cleanup_(config_freep) struct bp_config *c = NULL;
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *images = NULL;
+        _cleanup_free_ struct bp_names *names = NULL;
         char lock_path[PATH_MAX], name[SERVICE_NAME_MAX + 8], images_path[PATH_MAX];
         struct bp_err one = { 0 };
         size_t n, len;
@@ -619,7 +620,9 @@ int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, si
         /* images.env of the last good config (custom env_var = names) is kept; only a missing one is made. */
         if (dry_run || *ret_n == 0 || access(images_path, F_OK) == 0)
                 return r;
-        q = envfile_render_images(c, lock, lock_path, &images, &len, &one);
+        names = config_names(c);
+        q = names ? envfile_render_images(names, c->n_services, lock, lock_path, &images, &len, &one)
+                  : bp_fail(&one, -ENOMEM, "out of memory");
         if (q == 0)
                 q = fsio_update(env_dir, ENVFILE_IMAGES, images, len, 0644, &one);
         if (q < 0 && r == 0)

@@ -400,7 +400,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
         }
         json_object_object_add(out, "platform", json_object_new_string(run.platform.name));
         json_object_object_add(out, "lock_corrupt", json_object_new_boolean(run.lock_was_corrupt));
-        (void) upgrade_identity(args->root, run.platform.serial, identity);
+        (void) command_identity(args->root, run.platform.serial, identity);
         if (!args->json)
                 printf("%-16s %-12s %-14s %-14s %-8s %s\n", "SERVICE", "VERSION", "TAG", "PLATFORM", "ENV",
                        "DIGEST");

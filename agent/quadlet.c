@@ -60,24 +60,25 @@ static int update(const char *dir, const char *text, size_t len, unsigned *chang
         return r;
 }
 
-static bool named(const struct bp_config *c, const char *unit)
+static bool named(const struct bp_names *s, size_t n, const char *unit)
 {
-        for (size_t i = 0; i < c->n_services; i++)
-                if (strcmp(c->services[i].quadlet, unit) == 0)
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(s[i].quadlet, unit) == 0)
                         return true;
         return false;
 }
 
 /* boardpin.conf drop-ins of units no service names: ours by their first line; the directory goes when
  * it is left empty. */
-static int remove_stale(const struct bp_config *c, unsigned *changed, struct bp_err *err)
+static int remove_stale(const char *quadlet_dir, const struct bp_names *s, size_t n_names, unsigned *changed,
+                        struct bp_err *err)
 {
-        DIR *d = opendir(c->quadlet_dir);
+        DIR *d = opendir(quadlet_dir);
         struct dirent *de;
         int r = 0;
 
         if (!d)
-                return errno == ENOENT ? 0 : bp_fail(err, -errno, "open '%s': %s", c->quadlet_dir, strerror(errno));
+                return errno == ENOENT ? 0 : bp_fail(err, -errno, "open '%s': %s", quadlet_dir, strerror(errno));
         while (r == 0 && (de = readdir(d))) {
                 char unit[NAME_MAX + 1], dir[PATH_MAX], path[PATH_MAX];
                 _cleanup_free_ char *text = NULL;
@@ -88,9 +89,9 @@ static int remove_stale(const struct bp_config *c, unsigned *changed, struct bp_
                 memcpy(unit, de->d_name, n - 2);
                 unit[n - 2] = '\0';
                 if (n - 2 <= strlen(".container") ||
-                    strcmp(unit + n - 2 - strlen(".container"), ".container") != 0 || named(c, unit))
+                    strcmp(unit + n - 2 - strlen(".container"), ".container") != 0 || named(s, n_names, unit))
                         continue;
-                if (snprintf(dir, sizeof(dir), "%s/%s", c->quadlet_dir, de->d_name) >= (int) sizeof(dir) ||
+                if (snprintf(dir, sizeof(dir), "%s/%s", quadlet_dir, de->d_name) >= (int) sizeof(dir) ||
                     snprintf(path, sizeof(path), "%s/%s", dir, QUADLET_DROPIN) >= (int) sizeof(path))
                         continue;
                 if (fsio_read(path, QUADLET_DROPIN_MAX_BYTES, &text, &len, NULL) < 0 ||
@@ -106,31 +107,31 @@ static int remove_stale(const struct bp_config *c, unsigned *changed, struct bp_
         return r;
 }
 
-int quadlet_write_all(const struct bp_config *c, struct bp_lock *l, unsigned *ret_changed, struct bp_err *err)
+int quadlet_write_all(const char *quadlet_dir, const char *state_dir, const struct bp_names *s, size_t n,
+                      struct bp_lock *l, unsigned *ret_changed, struct bp_err *err)
 {
         char lock_path[PATH_MAX], dir[PATH_MAX];
         int r = 0;
 
         *ret_changed = 0;
-        if (snprintf(lock_path, sizeof(lock_path), "%s/%s", c->state_dir, LOCK_NAME) >= (int) sizeof(lock_path))
-                return bp_fail(err, -ENAMETOOLONG, "'%s': path too long", c->state_dir);
-        for (size_t i = 0; r == 0 && i < c->n_services; i++) {
-                const struct bp_service *s = &c->services[i];
+        if (snprintf(lock_path, sizeof(lock_path), "%s/%s", state_dir, LOCK_NAME) >= (int) sizeof(lock_path))
+                return bp_fail(err, -ENAMETOOLONG, "'%s': path too long", state_dir);
+        for (size_t i = 0; r == 0 && i < n; i++) {
                 const struct bp_lock_entry *e;
                 _cleanup_free_ char *text = NULL;
                 size_t len;
 
-                if (!s->quadlet[0] || !(e = lock_find(l, s->name)))
+                if (!s[i].quadlet[0] || !(e = lock_find(l, s[i].service)))
                         continue; /* never resolved: no Image=, so Quadlet makes no unit */
-                if (snprintf(dir, sizeof(dir), "%s/%s.d", c->quadlet_dir, s->quadlet) >= (int) sizeof(dir))
-                        return bp_fail(err, -ENAMETOOLONG, "service '%s': quadlet_dir path too long", s->name);
+                if (snprintf(dir, sizeof(dir), "%s/%s.d", quadlet_dir, s[i].quadlet) >= (int) sizeof(dir))
+                        return bp_fail(err, -ENAMETOOLONG, "service '%s': quadlet_dir path too long", s[i].service);
                 r = quadlet_render(e, lock_path, &text, &len, err);
                 if (r == 0)
                         r = update(dir, text, len, ret_changed, err);
                 if (r < 0)
-                        return bp_err_prefix(err, r, "service '%s': Quadlet drop-in: ", s->name);
+                        return bp_err_prefix(err, r, "service '%s': Quadlet drop-in: ", s[i].service);
         }
-        return remove_stale(c, ret_changed, err);
+        return remove_stale(quadlet_dir, s, n, ret_changed, err);
 }
 
 int quadlet_reload(char *const argv[], struct bp_err *err)

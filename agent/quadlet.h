@@ -14,9 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
 #include "err.h"
 #include "lock.h"
+#include "names.h"
 
 #define QUADLET_DROPIN "boardpin.conf"
 
@@ -24,10 +24,12 @@
 int quadlet_render(const struct bp_lock_entry *e, const char *lock_path, char **ret, size_t *ret_len,
                    struct bp_err *err);
 
-/* Write the drop-in of every service of c with a Quadlet unit (config.c checked its name) that the lock has, each only when its
- * text changed, and remove boardpin's drop-ins (known by their first line) of units no service names
- * any more. *ret_changed is the number of files written or removed, also on failure. */
-int quadlet_write_all(const struct bp_config *c, struct bp_lock *l, unsigned *ret_changed, struct bp_err *err);
+/* Write into quadlet_dir the drop-in of every service of s[0..n) with a Quadlet unit (config.c checked its
+ * name) that the lock has, each only when its text changed and naming state_dir's lock as its source, and
+ * remove boardpin's drop-ins (known by their first line) of units no service names any more.
+ * *ret_changed is the number of files written or removed, also on failure. */
+int quadlet_write_all(const char *quadlet_dir, const char *state_dir, const struct bp_names *s, size_t n,
+                      struct bp_lock *l, unsigned *ret_changed, struct bp_err *err);
 
 /* Run argv (argv[0] looked up in PATH; "systemctl", "daemon-reload") and wait for it: 0 when it exits 0. */
 int quadlet_reload(char *const argv[], struct bp_err *err);

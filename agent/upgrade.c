@@ -6,8 +6,6 @@
 #include <string.h>
 
 #include "age.h"
-#include "cleanup.h"
-#include "fsio.h"
 #include "text.h"
 
 /* "3d 4h" for a person; seconds are left out past an hour. */
@@ -72,28 +70,6 @@ void upgrade_decide(const char *pinned, bool bad, const struct bp_resolution *r,
                 return;
         }
         ret->verdict = UPGRADE_TAKE;
-}
-
-int64_t upgrade_min_age(const struct bp_config *c, const struct bp_service *s)
-{
-        return s->min_age_s >= 0 ? s->min_age_s : c->min_age_s;
-}
-
-const char *upgrade_identity(const char *root, const char *serial, char buf[static PHASE_IDENTITY_MAX])
-{
-        _cleanup_free_ char *text = NULL;
-        char path[PATH_MAX], id[65] = "";
-        size_t len;
-
-        if (snprintf(path, sizeof(path), "%s/etc/machine-id", strcmp(root, "/") == 0 ? "" : root) <
-                    (int) sizeof(path) &&
-            fsio_read(path, 4096, &text, &len, NULL) == 0) {
-                size_t n = strcspn(text, "\n");
-                text_copy(id, sizeof(id), text);
-                if (n < sizeof(id))
-                        id[n] = '\0';
-        }
-        return phase_identity(id, serial, buf);
 }
 
 const char *upgrade_verdict_name(enum upgrade_verdict v)

@@ -1,14 +1,13 @@
 /* agent/upgrade.h: what `boardpin upgrade` decides for one service once the registry has answered: a new
  * digest is taken only when it is not on the service's bad list, its image is old enough (min_age) and
  * this machine is in its rollout phase, asked in that order. The decision is pure (the caller reads the
- * clock and this machine's identity), so it is tested on its own; pulling, switching, restarting and
+ * clock, the config's min_age and this machine's identity: command_min_age(), command_identity()), so it is tested on its own; pulling, switching, restarting and
  * rolling back are upgrade_cmd.c's. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
 #include "phase.h"
 #include "resolution.h"
 
@@ -49,13 +48,6 @@ struct upgrade_decision {
  * with bad true when r's digest is on the service's bad list (which holds for a first pin too). */
 void upgrade_decide(const char *pinned, bool bad, const struct bp_resolution *r, const struct upgrade_policy *p,
                     struct upgrade_decision *ret);
-
-/* min_age for service s: its own, else [boardpin]'s. */
-int64_t upgrade_min_age(const struct bp_config *c, const struct bp_service *s);
-
-/* This machine's identity for phases: root/etc/machine-id (first line, "" when unreadable) mixed with the
- * board serial. */
-const char *upgrade_identity(const char *root, const char *serial, char buf[static PHASE_IDENTITY_MAX]);
 
 /* "upgraded", "held", … as upgrade --json spells them. */
 const char *upgrade_verdict_name(enum upgrade_verdict v);

@@ -87,7 +87,7 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
         const struct bp_lock_entry *e = lock_find(run->lock, it->s->name);
         const struct upgrade_policy p = {
                 .now_s = now_s,
-                .min_age_s = upgrade_min_age(run->config, it->s),
+                .min_age_s = command_min_age(run->config, it->s),
                 .rollout = run->config->rollout,
                 .identity = identity,
         };
@@ -181,9 +181,9 @@ static void print_text(const struct bp_run *run, const struct upgrade_item *it)
                run->config->rollout, it->d.place / 100, it->d.place % 100, it->d.included ? "in" : "not in");
         if (it->d.age_known)
                 printf("created %lld s ago, min_age %lld s\n", (long long) it->d.age_s,
-                       (long long) upgrade_min_age(run->config, it->s));
+                       (long long) command_min_age(run->config, it->s));
         else
-                printf("age unknown, min_age %lld s\n", (long long) upgrade_min_age(run->config, it->s));
+                printf("age unknown, min_age %lld s\n", (long long) command_min_age(run->config, it->s));
 }
 
 /* Resolve every selected service side by side: one HEAD each when nothing moved. */
@@ -311,7 +311,7 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
         /* A switch an earlier run left open is finished before anything else. */
         if (!args->dry_run)
                 bad += apply_recover(&run, APPLY_RECOVER_CHECK);
-        (void) upgrade_identity(args->root, run.platform.serial, identity);
+        (void) command_identity(args->root, run.platform.serial, identity);
         (void) bp_sd_status(0, "resolving %zu services", n);
         start_all(&run, items, argc, argv);
         todo = decide_all(&run, items, identity);

@@ -61,6 +61,7 @@ lint() {        # cppcheck says nothing when all is well: give the suite its cou
         if make -s BUILDDIR="$build" lint; then echo "1 passed, 0 failed"; else echo "0 passed, 1 failed"; return 1; fi
 }
 run "lint: cppcheck" lint
+run "layers: include arrows against tests/layers.txt" /usr/bin/python3 tests/layers.py
 run "integration: real registries, inspect, resolve, boot" tests/integration/run.sh "$build/boardpin" "$build/roots"
 run "packaging: make deb native and cross, lintian, ARMv6, units, examples" tests/packaging/run.sh "$build"
 run "cross: qemu-user" tests/cross/run.sh

@@ -20,6 +20,15 @@
 
 #define D_V7 "sha256:7777777777777777777777777777777777777777777777777777777777777777"
 
+/* envfile_write_all() on c's dirs and names, as apply.c calls it. */
+static int write_all(const struct bp_config *c, struct bp_lock *l, struct bp_err *err)
+{
+        _cleanup_free_ struct bp_names *names = config_names(c);
+
+        assert_non_null(names);
+        return envfile_write_all(c->env_dir, c->state_dir, names, c->n_services, l, err);
+}
+
 static struct bp_config *config_in(const char *dir)
 {
         char text[2048];
@@ -71,7 +80,7 @@ static void writes_every_service(void **state)
 
         pin(l, "a", "127.0.0.1:5000/test/a");
         pin(l, "c", "127.0.0.1:5000/test/c");
-        if (envfile_write_all(c, l, &err) != 0)
+        if (write_all(c, l, &err) != 0)
                 fail_msg("%s", err.msg);
         t = env_text(dir, "a.env");
         assert_non_null(strstr(t, "IMAGE=127.0.0.1:5000/test/a@" D_V7 "\n"));
@@ -96,7 +105,7 @@ static void one_bad_value_stops_no_other(void **state)
         pin(l, "a", "127.0.0.1:5000/test/a");
         pin(l, "b", "[::1]:5000/test/b");
         pin(l, "c", "127.0.0.1:5000/test/c");
-        assert_int_equal(envfile_write_all(c, l, &err), -EINVAL);
+        assert_int_equal(write_all(c, l, &err), -EINVAL);
         assert_string_equal(err.msg, "service 'b': '[::1]:5000/test/b@" D_V7 "' is not safe in an env file");
         free(env_text(dir, "a.env"));
         assert_null(env_text(dir, "b.env"));
@@ -127,7 +136,7 @@ static void one_failed_write_stops_no_other(void **state)
         assert_int_equal(mkdir(path, 0755), 0);
         snprintf(path, sizeof(path), "%s/env/a.env", dir);
         assert_int_equal(mkdir(path, 0755), 0);
-        assert_true(envfile_write_all(c, l, &err) < 0);
+        assert_true(write_all(c, l, &err) < 0);
         assert_non_null(strstr(err.msg, "service 'a': write '"));
         assert_non_null(strstr(err.msg, "(and 1 more services)"));
         t = env_text(dir, "b.env");
@@ -151,12 +160,12 @@ static void unsafe_env_dir_and_leftovers(void **state)
         snprintf(path, sizeof(path), "%s/env", dir);
         assert_int_equal(mkdir(path, 0755), 0);
         assert_int_equal(chmod(path, 0777), 0);
-        assert_int_equal(envfile_write_all(c, l, &err), -EPERM);
+        assert_int_equal(write_all(c, l, &err), -EPERM);
         assert_non_null(strstr(err.msg, "is writable by others (mode 0777): refusing it"));
         assert_null(env_text(dir, "a.env"));
         assert_int_equal(chmod(path, 0755), 0);
         put_file(dir, "env/.a.env.tmp", "half", 4);
-        assert_int_equal(envfile_write_all(c, l, &err), 0);
+        assert_int_equal(write_all(c, l, &err), 0);
         assert_null(env_text(dir, ".a.env.tmp"));
         free(env_text(dir, "a.env"));
 }
@@ -177,7 +186,7 @@ static void stale_files_and_fifo(void **state)
         put_file(dir, "env/mine.env", "IMAGE=kept\n", 11);
         snprintf(path, sizeof(path), "%s/env/fifo.env", dir);
         assert_int_equal(mkfifo(path, 0600), 0);
-        if (envfile_write_all(c, l, &err) != 0)
+        if (write_all(c, l, &err) != 0)
                 fail_msg("%s", err.msg);
         assert_null(env_text(dir, "gone.env"));
         t = env_text(dir, "mine.env");

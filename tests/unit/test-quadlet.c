@@ -56,6 +56,15 @@ static struct bp_config *config(struct t *t, const char *services)
         return c;
 }
 
+/* quadlet_write_all() on c's dirs and names, as apply.c calls it. */
+static int write_all(const struct bp_config *c, struct bp_lock *l, unsigned *ret_changed)
+{
+        _cleanup_free_ struct bp_names *names = config_names(c);
+
+        assert_non_null(names);
+        return quadlet_write_all(c->quadlet_dir, c->state_dir, names, c->n_services, l, ret_changed, NULL);
+}
+
 static int setup(void **state)
 {
         struct t *t = calloc(1, sizeof(*t));
@@ -102,7 +111,7 @@ static void dropin_pins_the_image(void **state)
         unsigned changed;
         struct stat st;
 
-        assert_int_equal(quadlet_write_all(t->c, t->l, &changed, NULL), 0);
+        assert_int_equal(write_all(t->c, t->l, &changed), 0);
         assert_int_equal(changed, 1); /* the service without quadlet = gets none */
         text = dropin(t, "vaultwarden.container");
         snprintf(want, sizeof(want),
@@ -121,12 +130,12 @@ static void written_only_when_the_pin_changed(void **state)
         _cleanup_free_ char *text = NULL;
         unsigned changed;
 
-        assert_int_equal(quadlet_write_all(t->c, t->l, &changed, NULL), 0);
+        assert_int_equal(write_all(t->c, t->l, &changed), 0);
         assert_int_equal(changed, 1);
-        assert_int_equal(quadlet_write_all(t->c, t->l, &changed, NULL), 0);
+        assert_int_equal(write_all(t->c, t->l, &changed), 0);
         assert_int_equal(changed, 0);
         pin(t->l, "vaultwarden", D_V6, "linux/arm/v6"); /* the SD card went to a Pi Zero */
-        assert_int_equal(quadlet_write_all(t->c, t->l, &changed, NULL), 0);
+        assert_int_equal(write_all(t->c, t->l, &changed), 0);
         assert_int_equal(changed, 1);
         text = dropin(t, "vaultwarden.container");
         assert_non_null(strstr(text, "\nImage=docker.io/vaultwarden/server@" D_V6 "\n"));
@@ -139,7 +148,7 @@ static void never_resolved_means_no_dropin(void **state)
         char path[256];
         unsigned changed;
 
-        assert_int_equal(quadlet_write_all(t->c, empty, &changed, NULL), 0);
+        assert_int_equal(write_all(t->c, empty, &changed), 0);
         assert_int_equal(changed, 0);
         snprintf(path, sizeof(path), "%s/vaultwarden.container.d", t->qdir);
         assert_int_equal(access(path, F_OK), -1);
@@ -154,11 +163,11 @@ static void stale_dropins_go_the_owners_stay(void **state)
         char path[256];
         unsigned changed;
 
-        assert_int_equal(quadlet_write_all(t->c, t->l, &changed, NULL), 0);
+        assert_int_equal(write_all(t->c, t->l, &changed), 0);
         put_file(t->qdir, "other.container.d/" QUADLET_DROPIN, "[Container]\nImage=mine\n", 23);
         put_file(t->qdir, "vaultwarden.container.d/10-mine.conf", "[Container]\nVolume=/srv:/srv\n", 29);
         without = config(t, "[service vaultwarden]\nimage = vaultwarden/server\nversion = 1.30.5\n");
-        assert_int_equal(quadlet_write_all(without, t->l, &changed, NULL), 0);
+        assert_int_equal(write_all(without, t->l, &changed), 0);
         assert_int_equal(changed, 1);
         snprintf(path, sizeof(path), "%s/vaultwarden.container.d/" QUADLET_DROPIN, t->qdir);
         assert_int_equal(access(path, F_OK), -1);

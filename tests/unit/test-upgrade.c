@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "cleanup.h"
+#include "command.h"
 #include "helpers.h"
 #include "lock.h"
 #include "upgrade.h"
@@ -164,9 +165,9 @@ static void min_age_per_service(void **state)
         struct bp_service own = { .min_age_s = 3600 }, inherits = { .min_age_s = -1 }, none = { .min_age_s = 0 };
 
         (void) state;
-        assert_int_equal(upgrade_min_age(&c, &own), 3600);
-        assert_int_equal(upgrade_min_age(&c, &inherits), 3 * 86400);
-        assert_int_equal(upgrade_min_age(&c, &none), 0);
+        assert_int_equal(command_min_age(&c, &own), 3600);
+        assert_int_equal(command_min_age(&c, &inherits), 3 * 86400);
+        assert_int_equal(command_min_age(&c, &none), 0);
 }
 
 /* machine-id under the root (its first line) mixed with the serial; none readable: "" for it. */
@@ -175,10 +176,10 @@ static void identity(void **state)
         const char *root = *state;
         char buf[PHASE_IDENTITY_MAX];
 
-        assert_string_equal(upgrade_identity(root, "00000000deadbeef", buf), "/00000000deadbeef");
+        assert_string_equal(command_identity(root, "00000000deadbeef", buf), "/00000000deadbeef");
         put_file(root, "etc/machine-id", "0123456789abcdef0123456789abcdef\n", 33);
-        assert_string_equal(upgrade_identity(root, "00000000deadbeef", buf), ID);
-        assert_string_equal(upgrade_identity(root, "", buf), "0123456789abcdef0123456789abcdef/");
+        assert_string_equal(command_identity(root, "00000000deadbeef", buf), ID);
+        assert_string_equal(command_identity(root, "", buf), "0123456789abcdef0123456789abcdef/");
 }
 
 int main(void)
