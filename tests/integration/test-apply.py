@@ -8,27 +8,31 @@ switch, before the restart, during the rollback) use boardpin's BOARDPIN_STOP_AT
 the process (SIGSTOP) there. At each point boardpin gets SIGKILL or SIGTERM, and then, on three copies of
 what it left, `upgrade`, `resolve` and `boot` each run once. Prints one 'kill-matrix:' line per step and
 signal. Also: two interrupted checks bad-list a digest; resolve and a first pin refuse a bad-listed
-digest; resolve --allow-bad takes it off the list. Ends with 'N passed, N failed'."""
-import gzip, hashlib, io, json, os, shutil, signal, subprocess, sys, tarfile, tempfile, time, urllib.request
+digest; resolve --allow-bad takes it off the list. Ends with 'N passed, N failed'.
+Every row has its own case directory, repository and PATH, so rows run side by side in a few threads:
+most of a row is waiting (the 60 s a failing check is retried). Each row records its checks and lines,
+and they are printed in the row order, as if the rows had run one after another."""
+import gzip, hashlib, io, json, os, shutil, signal, subprocess, tarfile, tempfile, threading, time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
-from harness import load_env
+import harness
 
-bp, work, roots = sys.argv[1], sys.argv[2], sys.argv[3]
-env = load_env(work)
+bp, work, roots, env = harness.args()
 P = env["REG_PLAIN"]
 ROOT = os.path.join(roots, "rpi-4-b-arm64")     # a real board; the platform is forced to the host's
-passed = failed = 0
+WORKERS = 6     # rows mostly sleep; more would only crowd a small machine's registry and cores
+os.environ.pop("BOARDPIN_STOP_AT", None)    # only the row that stops boardpin may set it
+rows = threading.local()    # the checks and matrix lines of the row this thread runs
 
 
 def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"PASS {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name}: {str(detail)[:1500]}")
+    rows.checks.append((name, ok, detail))
+
+
+def note(line):
+    rows.lines.append(line)
 
 
 def sha(data):
@@ -84,7 +88,7 @@ def script(path, text):
     os.chmod(path, 0o755)
 
 
-def setup(d, repo, health=True, pull=True):
+def setup(d, repo):
     """Config, fake podman and health script of case directory d; returns the config path.
     Files in d/ctl steer them: block-inspect, block-pull, block-check (write d/ctl/at-STEP, then wait for
     ever), fail (the health check exits 1)."""
@@ -100,18 +104,8 @@ def setup(d, repo, health=True, pull=True):
     script(os.path.join(d, "health"),
            f'c={ctl}\n[ -e $c/block-check ] && {{ touch $c/at-check; exec sleep 1000; }}\n'
            f'[ -e $c/fail ] && exit 1\nexit 0\n')
-    return config(d, repo, health, pull)
-
-
-def config(d, repo, health=True, pull=True):
-    text = (f"[boardpin]\nstate_dir = {d}/state\nenv_dir = {d}/env\ntimeout = 5\n"
-            f"{'pull = podman' if pull else ''}\n[registry {P}]\ninsecure = true\n"
-            f"\n[service web]\nimage = {P}/{repo}\nversion = 1.0\n"
-            f"{'health = exec:' + os.path.join(d, 'health') if health else ''}\n")
-    path = os.path.join(d, "boardpin.ini")
-    with open(path, "w") as f:
-        f.write(text)
-    return path
+    return harness.config(d, {"web": f"image = {P}/{repo}\nversion = 1.0\nhealth = exec:{d}/health"},
+                          {P: "insecure = true"}, {"timeout": 5, "pull": "podman"})
 
 
 def argv(cfg, *cmd):
@@ -127,12 +121,7 @@ def cmd_env(d, stop_at=None):
 
 
 def run(d, cfg, *cmd):
-    p = subprocess.run(argv(cfg, *cmd), capture_output=True, text=True, timeout=120, env=cmd_env(d))
-    try:
-        doc = json.loads(p.stdout)
-    except ValueError:
-        doc = None
-    return p.returncode, doc, p.stderr.strip()
+    return tuple(harness.run(argv(cfg, *cmd), extra_env={"PATH": f"{d}/bin:{os.environ['PATH']}"}))
 
 
 def read(d, *rel):
@@ -262,182 +251,224 @@ def outcome(d, old, new, before_env, orig=None):
     return words
 
 
-matrix = []
-for sig in (signal.SIGKILL, signal.SIGTERM):
+def matrix_row(sig, step):
+    """One row of the matrix: upgrade stopped at step, sent sig, and each next command on a copy."""
     signame = signal.Signals(sig).name
-    for step, (how, txn_step) in STEPS.items():
-        case = f"{step}-{signame.lower()}"
-        name = f"{step}, {signame}"
-        try:
-            d, cfg, repo, old, new, p, before, stop_at = start_case(case, step)
-        except RuntimeError as e:
-            check(f"{name}: stopped there", False, e)
+    txn_step = STEPS[step][1]
+    case = f"{step}-{signame.lower()}"
+    name = f"{step}, {signame}"
+    try:
+        d, cfg, repo, old, new, p, before, stop_at = start_case(case, step)
+    except RuntimeError as e:
+        check(f"{name}: stopped there", False, e)
+        return
+    at_kill = web(d).get("txn", {}).get("step")
+    check(f"{name}: the lock records step '{txn_step}' before it is taken", at_kill == txn_step,
+          (at_kill, web(d)))
+    rc, err = stop(p, sig, stop_at is not None)
+    w = web(d)
+    after = outcome(d, old, new, before["env"])
+    if sig == signal.SIGKILL:
+        check(f"{name}: killed, the transaction left open", rc == -9 and w.get("txn", {}).get("step") == txn_step,
+              (rc, w))
+    else:
+        want_bad = step == "rollback"
+        check(f"{name}: exit 1 with one line, the old pin's files back, no transaction open",
+              rc == 1 and "stopped by SIGTERM" in err and "txn" not in w and
+              w.get("pin", {}).get("digest") == old and read(d, "env", "web.env") == before["env"] and
+              (new in (w.get("bad") or [])) == want_bad, (rc, err, w))
+        if step == "intent":
+            check(f"{name}: the lock is byte for byte as before", read(d, "state", "lock.json") == before["lock"],
+                  (read(d, "state", "lock.json"), before["lock"]))
+        elif step != "rollback":
+            # the one change: the digest boardpin pulled into the store is recorded for a later prune
+            now = web(d)
+            pulled = now.pop("pulled", None)
+            check(f"{name}: the lock as before but for the pulled digest",
+                  now == json.loads(before["lock"])["services"]["web"] and pulled == [new], (now, pulled))
+    clear_ctl(d)
+    results = {}
+    for nxt in ("upgrade", "resolve", "boot"):
+        c, ccfg = copy_case(d, nxt)
+        nrc, ndoc, nerr = run(c, ccfg, nxt)
+        nw = web(c)
+        results[nxt] = (nrc, outcome(c, old, new, before["env"], d))
+        if "txn" in nw:
+            check(f"{name} -> {nxt}: the transaction is finished", False, (nrc, nw, nerr))
             continue
-        at_kill = web(d).get("txn", {}).get("step")
-        check(f"{name}: the lock records step '{txn_step}' before it is taken", at_kill == txn_step,
-              (at_kill, web(d)))
-        rc, err = stop(p, sig, stop_at is not None)
-        w = web(d)
-        after = outcome(d, old, new, before["env"])
-        if sig == signal.SIGKILL:
-            check(f"{name}: killed, the transaction left open", rc == -9 and w.get("txn", {}).get("step") == txn_step,
-                  (rc, w))
-        else:
-            want_bad = step == "rollback"
-            check(f"{name}: exit 1 with one line, the old pin's files back, no transaction open",
-                  rc == 1 and "stopped by SIGTERM" in err and "txn" not in w and
-                  w.get("pin", {}).get("digest") == old and read(d, "env", "web.env") == before["env"] and
-                  (new in (w.get("bad") or [])) == want_bad, (rc, err, w))
-            if step == "intent":
-                check(f"{name}: the lock is byte for byte as before", read(d, "state", "lock.json") == before["lock"],
-                      (read(d, "state", "lock.json"), before["lock"]))
-            elif step != "rollback":
-                # the one change: the digest boardpin pulled into the store is recorded for a later prune
-                now = web(d)
-                pulled = now.pop("pulled", None)
-                check(f"{name}: the lock as before but for the pulled digest",
-                      now == json.loads(before["lock"])["services"]["web"] and pulled == [new], (now, pulled))
-        clear_ctl(d)
-        results = {}
-        for nxt in ("upgrade", "resolve", "boot"):
-            c, ccfg = copy_case(d, nxt)
-            nrc, ndoc, nerr = run(c, ccfg, nxt)
-            nw = web(c)
-            results[nxt] = (nrc, outcome(c, old, new, before["env"], d))
-            if "txn" in nw:
-                check(f"{name} -> {nxt}: the transaction is finished", False, (nrc, nw, nerr))
-                continue
-            bad = new in (nw.get("bad") or [])
-            if nxt == "boot":
-                # units are not up at boot: the old pin, which passed its check, and its env file byte for byte
-                ok = nw["pin"]["digest"] == old and env_of(c, d) == before["env"] and \
-                    bad == (step == "rollback")
-                if sig == signal.SIGKILL and step in ("restart", "check"):
-                    ok = ok and (nw.get("interrupted") or {}).get("count") == 1 and "cut short (1 of 2)" in nerr
-                # a rollback this run finishes is a failure it reports (exit 1), once
-                want_rc = 1 if sig == signal.SIGKILL and step == "rollback" else 0
-                check(f"{name} -> boot: old pin, env file as before, bad-listed only after a failed check",
-                      ok and nrc == want_rc, (nrc, nw, nerr))
-            elif step == "rollback":
-                # the check failed: the rollback is finished and the digest is never taken again
-                ok = nw["pin"]["digest"] == old and bad and env_of(c, d) == before["env"]
-                if nxt == "resolve":
-                    ok = ok and nrc == 1 and "bad list" in nerr
-                else:
-                    ok = ok and nrc == (1 if sig == signal.SIGKILL else 0) and \
-                        (ndoc or {}).get("services", [{}])[0].get("action") == "held"
-                check(f"{name} -> {nxt}: rollback finished, {new[:15]} bad-listed and refused", ok,
-                      (nrc, nw, nerr))
+        bad = new in (nw.get("bad") or [])
+        if nxt == "boot":
+            # units are not up at boot: the old pin, which passed its check, and its env file byte for byte
+            ok = nw["pin"]["digest"] == old and env_of(c, d) == before["env"] and \
+                bad == (step == "rollback")
+            if sig == signal.SIGKILL and step in ("restart", "check"):
+                ok = ok and (nw.get("interrupted") or {}).get("count") == 1 and "cut short (1 of 2)" in nerr
+            # a rollback this run finishes is a failure it reports (exit 1), once
+            want_rc = 1 if sig == signal.SIGKILL and step == "rollback" else 0
+            check(f"{name} -> boot: old pin, env file as before, bad-listed only after a failed check",
+                  ok and nrc == want_rc, (nrc, nw, nerr))
+        elif step == "rollback":
+            # the check failed: the rollback is finished and the digest is never taken again
+            ok = nw["pin"]["digest"] == old and bad and env_of(c, d) == before["env"]
+            if nxt == "resolve":
+                ok = ok and nrc == 1 and "bad list" in nerr
             else:
-                ok = nrc == 0 and nw["pin"]["digest"] == new and not bad
-                if sig == signal.SIGKILL and step in ("restart", "check"):
-                    ok = ok and "cut short (1 of 2); checking it again" in nerr
-                if step == "pull" and nxt != "resolve":
-                    ok = ok and nw.get("pulled") == [new]
-                check(f"{name} -> {nxt}: finished, then {'checked again and kept' if step in ('restart', 'check') and sig == signal.SIGKILL else 'the new digest taken'}",
-                      ok, (nrc, nw, nerr))
-        line = (f"kill-matrix: {step:8} {signame:7} -> lock after: {after}; "
-                + "; ".join(f"next {k}: exit {v[0]}, {v[1]}" for k, v in results.items()))
-        matrix.append(line)
+                ok = ok and nrc == (1 if sig == signal.SIGKILL else 0) and \
+                    (ndoc or {}).get("services", [{}])[0].get("action") == "held"
+            check(f"{name} -> {nxt}: rollback finished, {new[:15]} bad-listed and refused", ok,
+                  (nrc, nw, nerr))
+        else:
+            ok = nrc == 0 and nw["pin"]["digest"] == new and not bad
+            if sig == signal.SIGKILL and step in ("restart", "check"):
+                ok = ok and "cut short (1 of 2); checking it again" in nerr
+            if step == "pull" and nxt != "resolve":
+                ok = ok and nw.get("pulled") == [new]
+            again = step in ("restart", "check") and sig == signal.SIGKILL
+            check(f"{name} -> {nxt}: finished, then {'checked again and kept' if again else 'the new digest taken'}",
+                  ok, (nrc, nw, nerr))
+    line = (f"kill-matrix: {step:8} {signame:7} -> lock after: {after}; "
+            + "; ".join(f"next {k}: exit {v[0]}, {v[1]}" for k, v in results.items()))
+    note(line)
 
-# A check interrupted twice bad-lists the digest: kill at the check, boot, kill at the check again, boot.
-d, cfg, repo, old, new, p, before, _ = start_case("twice", "check")
-stop(p, signal.SIGKILL, False)
-clear_ctl(d)
-rc1, _, err1 = run(d, cfg, "boot")
-open(os.path.join(d, "ctl", "block-check"), "w").close()
-p = subprocess.Popen(argv(cfg, "upgrade"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                     env=cmd_env(d))
-wait_for(lambda: os.path.exists(os.path.join(d, "ctl", "at-check")) or p.poll() is not None, "second check")
-stop(p, signal.SIGKILL, False)
-clear_ctl(d)
-rc2, _, err2 = run(d, cfg, "boot")
-w = web(d)
-check("interrupted twice: the first boot restores the old pin, not bad-listed; the second bad-lists it",
-      rc1 == 0 and "cut short (1 of 2)" in err1 and rc2 == 1 and "cut short 2 times" in err2 and
-      w["pin"]["digest"] == old and w.get("bad") == [new] and "interrupted" not in w and
-      read(d, "env", "web.env") == before["env"], (rc1, err1, rc2, err2, w))
-matrix.append(f"kill-matrix: check    SIGKILL x2 -> boot, upgrade killed at the check again, boot: exit {rc2}, "
-              f"{outcome(d, old, new, before['env'])}")
-# The recovering upgrade's own check killed too: the second interruption bad-lists it as well.
-d, cfg, repo, old, new, p, before, _ = start_case("twice-up", "check")
-stop(p, signal.SIGKILL, False)
-p = subprocess.Popen(argv(cfg, "upgrade"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                     env=cmd_env(d))
-os.unlink(os.path.join(d, "ctl", "at-check"))
-wait_for(lambda: os.path.exists(os.path.join(d, "ctl", "at-check")) or p.poll() is not None, "re-run check")
-stop(p, signal.SIGKILL, False)
-clear_ctl(d)
-rc, doc, err = run(d, cfg, "upgrade")
-w = web(d)
-check("interrupted twice: a recovering upgrade killed in its own re-check; the next run bad-lists it",
-      rc == 1 and "cut short 2 times" in err and w["pin"]["digest"] == old and w.get("bad") == [new] and
-      read(d, "env", "web.env") == before["env"], (rc, err, w))
 
-# A boot whose config does not parse renders the pin from before an open switch, never the unchecked one.
-d, cfg, repo, old, new, p, before, _ = start_case("broken", "check")
-stop(p, signal.SIGKILL, False)
-os.unlink(os.path.join(d, "env", "web.env"))
-with open(cfg, "w") as f:       # cut short after [boardpin]: its own dirs, no services
-    f.write(f"[boardpin]\nstate_dir = {d}/state\nenv_dir = {d}/env\n")
-rc, _, err = run(d, cfg, "boot")
-check("config naming no services at boot: the env file of the pin before the open switch, exit 2, the lock "
-      "untouched",
-      rc == 2 and read(d, "env", "web.env") == before["env"] and web(d).get("txn", {}).get("step") == "checking",
-      (rc, err, read(d, "env", "web.env")))
+def kill_at_check(d, cfg, what):
+    """`upgrade` run once more in case directory d and SIGKILLed in its health check."""
+    open(os.path.join(d, "ctl", "block-check"), "w").close()
+    marker = os.path.join(d, "ctl", "at-check")
+    if os.path.exists(marker):      # the mark of the check killed before, not of this one
+        os.unlink(marker)
+    p = subprocess.Popen(argv(cfg, "upgrade"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=cmd_env(d))
+    wait_for(lambda: os.path.exists(marker) or p.poll() is not None, what)
+    stop(p, signal.SIGKILL, False)
 
-# resolve refuses a bad-listed digest; --allow-bad SERVICE pins it and takes it off the list.
-repo = "test/apply-allow"
-d = tempfile.mkdtemp(dir=work, prefix="apply-allow-")
-cfg = setup(d, repo)
-old = push(repo, "1.0", "allow old\n")
-run(d, cfg, "resolve")
-new = push(repo, "1.0", "allow new\n")
-open(os.path.join(d, "ctl", "fail"), "w").close()
-rc, doc, err = run(d, cfg, "upgrade")
-env_old = read(d, "env", "web.env")
-rc, doc, err = run(d, cfg, "resolve")
-w = web(d)
-check("resolve: a bad-listed digest is refused, one line naming it, previous pin kept, exit 1",
-      rc == 1 and f"{new} is on the bad list" in err and w["pin"]["digest"] == old and
-      read(d, "env", "web.env") == env_old and w.get("bad") == [new], (rc, err, w))
-rc, doc, err = run(d, cfg, "resolve", "--allow-bad", "web")
-w = web(d)
-rc2, sdoc, _ = run(d, cfg, "status")
-s = next((x for x in (sdoc or {}).get("services", []) if x["name"] == "web"), {})
-check("resolve --allow-bad web: pinned on purpose, off the bad list, status shows it",
-      rc == 0 and w["pin"]["digest"] == new and "bad" not in w and s.get("bad") in ([], None) and
-      s.get("digest") == new, (rc, err, w, s))
-rc, _, err = run(d, cfg, "resolve", "--allow-bad", "nope")
-check("resolve --allow-bad: a service the config lacks is a usage error", rc == 2 and "nope" in err, (rc, err))
-rc, _, err = run(d, cfg, "upgrade", "--allow-bad", "web")
-check("--allow-bad is resolve's alone", rc == 2 and "'--allow-bad' is not used by 'upgrade'" in err, (rc, err))
 
-# A first pin that fails its check: the service is left unpinned, the digest stays bad-listed, and no
-# later command pins it.
-repo = "test/apply-first"
-d = tempfile.mkdtemp(dir=work, prefix="apply-first-")
-cfg = setup(d, repo)
-first = push(repo, "1.0", "first one\n")
-open(os.path.join(d, "ctl", "fail"), "w").close()
-rc, doc, err = run(d, cfg, "upgrade")
-lk = lock_of(d)
-check("first pin fails: exit 1, no pin, no env file, the digest on the bad list of the unpinned service",
-      rc == 1 and "web" not in lk.get("services", {}) and read(d, "env", "web.env") is None and
-      lk.get("unpinned", {}).get("web", {}).get("bad") == [first] and "left unpinned" in err, (rc, err, lk))
-clear_ctl(d)
-rc, doc, err = run(d, cfg, "upgrade")
-check("first pin failed: the next upgrade holds it (bad list)",
-      rc == 0 and (doc or {}).get("services", [{}])[0].get("action") == "held" and
-      "web" not in lock_of(d).get("services", {}), (rc, doc, err))
-rc, doc, err = run(d, cfg, "resolve")
-check("first pin failed: resolve refuses it too", rc == 1 and f"{first} is on the bad list" in err and
-      read(d, "env", "web.env") is None, (rc, err))
-rc, doc, err = run(d, cfg, "boot")
-check("first pin failed: boot refuses it too", rc == 1 and f"{first} is on the bad list" in err and
-      read(d, "env", "web.env") is None, (rc, err))
+def twice():
+    """A check interrupted twice bad-lists the digest: kill at the check, boot, kill at the check again, boot."""
+    d, cfg, repo, old, new, p, before, _ = start_case("twice", "check")
+    stop(p, signal.SIGKILL, False)
+    clear_ctl(d)
+    rc1, _, err1 = run(d, cfg, "boot")
+    kill_at_check(d, cfg, "second check")
+    clear_ctl(d)
+    rc2, _, err2 = run(d, cfg, "boot")
+    w = web(d)
+    check("interrupted twice: the first boot restores the old pin, not bad-listed; the second bad-lists it",
+          rc1 == 0 and "cut short (1 of 2)" in err1 and rc2 == 1 and "cut short 2 times" in err2 and
+          w["pin"]["digest"] == old and w.get("bad") == [new] and "interrupted" not in w and
+          read(d, "env", "web.env") == before["env"], (rc1, err1, rc2, err2, w))
+    note(f"kill-matrix: check    SIGKILL x2 -> boot, upgrade killed at the check again, boot: exit {rc2}, "
+         f"{outcome(d, old, new, before['env'])}")
+
+
+def twice_up():
+    """The recovering upgrade's own check killed too: the second interruption bad-lists it as well."""
+    d, cfg, repo, old, new, p, before, _ = start_case("twice-up", "check")
+    stop(p, signal.SIGKILL, False)
+    kill_at_check(d, cfg, "re-run check")
+    clear_ctl(d)
+    rc, doc, err = run(d, cfg, "upgrade")
+    w = web(d)
+    check("interrupted twice: a recovering upgrade killed in its own re-check; the next run bad-lists it",
+          rc == 1 and "cut short 2 times" in err and w["pin"]["digest"] == old and w.get("bad") == [new] and
+          read(d, "env", "web.env") == before["env"], (rc, err, w))
+
+
+def broken():
+    """A boot whose config does not parse renders the pin from before an open switch, never the unchecked one."""
+    d, cfg, repo, old, new, p, before, _ = start_case("broken", "check")
+    stop(p, signal.SIGKILL, False)
+    os.unlink(os.path.join(d, "env", "web.env"))
+    with open(cfg, "w") as f:       # cut short after [boardpin]: its own dirs, no services
+        f.write(f"[boardpin]\nstate_dir = {d}/state\nenv_dir = {d}/env\n")
+    rc, _, err = run(d, cfg, "boot")
+    check("config naming no services at boot: the env file of the pin before the open switch, exit 2, the lock "
+          "untouched",
+          rc == 2 and read(d, "env", "web.env") == before["env"] and web(d).get("txn", {}).get("step") == "checking",
+          (rc, err, read(d, "env", "web.env")))
+
+
+def allow_bad():
+    """resolve refuses a bad-listed digest; --allow-bad SERVICE pins it and takes it off the list."""
+    repo = "test/apply-allow"
+    d = tempfile.mkdtemp(dir=work, prefix="apply-allow-")
+    cfg = setup(d, repo)
+    old = push(repo, "1.0", "allow old\n")
+    run(d, cfg, "resolve")
+    new = push(repo, "1.0", "allow new\n")
+    open(os.path.join(d, "ctl", "fail"), "w").close()
+    rc, doc, err = run(d, cfg, "upgrade")
+    env_old = read(d, "env", "web.env")
+    rc, doc, err = run(d, cfg, "resolve")
+    w = web(d)
+    check("resolve: a bad-listed digest is refused, one line naming it, previous pin kept, exit 1",
+          rc == 1 and f"{new} is on the bad list" in err and w["pin"]["digest"] == old and
+          read(d, "env", "web.env") == env_old and w.get("bad") == [new], (rc, err, w))
+    rc, doc, err = run(d, cfg, "resolve", "--allow-bad", "web")
+    w = web(d)
+    rc2, sdoc, _ = run(d, cfg, "status")
+    s = next((x for x in (sdoc or {}).get("services", []) if x["name"] == "web"), {})
+    check("resolve --allow-bad web: pinned on purpose, off the bad list, status shows it",
+          rc == 0 and w["pin"]["digest"] == new and "bad" not in w and s.get("bad") in ([], None) and
+          s.get("digest") == new, (rc, err, w, s))
+    rc, _, err = run(d, cfg, "resolve", "--allow-bad", "nope")
+    check("resolve --allow-bad: a service the config lacks is a usage error", rc == 2 and "nope" in err, (rc, err))
+    rc, _, err = run(d, cfg, "upgrade", "--allow-bad", "web")
+    check("--allow-bad is resolve's alone", rc == 2 and "'--allow-bad' is not used by 'upgrade'" in err, (rc, err))
+
+
+def first_pin():
+    """A first pin that fails its check: the service is left unpinned, the digest stays bad-listed, and no
+    later command pins it."""
+    repo = "test/apply-first"
+    d = tempfile.mkdtemp(dir=work, prefix="apply-first-")
+    cfg = setup(d, repo)
+    first = push(repo, "1.0", "first one\n")
+    open(os.path.join(d, "ctl", "fail"), "w").close()
+    rc, doc, err = run(d, cfg, "upgrade")
+    lk = lock_of(d)
+    check("first pin fails: exit 1, no pin, no env file, the digest on the bad list of the unpinned service",
+          rc == 1 and "web" not in lk.get("services", {}) and read(d, "env", "web.env") is None and
+          lk.get("unpinned", {}).get("web", {}).get("bad") == [first] and "left unpinned" in err, (rc, err, lk))
+    clear_ctl(d)
+    rc, doc, err = run(d, cfg, "upgrade")
+    check("first pin failed: the next upgrade holds it (bad list)",
+          rc == 0 and (doc or {}).get("services", [{}])[0].get("action") == "held" and
+          "web" not in lock_of(d).get("services", {}), (rc, doc, err))
+    rc, doc, err = run(d, cfg, "resolve")
+    check("first pin failed: resolve refuses it too", rc == 1 and f"{first} is on the bad list" in err and
+          read(d, "env", "web.env") is None, (rc, err))
+    rc, doc, err = run(d, cfg, "boot")
+    check("first pin failed: boot refuses it too", rc == 1 and f"{first} is on the bad list" in err and
+          read(d, "env", "web.env") is None, (rc, err))
+
+
+def record(job, *a):
+    """job(*a) run in a worker thread; returns the checks and matrix lines it made, and what it raised."""
+    rows.checks, rows.lines = [], []
+    try:
+        job(*a)
+        return rows.checks, rows.lines, None
+    except Exception as e:     # re-raised in the main thread once the checks before it are printed
+        return rows.checks, rows.lines, e
+
+
+jobs = [(matrix_row, sig, step) for sig in (signal.SIGKILL, signal.SIGTERM) for step in STEPS]
+jobs += [(twice,), (twice_up,), (broken,), (allow_bad,), (first_pin,)]
+# the longest rows first, so that they do not start last and end the run alone
+slow = {"rollback", "twice", "twice_up", "allow_bad", "first_pin"}
+order = sorted(range(len(jobs)), key=lambda i: jobs[i][0].__name__ not in slow and jobs[i][-1] not in slow)
+with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    futures = {i: pool.submit(record, *jobs[i]) for i in order}
+    matrix = []
+    for i in range(len(jobs)):
+        checks, lines, exc = futures[i].result()
+        for c in checks:
+            harness.check(*c)
+        matrix += lines
+        if exc is not None:
+            raise exc
 
 for line in matrix:
     print(line)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed or not passed else 0)
+harness.done()
