@@ -15,7 +15,6 @@
 #define DLSYM_DEFINE(symbol) __typeof__(*dl_sym_##symbol) *dl_sym_##symbol
 DLSYM_DEFINE(curl_global_init);
 DLSYM_DEFINE(curl_version_info);
-DLSYM_DEFINE(curl_getdate);
 DLSYM_DEFINE(curl_easy_init);
 DLSYM_DEFINE(curl_easy_strerror);
 DLSYM_DEFINE(curl_easy_cleanup);
@@ -109,7 +108,6 @@ int dl_curl(struct bp_err *err)
         static const struct sym syms[] = {
                 SYM(curl_global_init),
                 SYM(curl_version_info),
-                SYM(curl_getdate),
                 SYM(curl_easy_init),
                 SYM(curl_easy_strerror),
                 SYM(curl_easy_cleanup),

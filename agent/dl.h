@@ -31,7 +31,6 @@ bool dl_systemd(void);
 #ifdef CURLINC_CURL_H
 DLSYM_PROTOTYPE(curl_global_init);
 DLSYM_PROTOTYPE(curl_version_info);
-DLSYM_PROTOTYPE(curl_getdate);
 DLSYM_PROTOTYPE(curl_easy_init);
 DLSYM_PROTOTYPE(curl_easy_strerror);
 DLSYM_PROTOTYPE(curl_easy_cleanup);
@@ -52,7 +51,6 @@ DLSYM_PROTOTYPE(curl_multi_cleanup);
 DLSYM_PROTOTYPE(curl_multi_strerror);
 #define curl_global_init dl_sym_curl_global_init
 #define curl_version_info dl_sym_curl_version_info
-#define curl_getdate dl_sym_curl_getdate
 #define curl_easy_init dl_sym_curl_easy_init
 #define curl_easy_strerror dl_sym_curl_easy_strerror
 #define curl_easy_cleanup dl_sym_curl_easy_cleanup

@@ -299,36 +299,45 @@ static void hold_host(struct bp_http *h, const char *host, int64_t until)
                 h->holds[i].until = until;
 }
 
+/* An HTTP date (RFC 9110 5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime forms a recipient must
+ * read) in seconds since the epoch, or -1. Not libcurl's curl_getdate(): on Debian 12's armhf it returns a
+ * 32-bit time_t and cannot name a date past 2038, while this file is built with a 64-bit one. boardpin
+ * never calls setlocale(), so day and month names are read in the C locale, as HTTP writes them. */
+static int64_t http_date_s(const char *value)
+{
+        static const char *const forms[] = {
+                "%a, %d %b %Y %H:%M:%S GMT", /* Sun, 06 Nov 1994 08:49:37 GMT */
+                "%A, %d-%b-%y %H:%M:%S GMT", /* Sunday, 06-Nov-94 08:49:37 GMT */
+                "%a %b %e %H:%M:%S %Y",      /* Sun Nov  6 08:49:37 1994 */
+        };
+
+        for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+                struct tm tm = { 0 };
+                const char *end = strptime(value, forms[i], &tm);
+                time_t t;
+
+                if (!end || *end != '\0')
+                        continue;
+                t = timegm(&tm);
+                if (t != (time_t) -1)
+                        return (int64_t) t;
+        }
+        return -1;
+}
+
 long http_retry_after_s(const char *value, int64_t now_s)
 {
         unsigned long long v;
-        int64_t delta;
+        int64_t delta, t;
 
         if (text_parse_u64(value, 10, 86400, &v) == 0)
                 return (long) v;
         if (value[0] >= '0' && value[0] <= '9' && !strpbrk(value, " ,:"))
                 return 86400; /* a number too large for text_parse_u64: no date is all digits */
-#if UINTPTR_MAX == UINT32_MAX
-        {
-                /* A 32-bit board: Debian 12's armhf libcurl returns a 32-bit time_t, trixie's a 64-bit
-                 * one, under the same soname. Only the low word (r0 on arm, eax on i386) is the same in
-                 * both, so only it is read; a difference of two such words is right for any date within
-                 * 68 years of now_s, 2038 or not. */
-                typedef int32_t getdate32_fn(const char *, const void *);
-                getdate32_fn *getdate32 = (getdate32_fn *) (void (*)(void)) curl_getdate;
-                int32_t t = getdate32(value, NULL);
-                if (t == -1)
-                        return 86400;
-                delta = (int32_t) ((uint32_t) t - (uint32_t) now_s);
-        }
-#else
-        {
-                time_t t = curl_getdate(value, NULL);
-                if (t == (time_t) -1)
-                        return 86400;
-                delta = (int64_t) t - now_s;
-        }
-#endif
+        t = http_date_s(value);
+        if (t < 0)
+                return 86400;
+        delta = t - now_s;
         return delta <= 0 ? 0 : delta > 86400 ? 86400 : (long) delta;
 }
 

@@ -104,8 +104,8 @@ void http_url_display(const char *url, char *ret, size_t size);
 void http_url_host(const char *url, char *ret, size_t size);
 
 /* Seconds a Retry-After value asks for at now_s (seconds since the epoch): delta-seconds, or an HTTP date
- * (curl_getdate: IMF-fixdate, RFC 850, asctime) counted from now_s, 0 for one in the past. 86400 (a day)
- * for anything longer or unreadable. Needs libcurl loaded (http_new). */
+ * (IMF-fixdate, RFC 850, asctime) counted from now_s, 0 for one in the past. 86400 (a day) for anything
+ * longer or unreadable. */
 long http_retry_after_s(const char *value, int64_t now_s);
 
 /* Retry jitter: a state seeded from the machine's identity (/etc/machine-id) and this run (getrandom, pid,
