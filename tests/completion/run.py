@@ -133,6 +133,8 @@ expect("options after a service", f"boardpin -c {cfg} resolve pihole --d", ["--d
 expect("services after an option after a service", f"boardpin -c {cfg} upgrade pihole --dry-run --json v",
        ["vaultwarden"])
 expect("the last -c counts", f"boardpin -c /nonexistent -c {cfg} report v", ["vaultwarden"])
+expect("resolve --allow-bad NAME: the config's services", f"boardpin -c {cfg} resolve --allow-bad ", services)
+expect("after --allow-bad NAME, more services", f"boardpin -c {cfg} resolve --allow-bad pihole v", ["vaultwarden"])
 expect("after '--' a word with a dash is no option", f"boardpin -c {cfg} resolve -- -", [])
 for c in sorted(set(commands) - {"resolve", "upgrade", "report"}):
     expect(f"{c} takes no service", f"boardpin -c {cfg} {c} ", [])
