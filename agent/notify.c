@@ -634,11 +634,13 @@ static int prepare(struct dest *d, const struct bp_config *c, const char *hostna
                 .once = true,
                 .no_redirect = true,
         };
-        if (c->auth_file[0] && auth_file_read(c->auth_file, d->u->host, &d->cred, &err) == 0 &&
-            d->cred.username[0]) {
+        r = c->auth_file[0] ? auth_file_read(c->auth_file, d->u->host, &d->cred, &err) : -ENOENT;
+        if (r == 0 && d->cred.username[0]) {
                 d->q.cred = BP_HTTP_CRED_BASIC;
                 d->q.user = d->cred.username;
                 d->q.password = d->cred.password;
+        } else if (r < 0 && r != -ENOENT) {
+                log_warning("notify: %s; %s is asked without credentials", err.msg, d->target);
         }
         return 0;
 }

@@ -310,7 +310,7 @@ static const char *held_code(const struct upgrade_item *it)
 
 /* What this run did, to notify.c: one message per destination for the whole run. */
 static void notify_all(const struct bp_run *run, const struct upgrade_item *items, int argc, char **argv,
-                       const struct notify_open_switch *open, size_t n_open)
+                       const struct notify_open_switch *open, size_t n_open, bool send)
 {
         size_t n = run->config->n_services, k = 0;
         _cleanup_free_ struct notify_event *ev = calloc(n + 1, sizeof(*ev));
@@ -349,7 +349,7 @@ static void notify_all(const struct bp_run *run, const struct upgrade_item *item
                 text_copy(e->reason, sizeof(e->reason), it->reason);
                 k++;
         }
-        notify_run(run->config, run->lock, open, n_open, ev, k, /* send= */ true, run->platform.name);
+        notify_run(run->config, run->lock, open, n_open, ev, k, send, run->platform.name);
 }
 
 int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
@@ -405,8 +405,9 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
                 log_error("stopped by %s: the old pin's lock, env files and drop-ins are back; units are restarted "
                           "at the next boot",
                           stop_signal() == SIGINT ? "SIGINT" : "SIGTERM");
+        /* A stopped run has APPLY_STOP_RESTORE_S in all: its events wait for the next run. */
         if (!args->dry_run)
-                notify_all(&run, items, argc, argv, open, n_open);
+                notify_all(&run, items, argc, argv, open, n_open, /* send= */ !stopped);
         for (size_t i = 0; i < n; i++)
                 item_done(&items[i]);
         free(items);
