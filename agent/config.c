@@ -71,6 +71,10 @@ enum key {
         K_QUADLET_DIR,
         K_MIN_AGE,
         K_SERVICE_MIN_AGE,
+        K_NOTIFY,
+        K_NOTIFY_ON,
+        K_SERVICE_NOTIFY,
+        K_SERVICE_NOTIFY_ON,
         K_COUNT,
 };
 
@@ -89,6 +93,8 @@ static const struct {
         [K_HEALTH] = { "health", SECT_SERVICE },        [K_UPGRADE] = { "upgrade", SECT_SERVICE },
         [K_QUADLET] = { "quadlet", SECT_SERVICE },      [K_QUADLET_DIR] = { "quadlet_dir", SECT_BOARDPIN },
         [K_MIN_AGE] = { "min_age", SECT_BOARDPIN },     [K_SERVICE_MIN_AGE] = { "min_age", SECT_SERVICE },
+        [K_NOTIFY] = { "notify", SECT_BOARDPIN },       [K_NOTIFY_ON] = { "notify_on", SECT_BOARDPIN },
+        [K_SERVICE_NOTIFY] = { "notify", SECT_SERVICE }, [K_SERVICE_NOTIFY_ON] = { "notify_on", SECT_SERVICE },
 };
 
 struct ini_src {
@@ -431,6 +437,120 @@ static int min_age(struct ini_src *s, const char *v, int64_t *ret)
         return 0;
 }
 
+/* ---- notify = and notify_on = ---- */
+
+static const char *const event_names[] = { "rollback", "failure", "held", "upgraded", "available", NULL };
+
+/* ntfy's topic names: letters, digits, '_' and '-', at most 64 (ntfy's docs/publish.md, "Picking a topic"). */
+static bool ntfy_topic_ok(const char *t)
+{
+        size_t n = strlen(t);
+
+        if (n == 0 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!is_lower_or_digit(t[i]) && !(t[i] >= 'A' && t[i] <= 'Z') && t[i] != '_' && t[i] != '-')
+                        return false;
+        return true;
+}
+
+/* One word of notify =. The kind comes from the scheme, never from the host name. Messages name the
+ * kind and host only: the topic or path is a secret and boardpin.ini is readable by all. */
+static int notify_url(struct ini_src *s, const char *w, struct bp_notify_url *ret)
+{
+        static const char *const kinds[] = { "ntfy+", "webhook+" };
+        struct http_url u;
+        enum url_fault f;
+        const char *inner = NULL;
+        int kind = -1;
+
+        for (int i = 0; i < 2; i++)
+                if (text_has_prefix(w, kinds[i])) {
+                        kind = i;
+                        inner = w + strlen(kinds[i]);
+                }
+        if (kind < 0)
+                return src_fail(s, -EINVAL, s->line,
+                                "notify: a URL that is not ntfy+https://HOST/TOPIC or webhook+https://HOST/PATH");
+        f = http_url_split(inner, &u);
+        if (f == URL_USERINFO)
+                return src_fail(s, -EINVAL, s->line,
+                                "notify: a %s URL with a user name or password before an '@': the auth file holds "
+                                "credentials",
+                                kinds[kind]);
+        if (f != URL_OK)
+                return src_fail(s, -EINVAL, s->line, "notify: a %s URL that is not %shttps://HOST[:PORT]/…%s", kinds[kind],
+                                kinds[kind], f == URL_HOST ? " (bad host)" : f == URL_PORT ? " (bad port)" : "");
+        if (strlen(inner) >= sizeof(ret->url))
+                return src_fail(s, -EINVAL, s->line, "notify: %s%s://%s…: too long", kinds[kind],
+                                u.plain ? "http" : "https", Q(u.host));
+        if (kind == BP_NOTIFY_NTFY && (u.rest[0] != '/' || !ntfy_topic_ok(u.rest + 1)))
+                return src_fail(s, -EINVAL, s->line,
+                                "notify: ntfy+%s://%s: not one topic after the host ([-_A-Za-z0-9], at most 64)",
+                                u.plain ? "http" : "https", Q(u.host));
+        ret->kind = kind == 0 ? BP_NOTIFY_NTFY : BP_NOTIFY_WEBHOOK;
+        ret->plain = u.plain;
+        text_copy(ret->host, sizeof(ret->host), u.host);
+        text_copy(ret->url, sizeof(ret->url), inner);
+        return 0;
+}
+
+static int notify_set(struct ini_src *s, const char *v, struct bp_notify_conf *n)
+{
+        char words[LINE_MAX_BYTES + 1];
+        char *save = NULL;
+        int r;
+
+        text_copy(words, sizeof(words), v);
+        n->n_urls = 0;
+        for (char *w = strtok_r(words, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                if (n->n_urls == CONFIG_NOTIFY_URLS_MAX)
+                        return src_fail(s, -E2BIG, s->line, "notify: more than %d URLs", CONFIG_NOTIFY_URLS_MAX);
+                r = notify_url(s, w, &n->urls[n->n_urls]);
+                if (r < 0)
+                        return r;
+                n->n_urls++;
+        }
+        n->urls_set = true;
+        n->line = s->line;
+        return 0;
+}
+
+static int notify_on_set(struct ini_src *s, const char *v, struct bp_notify_conf *n)
+{
+        char words[LINE_MAX_BYTES + 1];
+        char *save = NULL;
+        int r;
+
+        text_copy(words, sizeof(words), v);
+        n->on = 0;
+        for (char *w = strtok_r(words, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+                r = pick(s, "notify_on", w, event_names, "rollback, failure, held, upgraded or available");
+                if (r < 0)
+                        return r;
+                n->on |= 1u << r;
+        }
+        n->on_set = true;
+        return 0;
+}
+
+/* Plain HTTP is for a host the owner marked insecure = true, as for registries; the [registry] section
+ * may come after the notify = that needs it, so this runs at the end of the file. */
+static int notify_plain_check(struct ini_src *s, const struct bp_notify_conf *n)
+{
+        for (size_t i = 0; i < n->n_urls; i++) {
+                const struct bp_notify_url *u = &n->urls[i];
+                const struct bp_registry_conf *g = u->plain ? config_registry(s->c, u->host) : NULL;
+
+                if (u->plain && !(g && g->insecure))
+                        return src_fail(s, -EINVAL, n->line,
+                                        "notify: %s+http://%s is plain HTTP, allowed only for a host whose "
+                                        "[registry %s] says insecure = true",
+                                        u->kind == BP_NOTIFY_NTFY ? "ntfy" : "webhook", u->host, u->host);
+        }
+        return 0;
+}
+
 /* ---- [boardpin] ---- */
 
 static int boardpin_set(struct ini_src *s, enum key k, const char *v)
@@ -493,6 +613,10 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                 return 0;
         case K_MIN_AGE:
                 return min_age(s, v, &c->min_age_s);
+        case K_NOTIFY:
+                return notify_set(s, v, &c->notify);
+        case K_NOTIFY_ON:
+                return notify_on_set(s, v, &c->notify);
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[boardpin]'", keys[k].name);
         }
@@ -781,8 +905,20 @@ static int service_set(struct ini_src *s, enum key k, const char *val)
                         return src_fail(s, -EINVAL, s->line, "health: '%s' is too long", Q(val));
                 text_copy(v->health, sizeof(v->health), val);
                 return 0;
-        case K_UPGRADE:
-                return boolean(s, "upgrade", val, &v->upgrade);
+        case K_UPGRADE: {
+                static const char *const words[] = { "yes", "true", "no", "false", "notify", NULL };
+                int i = pick(s, "upgrade", val, words, "yes, no or notify");
+
+                if (i < 0)
+                        return i;
+                v->upgrade = i != 2 && i != 3;
+                v->monitor_only = i == 4;
+                return 0;
+        }
+        case K_SERVICE_NOTIFY:
+                return notify_set(s, val, &v->notify);
+        case K_SERVICE_NOTIFY_ON:
+                return notify_on_set(s, val, &v->notify);
         case K_SERVICE_MIN_AGE:
                 return min_age(s, val, &v->min_age_s);
         case K_QUADLET:
@@ -1084,6 +1220,10 @@ int config_parse(const char *path, const char *text, size_t len, struct bp_confi
                 src_fail(&s, r == -2 ? -ENOMEM : -EINVAL, r > 0 ? (unsigned) r : s.line, "syntax error");
         if (!s.err.msg[0])
                 (void) section_end(&s);
+        if (!s.err.msg[0])
+                (void) notify_plain_check(&s, &c->notify);
+        for (size_t i = 0; i < c->n_services && !s.err.msg[0]; i++)
+                (void) notify_plain_check(&s, &c->services[i].notify);
         free(s.registry_line);
         if (s.err.msg[0]) {
                 if (err)
@@ -1157,6 +1297,28 @@ struct bp_names *config_names(const struct bp_config *c)
                                                .env_var = c->services[i].env_var,
                                                .quadlet = c->services[i].quadlet };
         return names;
+}
+
+const struct bp_notify_conf *config_notify(const struct bp_config *c, const struct bp_service *s)
+{
+        return s && s->notify.urls_set ? &s->notify : &c->notify;
+}
+
+unsigned config_notify_on(const struct bp_config *c, const struct bp_service *s)
+{
+        if (s && s->notify.on_set)
+                return s->notify.on;
+        if (c->notify.on_set)
+                return c->notify.on;
+        return BP_EVENT_DEFAULT | (s && s->monitor_only ? BP_EVENT_AVAILABLE : 0u);
+}
+
+const char *config_event_name(enum bp_event ev)
+{
+        for (int i = 0; event_names[i]; i++)
+                if ((unsigned) ev == 1u << i)
+                        return event_names[i];
+        return "unknown";
 }
 
 const struct bp_tag_template *config_template_for(const struct bp_service *s, const struct bp_oci *compatible,

@@ -30,6 +30,44 @@ enum bp_pull {
         BP_PULL_PODMAN,
 };
 
+/* notify = URL…: at most this many destinations in one section. */
+#define CONFIG_NOTIFY_URLS_MAX 4
+#define CONFIG_NOTIFY_URL_MAX 512
+
+/* What notify_on = chooses, a bit each. */
+enum bp_event {
+        BP_EVENT_ROLLBACK = 1u << 0,
+        BP_EVENT_FAILURE = 1u << 1,
+        BP_EVENT_HELD = 1u << 2,
+        BP_EVENT_UPGRADED = 1u << 3,
+        BP_EVENT_AVAILABLE = 1u << 4,
+};
+#define BP_EVENT_DEFAULT (BP_EVENT_ROLLBACK | BP_EVENT_FAILURE)
+
+enum bp_notify_kind {
+        BP_NOTIFY_NTFY,    /* ntfy+https://HOST/TOPIC: ntfy's publish API */
+        BP_NOTIFY_WEBHOOK, /* webhook+https://HOST/PATH: one JSON document a run */
+};
+
+/* One notify = destination. url and everything after host are secrets (an ntfy topic, a webhook path):
+ * messages name only the scheme and host. */
+struct bp_notify_url {
+        enum bp_notify_kind kind;
+        bool plain;                     /* http://: only for a host with insecure = true */
+        char url[CONFIG_NOTIFY_URL_MAX]; /* the http(s):// URL posted to, without the kind */
+        char host[REF_DOMAIN_MAX];      /* host[:port]: its auth file key and [registry] section */
+};
+
+/* notify = and notify_on = of one section: a service's replace [boardpin]'s, each on its own. */
+struct bp_notify_conf {
+        struct bp_notify_url urls[CONFIG_NOTIFY_URLS_MAX];
+        size_t n_urls;
+        bool urls_set;   /* notify = given here */
+        unsigned on;     /* enum bp_event bits */
+        bool on_set;     /* notify_on = given here */
+        unsigned line;   /* of notify =, for messages */
+};
+
 struct bp_tag_template {
         struct bp_oci platform;         /* normalized */
         char template[REF_TAG_MAX];     /* "{version}-armv6", "raspberry" */
@@ -44,9 +82,11 @@ struct bp_service {
         char env_var[ENV_VAR_MAX];      /* default: upper-cased name, [.-] as _, + "_IMAGE" */
         char units[512];                /* space-separated unit names, "" if none */
         char health[512];               /* "http://…", "https://…" (no user:password@), "exec:/path", or "" */
-        bool upgrade;                   /* default yes */
+        bool upgrade;                   /* default yes; also true for upgrade = notify */
+        bool monitor_only;              /* upgrade = notify: resolve and report, never pull or switch */
         int64_t min_age_s;              /* upgrade: a new digest's image must be this old; -1: [boardpin]'s */
         char quadlet[QUADLET_UNIT_MAX]; /* podman Quadlet unit "NAME.container" pinned by a drop-in, or "" */
+        struct bp_notify_conf notify;   /* its own notify = / notify_on =, where set */
         unsigned line;                  /* of its [service …] header, for messages */
 };
 
@@ -72,6 +112,7 @@ struct bp_config {
         int rollout;                    /* 0..100, default 100: the share of machines that take a new digest */
         int64_t min_age_s;              /* default 0: upgrade takes a new digest however young */
         char quadlet_dir[PATH_MAX];     /* Quadlet's unit directory, default /etc/containers/systemd */
+        struct bp_notify_conf notify;   /* [boardpin]'s notify = / notify_on = */
         struct bp_registry_conf *registries;
         size_t n_registries;
         struct bp_service *services;
@@ -93,6 +134,17 @@ int config_load(const char *path, struct bp_config **ret, struct bp_err *err);
  * its query; the message leaves it out), a bad host or a port outside 1-65535, a line over 198 bytes, a
  * section name of 49 bytes or more (inih cuts them), a NUL byte. */
 int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err);
+
+/* The destinations for service s (NULL: [boardpin]'s): its own notify = when set, else [boardpin]'s.
+ * Borrowed from c. */
+const struct bp_notify_conf *config_notify(const struct bp_config *c, const struct bp_service *s);
+
+/* The events s (NULL: the run itself) notifies: its own notify_on = when set, else [boardpin]'s, else
+ * BP_EVENT_DEFAULT, plus BP_EVENT_AVAILABLE for a service with upgrade = notify when neither sets it. */
+unsigned config_notify_on(const struct bp_config *c, const struct bp_service *s);
+
+/* "rollback", "failure", … as notify_on = spells the single event ev. */
+const char *config_event_name(enum bp_event ev);
 
 /* The env_var of a service that sets none: its name upper-cased, '.' and '-' as '_', then "_IMAGE"
  * ("vault-warden" is VAULT_WARDEN_IMAGE). buf always holds it (cut to fit, for messages); -EINVAL when it

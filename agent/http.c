@@ -419,6 +419,13 @@ static int start_attempt(struct bp_http *h, struct bp_http_xfer *x, int64_t now)
                         return bp_fail(&q->err, -ENOMEM, "out of memory");
                 x->headers = l;
         }
+        for (size_t i = 0; q->headers && q->headers[i]; i++) {
+                struct curl_slist *l = curl_slist_append(x->headers, q->headers[i]);
+
+                if (!l)
+                        return bp_fail(&q->err, -ENOMEM, "out of memory");
+                x->headers = l;
+        }
         x->too_big = false;
         x->retry_after = -1;
         x->curl_error[0] = '\0';

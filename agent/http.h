@@ -39,7 +39,8 @@ struct bp_http_req {
         const char *method; /* "GET", "HEAD" or "POST" */
         const char *url;
         const char *accept;  /* Accept header, or NULL */
-        const char *post;    /* POST form body, or NULL */
+        const char *post;    /* POST body, or NULL */
+        const char *const *headers; /* more request headers, "Name: value" each, NULL-terminated, or NULL */
         size_t max;          /* body cap in bytes */
         bool https_only;     /* redirects may not leave https */
         const char *ca_file; /* extra CA bundle, or NULL */

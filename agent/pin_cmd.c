@@ -17,6 +17,7 @@
 #include "fsio.h"
 #include "jsonio.h"
 #include "log.h"
+#include "notify.h"
 #include "osrelease.h"
 #include "pin.h"
 #include "rootfs.h"
@@ -180,8 +181,14 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
                 return -ENOMEM;
         }
         /* A switch an earlier run left open is finished before anything else. */
-        if (!args->dry_run)
+        if (!args->dry_run) {
+                struct notify_open_switch open[NOTIFY_OPEN_MAX];
+                size_t n_open = notify_open_switches(run.lock, open, NOTIFY_OPEN_MAX);
+
                 failed += apply_recover(&run, APPLY_RECOVER_CHECK);
+                /* What was queued (a rollback found at boot) goes now. */
+                notify_run(run.config, run.lock, open, n_open, NULL, 0, /* send= */ true, run.platform.name);
+        }
         for (size_t i = 0; i < run.config->n_services; i++)
                 todo[i] = command_selects(argc, argv, &run.config->services[i]);
         resolve_batch(&run, todo, results, /* deadline_ms= */ 0, /* retry= */ false, &failed);
@@ -269,8 +276,14 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
          * request, with its own limits. */
         deadline = run.config->boot_wait_s > 0 ? deadline + (int64_t) run.config->boot_wait_s * 1000 : 0;
         /* A switch an earlier run left open: its units are not up yet, so it cannot be checked now. */
-        if (!args->dry_run)
+        if (!args->dry_run) {
+                struct notify_open_switch open[NOTIFY_OPEN_MAX];
+                size_t n_open = notify_open_switches(run.lock, open, NOTIFY_OPEN_MAX);
+
                 failed += apply_recover(&run, APPLY_RECOVER_BOOT);
+                if (n_open > 0) /* queued only: boot does no network work for this */
+                        notify_run(run.config, run.lock, open, n_open, NULL, 0, /* send= */ false, run.platform.name);
+        }
         for (size_t i = 0; i < run.config->n_services; i++) {
                 todo[i] = !boot_from_lock(&run, &run.config->services[i], &results[i]);
                 if (todo[i])
@@ -382,6 +395,32 @@ static void status_upgrade(const struct bp_run *run, const char *identity, const
                 printf("%-16s bad: %s\n", "", e->bad[i]);
 }
 
+/* The last notification's result, from notify.json: null (or no line) when none was tried or the file
+ * cannot be read (it is root's alone). */
+static void status_notify(const struct bp_config *c, json_object *out, bool json)
+{
+        _cleanup_(notify_freep) struct bp_notify *n = NULL;
+        struct notify_last last = { 0 };
+        struct bp_err err = { 0 };
+        json_object *o = NULL;
+        char when[32];
+
+        if (notify_read(c->state_dir, &n, &err) == 0)
+                notify_last(n, &last);
+        if (last.known) {
+                (void) clock_rfc3339(last.time_s, when, sizeof(when));
+                o = json_object_new_object();
+                json_object_object_add(o, "time", json_object_new_string(when));
+                json_object_object_add(o, "result", json_object_new_string(last.ok ? "ok" : "queued"));
+                json_object_object_add(o, "target", json_object_new_string(last.target));
+                json_object_object_add(o, "queued", json_object_new_int64((int64_t) last.queued));
+                if (!json)
+                        printf("notify: %s %s at %s, %zu events queued\n", last.ok ? "sent to" : "failed for",
+                               last.target, when, last.queued);
+        }
+        json_object_object_add(out, "notify", o);
+}
+
 int cmd_status(const struct bp_args *args, int argc, char **argv)
 {
         char identity[PHASE_IDENTITY_MAX];
@@ -432,6 +471,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
                                other ? "  (locked on another board)" : "");
                 status_upgrade(&run, identity, s->name, e, o);
         }
+        status_notify(run.config, out, args->json);
         if (args->json)
                 command_print_json(out);
         run_close(&run);

@@ -15,6 +15,7 @@
 #include "command.h"
 #include "jsonio.h"
 #include "log.h"
+#include "notify.h"
 #include "pin.h"
 #include "sd.h"
 #include "stop.h"
@@ -27,11 +28,13 @@ enum action {
         ACTION_ROLLED_BACK,
         ACTION_HELD,
         ACTION_FAILED,
+        ACTION_AVAILABLE, /* upgrade = notify: a new digest reported, never pulled or switched */
 };
 
 static const char *const action_names[] = {
         [ACTION_UNCHANGED] = "unchanged", [ACTION_UPGRADED] = "upgraded", [ACTION_ROLLED_BACK] = "rolled_back",
         [ACTION_HELD] = "held",           [ACTION_FAILED] = "failed",
+        [ACTION_AVAILABLE] = "available",
 };
 
 /* One service's run: what the lock had, what the registry offered, what was decided and done. */
@@ -113,6 +116,17 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                 }
                 return;
         case UPGRADE_TAKE:
+                if (it->s->monitor_only) {
+                        /* Reported and kept as held, so status shows it; the owner chooses the moment. */
+                        it->action = ACTION_AVAILABLE;
+                        text_copy(it->reason, sizeof(it->reason), "upgrade = notify: not pulled or switched");
+                        log_full(LOG_NOTICE, name, it->r.digest, platform, "service '%s': %s available (%s)", name,
+                                 it->r.digest, it->reason);
+                        if (!run->opts.dry_run && e &&
+                            lock_set_held(run->lock, name, it->r.digest, it->reason, &err) < 0)
+                                log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
+                        return;
+                }
                 it->action = ACTION_UPGRADED;
                 text_copy(it->reason, sizeof(it->reason), it->d.reason);
                 return;
@@ -283,8 +297,69 @@ static size_t report_all(const struct bp_args *args, const struct bp_run *run, c
         return bad;
 }
 
+/* The hold code of a held service, as the lock, --json and the metrics name them. */
+static const char *held_code(const struct upgrade_item *it)
+{
+        if (!it->decided)
+                return "unconfirmed"; /* a mirror's move the registry did not confirm */
+        switch (it->d.verdict) {
+        case UPGRADE_HELD_BAD:
+                return "bad";
+        case UPGRADE_HELD_AGE:
+                return "too_young";
+        default:
+                return "phase";
+        }
+}
+
+/* What this run did, to notify.c: one message per destination for the whole run. */
+static void notify_all(const struct bp_run *run, const struct upgrade_item *items, int argc, char **argv,
+                       const struct notify_open_switch *open, size_t n_open, bool send)
+{
+        size_t n = run->config->n_services, k = 0;
+        _cleanup_free_ struct notify_event *ev = calloc(n + 1, sizeof(*ev));
+
+        if (!ev)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                const struct upgrade_item *it = &items[i];
+                struct notify_event *e = &ev[k];
+
+                if (!command_selects(argc, argv, it->s))
+                        continue;
+                switch (it->action) {
+                case ACTION_ROLLED_BACK:
+                        e->event = BP_EVENT_ROLLBACK;
+                        break;
+                case ACTION_FAILED:
+                        e->event = BP_EVENT_FAILURE;
+                        break;
+                case ACTION_HELD:
+                        e->event = BP_EVENT_HELD;
+                        text_copy(e->code, sizeof(e->code), held_code(it));
+                        break;
+                case ACTION_UPGRADED:
+                        e->event = BP_EVENT_UPGRADED;
+                        break;
+                case ACTION_AVAILABLE:
+                        e->event = BP_EVENT_AVAILABLE;
+                        text_copy(e->code, sizeof(e->code), "monitor_only");
+                        break;
+                default:
+                        continue;
+                }
+                text_copy(e->service, sizeof(e->service), it->s->name);
+                text_copy(e->digest, sizeof(e->digest), it->candidate);
+                text_copy(e->reason, sizeof(e->reason), it->reason);
+                k++;
+        }
+        notify_run(run->config, run->lock, open, n_open, ev, k, send, run->platform.name);
+}
+
 int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
 {
+        struct notify_open_switch open[NOTIFY_OPEN_MAX];
+        size_t n_open = 0;
         struct upgrade_item *items = NULL;
         char identity[PHASE_IDENTITY_MAX];
         struct bp_err err = { 0 };
@@ -313,8 +388,10 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
                 return -ENOMEM;
         }
         /* A switch an earlier run left open is finished before anything else. */
-        if (!args->dry_run)
+        if (!args->dry_run) {
+                n_open = notify_open_switches(run.lock, open, NOTIFY_OPEN_MAX);
                 bad += apply_recover(&run, APPLY_RECOVER_CHECK);
+        }
         (void) command_identity(args->root, run.platform.serial, identity);
         (void) bp_sd_status(0, "resolving %zu services", n);
         start_all(&run, items, argc, argv);
@@ -332,6 +409,9 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
                 log_error("stopped by %s: the old pin's lock, env files and drop-ins are back; units are restarted "
                           "at the next boot",
                           stop_signal() == SIGINT ? "SIGINT" : "SIGTERM");
+        /* A stopped run has APPLY_STOP_RESTORE_S in all: its events wait for the next run. */
+        if (!args->dry_run)
+                notify_all(&run, items, argc, argv, open, n_open, /* send= */ !stopped);
         for (size_t i = 0; i < n; i++)
                 item_done(&items[i]);
         free(items);

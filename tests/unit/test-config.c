@@ -478,7 +478,7 @@ static const struct bad bad[] = {
         /* words and numbers */
         { "[boardpin]\nprefer = both\n", "t.ini:2: prefer: 'both' is not userspace or kernel" },
         { "[boardpin]\npull = Docker\n", "t.ini:2: pull: 'Docker' is not none, docker or podman" },
-        { SVC "upgrade = on\n", "t.ini:3: upgrade: 'on' is not yes, no, true or false" },
+        { SVC "upgrade = on\n", "t.ini:3: upgrade: 'on' is not yes, no or notify" },
         { "[registry ghcr.io]\ninsecure = 1\n", "t.ini:2: insecure: '1' is not yes, no, true or false" },
         { "[boardpin]\ntimeout = 0\n", "t.ini:2: timeout: '0' is out of range 1..3600" },
         { "[boardpin]\ntimeout = 3601\n", "t.ini:2: timeout: '3601' is out of range 1..3600" },
@@ -981,6 +981,92 @@ static void long_paths_whole(void **state)
 }
 
 /* A FIFO as the config must be refused at once, not waited on. */
+/* notify =, notify_on = and upgrade = notify: what is kept, what wins, and every refusal naming only
+ * scheme://host (a topic or path is a secret). */
+static void notify_keys(void **state)
+{
+        static const struct {
+                const char *text, *want;
+        } refused[] = {
+                { "[boardpin]\nnotify = https://ntfy.example/topic\n",
+                  "t.ini:2: notify: a URL that is not ntfy+https://HOST/TOPIC or webhook+https://HOST/PATH" },
+                { "[boardpin]\nnotify = ntfy+ftp://ntfy.example/secret1\n",
+                  "t.ini:2: notify: a ntfy+ URL that is not ntfy+https://HOST[:PORT]/…" },
+                { "[boardpin]\nnotify = ntfy+https://ntfy.example\n",
+                  "t.ini:2: notify: ntfy+https://ntfy.example: not one topic after the host ([-_A-Za-z0-9], at "
+                  "most 64)" },
+                { "[boardpin]\nnotify = ntfy+https://ntfy.example/a/secret2\n",
+                  "t.ini:2: notify: ntfy+https://ntfy.example: not one topic after the host ([-_A-Za-z0-9], at "
+                  "most 64)" },
+                { "[boardpin]\nnotify = webhook+https://u:secret3@hook.example/p\n",
+                  "t.ini:2: notify: a webhook+ URL with a user name or password before an '@': the auth file "
+                  "holds credentials" },
+                { "[boardpin]\nnotify = webhook+https://bad_host!/secret4\n",
+                  "t.ini:2: notify: a webhook+ URL that is not webhook+https://HOST[:PORT]/… (bad host)" },
+                { "[boardpin]\nnotify = webhook+http://hook.example/secret5\n",
+                  "t.ini:2: notify: webhook+http://hook.example is plain HTTP, allowed only for a host whose "
+                  "[registry hook.example] says insecure = true" },
+                { "[boardpin]\nnotify = ntfy+http://127.0.0.1:8080/secret6\n[registry 127.0.0.1:8080]\n"
+                  "insecure = false\n",
+                  "t.ini:2: notify: ntfy+http://127.0.0.1:8080 is plain HTTP, allowed only for a host whose "
+                  "[registry 127.0.0.1:8080] says insecure = true" },
+                { "[boardpin]\nnotify = ntfy+https://a.example/t1 ntfy+https://a.example/t2 ntfy+https://a.example/t3 "
+                  "ntfy+https://a.example/t4 ntfy+https://a.example/t5\n",
+                  "t.ini:2: notify: more than 4 URLs" },
+                { "[boardpin]\nnotify_on = rollback reboot\n",
+                  "t.ini:2: notify_on: 'reboot' is not rollback, failure, held, upgraded or available" },
+                { "[service a]\nimage = a\nupgrade = monitor\n", "t.ini:3: upgrade: 'monitor' is not yes, no or notify" },
+        };
+        struct bp_config *c;
+        const struct bp_service *a, *b, *m;
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+                assert_fails(refused[i].text, refused[i].want);
+        }
+        c = parse_ok("[boardpin]\n"
+                     "notify = ntfy+https://ntfy.example:8443/board_7-x webhook+http://127.0.0.1:9000/hook/p?q=1\n"
+                     "[service a]\nimage = a\n"
+                     "[service b]\nimage = b\nnotify = webhook+https://hook.example/b\nnotify_on = held upgraded\n"
+                     "[service m]\nimage = m\nupgrade = notify\n"
+                     "[registry 127.0.0.1:9000]\ninsecure = true\n");
+        a = config_service(c, "a");
+        b = config_service(c, "b");
+        m = config_service(c, "m");
+        assert_int_equal(c->notify.n_urls, 2);
+        assert_int_equal(c->notify.urls[0].kind, BP_NOTIFY_NTFY);
+        assert_false(c->notify.urls[0].plain);
+        assert_string_equal(c->notify.urls[0].url, "https://ntfy.example:8443/board_7-x");
+        assert_string_equal(c->notify.urls[0].host, "ntfy.example:8443");
+        assert_int_equal(c->notify.urls[1].kind, BP_NOTIFY_WEBHOOK);
+        assert_true(c->notify.urls[1].plain);
+        assert_string_equal(c->notify.urls[1].url, "http://127.0.0.1:9000/hook/p?q=1");
+        assert_string_equal(c->notify.urls[1].host, "127.0.0.1:9000");
+        /* most specific wins, each key on its own */
+        assert_ptr_equal(config_notify(c, a), &c->notify);
+        assert_ptr_equal(config_notify(c, b), &b->notify);
+        assert_int_equal(config_notify(c, b)->n_urls, 1);
+        assert_int_equal(config_notify_on(c, a), BP_EVENT_ROLLBACK | BP_EVENT_FAILURE);
+        assert_int_equal(config_notify_on(c, b), BP_EVENT_HELD | BP_EVENT_UPGRADED);
+        assert_int_equal(config_notify_on(c, m), BP_EVENT_ROLLBACK | BP_EVENT_FAILURE | BP_EVENT_AVAILABLE);
+        assert_int_equal(config_notify_on(c, NULL), BP_EVENT_ROLLBACK | BP_EVENT_FAILURE);
+        assert_true(a->upgrade);
+        assert_false(a->monitor_only);
+        assert_true(m->upgrade);
+        assert_true(m->monitor_only);
+        assert_string_equal(config_event_name(BP_EVENT_AVAILABLE), "available");
+        config_free(c);
+
+        /* an explicit notify_on = is taken as written, also for upgrade = notify */
+        c = parse_ok("[boardpin]\nnotify_on = rollback\n[service m]\nimage = m\nupgrade = notify\n"
+                     "[service n]\nimage = n\nupgrade = no\n");
+        assert_int_equal(config_notify_on(c, config_service(c, "m")), BP_EVENT_ROLLBACK);
+        assert_int_equal(c->notify.n_urls, 0);
+        assert_false(config_service(c, "n")->upgrade);
+        assert_false(config_service(c, "n")->monitor_only);
+        config_free(c);
+}
+
 static void fifo_refused(void **state)
 {
         const char *dir = *state;
@@ -1023,6 +1109,7 @@ int main(void)
                 cmocka_unit_test(health_exec_arguments),
                 cmocka_unit_test(default_env_var),
                 cmocka_unit_test(min_age_keys),
+                cmocka_unit_test(notify_keys),
                 cmocka_unit_test_setup_teardown(fifo_refused, scratch_setup, scratch_teardown),
         };
 
