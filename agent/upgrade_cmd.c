@@ -119,11 +119,12 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                 if (it->s->monitor_only) {
                         /* Reported and kept as held, so status shows it; the owner chooses the moment. */
                         it->action = ACTION_AVAILABLE;
+                        it->hold = BP_HOLD_MONITOR_ONLY;
                         text_copy(it->reason, sizeof(it->reason), "upgrade = notify: not pulled or switched");
                         log_full(LOG_NOTICE, name, it->r.digest, platform, "service '%s': %s available (%s)", name,
                                  it->r.digest, it->reason);
                         if (!run->opts.dry_run && e &&
-                            lock_set_held(run->lock, name, it->r.digest, it->reason, &err) < 0)
+                            lock_set_held(run->lock, name, it->r.digest, it->hold, it->reason, &err) < 0)
                                 log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
                         return;
                 }
@@ -161,7 +162,7 @@ static json_object *item_json(const struct bp_run *run, const struct upgrade_ite
         json_object_object_add(o, "candidate", command_str_or_null(it->candidate));
         json_object_object_add(o, "action", json_object_new_string(action_names[it->action]));
         json_object_object_add(o, "reason", command_str_or_null(it->reason));
-        json_object_object_add(o, "hold", it->action == ACTION_HELD ? command_str_or_null(hold_name(it->hold)) : NULL);
+        json_object_object_add(o, "hold", command_str_or_null(hold_name(it->hold)));
         if (for_phase[0]) {
                 place = phase_place(identity, for_phase);
                 ph = json_object_new_object();
@@ -297,21 +298,6 @@ static size_t report_all(const struct bp_args *args, const struct bp_run *run, c
         return bad;
 }
 
-/* The hold code of a held service, as the lock, --json and the metrics name them. */
-static const char *held_code(const struct upgrade_item *it)
-{
-        if (!it->decided)
-                return "unconfirmed"; /* a mirror's move the registry did not confirm */
-        switch (it->d.verdict) {
-        case UPGRADE_HELD_BAD:
-                return "bad";
-        case UPGRADE_HELD_AGE:
-                return "too_young";
-        default:
-                return "phase";
-        }
-}
-
 /* What this run did, to notify.c: one message per destination for the whole run. */
 static void notify_all(const struct bp_run *run, const struct upgrade_item *items, int argc, char **argv,
                        const struct notify_open_switch *open, size_t n_open, bool send)
@@ -336,14 +322,14 @@ static void notify_all(const struct bp_run *run, const struct upgrade_item *item
                         break;
                 case ACTION_HELD:
                         e->event = BP_EVENT_HELD;
-                        text_copy(e->code, sizeof(e->code), held_code(it));
+                        text_copy(e->code, sizeof(e->code), hold_name(it->hold) ? hold_name(it->hold) : "");
                         break;
                 case ACTION_UPGRADED:
                         e->event = BP_EVENT_UPGRADED;
                         break;
                 case ACTION_AVAILABLE:
                         e->event = BP_EVENT_AVAILABLE;
-                        text_copy(e->code, sizeof(e->code), "monitor_only");
+                        text_copy(e->code, sizeof(e->code), hold_name(it->hold) ? hold_name(it->hold) : "");
                         break;
                 default:
                         continue;
