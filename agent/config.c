@@ -71,6 +71,7 @@ enum key {
         K_QUADLET_DIR,
         K_MIN_AGE,
         K_SERVICE_MIN_AGE,
+        K_METRICS,
         K_COUNT,
 };
 
@@ -89,6 +90,7 @@ static const struct {
         [K_HEALTH] = { "health", SECT_SERVICE },        [K_UPGRADE] = { "upgrade", SECT_SERVICE },
         [K_QUADLET] = { "quadlet", SECT_SERVICE },      [K_QUADLET_DIR] = { "quadlet_dir", SECT_BOARDPIN },
         [K_MIN_AGE] = { "min_age", SECT_BOARDPIN },     [K_SERVICE_MIN_AGE] = { "min_age", SECT_SERVICE },
+        [K_METRICS] = { "metrics", SECT_BOARDPIN },
 };
 
 struct ini_src {
@@ -431,6 +433,21 @@ static int min_age(struct ini_src *s, const char *v, int64_t *ret)
         return 0;
 }
 
+/* metrics = PATH: node_exporter's textfile collector reads only *.prom files of its directory. */
+static int metrics_path(struct ini_src *s, const char *v, char *dst, size_t size)
+{
+        size_t n = strlen(v), k = strlen(".prom");
+        int r = abs_path(s, "metrics", v, dst, size);
+
+        if (r < 0)
+                return r;
+        if (n <= k + 1 || strcmp(v + n - k, ".prom") != 0 || v[n - k - 1] == '/') {
+                dst[0] = '\0';
+                return src_fail(s, -EINVAL, s->line, "metrics: '%s' does not end in NAME.prom", Q(v));
+        }
+        return 0;
+}
+
 /* ---- [boardpin] ---- */
 
 static int boardpin_set(struct ini_src *s, enum key k, const char *v)
@@ -493,6 +510,8 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                 return 0;
         case K_MIN_AGE:
                 return min_age(s, v, &c->min_age_s);
+        case K_METRICS:
+                return metrics_path(s, v, c->metrics, sizeof(c->metrics));
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[boardpin]'", keys[k].name);
         }

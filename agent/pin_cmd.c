@@ -65,8 +65,10 @@ static void service_failed(const struct bp_run *run, const struct bp_service *s,
         run_result_failed(s, err, ret);
 }
 
-/* The end of resolve and boot: lock and env files (unless a dry run), the JSON document, the result. */
-static int finish(struct bp_run *run, const struct pin_result *results, size_t n, size_t failed)
+/* The end of resolve and boot: lock and env files (unless a dry run), the JSON document, the metrics, the
+ * result. */
+static int finish(struct bp_run *run, const char *command, int64_t started_ms, const struct pin_result *results,
+                  size_t n, size_t failed)
 {
         _cleanup_(jsonio_putp) json_object *out = json_object_new_object();
         json_object *list = json_object_new_array();
@@ -88,6 +90,7 @@ static int finish(struct bp_run *run, const struct pin_result *results, size_t n
         }
         if (run->opts.json)
                 command_print_json(out);
+        command_write_metrics(run, command, started_ms, failed ? BP_RESULT_PARTIAL : BP_RESULT_OK);
         run_close(run);
         return failed ? BP_RESULT_PARTIAL : BP_RESULT_OK;
 }
@@ -156,6 +159,7 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
         _cleanup_free_ struct pin_result *results = NULL;
         _cleanup_free_ bool *todo = NULL;
         const struct bp_run_opts opts = command_run_opts(args);
+        const int64_t started = clock_now_ms();
         struct bp_run run;
         size_t n = 0, failed = 0;
         int rc = run_open(&opts, !args->dry_run, PIN_LOCK_WAIT_MS, &run);
@@ -189,7 +193,7 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
         for (size_t i = 0; i < run.config->n_services; i++)
                 if (command_selects(argc, argv, &run.config->services[i]))
                         results[n++] = results[i];
-        return finish(&run, results, n, failed);
+        return finish(&run, "resolve", started, results, n, failed);
 }
 
 /* Offline: the lock answers when it was made for this config and board, or its platform table has a
@@ -239,7 +243,8 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
 {
         _cleanup_free_ struct pin_result *results = NULL;
         _cleanup_free_ bool *todo = NULL;
-        int64_t deadline = clock_now_ms();
+        const int64_t started = clock_now_ms();
+        int64_t deadline = started;
         const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
         size_t failed = 0, pending = 0, n;
@@ -299,7 +304,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 }
         }
         n = run.config->n_services; /* finish() frees the config */
-        rc = finish(&run, results, n, failed);
+        rc = finish(&run, "boot", started, results, n, failed);
         (void) bp_sd_status(1, "%zu of %zu services pinned%s", n - failed, n,
                          rc == BP_RESULT_OK ? "" : "; see the journal for what failed, previous pins kept");
         return rc;
@@ -382,6 +387,20 @@ static void status_upgrade(const struct bp_run *run, const char *identity, const
                 printf("%-16s bad: %s\n", "", e->bad[i]);
 }
 
+/* The images of a service that boardpin pulled and keeps (the lock's pulled list, oldest first): what a
+ * prune may remove, and what the store holds for rollback. */
+static void status_kept(const struct bp_run *run, const struct bp_lock_entry *e, json_object *o)
+{
+        json_object *kept = json_object_new_array();
+
+        for (size_t i = 0; e && i < e->n_pulled; i++) {
+                json_object_array_add(kept, json_object_new_string(e->pulled[i]));
+                if (!run->opts.json)
+                        printf("%-16s kept: %s\n", "", e->pulled[i]);
+        }
+        json_object_object_add(o, "kept_images", kept);
+}
+
 int cmd_status(const struct bp_args *args, int argc, char **argv)
 {
         char identity[PHASE_IDENTITY_MAX];
@@ -431,6 +450,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
                                e ? e->pin.platform : "-", env, e ? e->pin.digest : "-",
                                other ? "  (locked on another board)" : "");
                 status_upgrade(&run, identity, s->name, e, o);
+                status_kept(&run, e, o);
         }
         if (args->json)
                 command_print_json(out);
