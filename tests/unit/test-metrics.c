@@ -9,6 +9,7 @@
 #include <dirent.h>
 
 #include "cleanup.h"
+#include "fsio.h"
 #include "helpers.h"
 #include "lock.h"
 #include "metrics.h"
@@ -258,7 +259,7 @@ static void write_file(void **state)
 {
         const char *dir = *state;
         _cleanup_(lock_freep) struct bp_lock *l = sample();
-        _cleanup_free_ char *path = NULL, *text = NULL, *expect = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL, *expect = NULL, *record = NULL;
         struct metrics_run boot = { .command = "boot", .time_s = 5, .duration_ms = 1 };
         struct bp_err err = { 0 };
         struct dirent *de;
@@ -266,7 +267,16 @@ static void write_file(void **state)
         DIR *d;
 
         assert_true(asprintf(&path, "%s/boardpin.prom", dir) > 0);
+        assert_true(asprintf(&record, "%s/.record", dir) > 0);
+        assert_int_equal(fsio_set_record(record, NULL), 0);
         assert_int_equal(metrics_write(path, l, "/l", &upgrade_run, &err), 0);
+        assert_int_equal(fsio_set_record(NULL, NULL), 0);
+        /* on the record of what boardpin wrote, so purge removes it */
+        {
+                _cleanup_free_ char *recorded = slurp(record, NULL), *line = NULL;
+                assert_true(asprintf(&line, "%s\n", path) > 0);
+                assert_non_null(strstr(recorded, line));
+        }
         assert_int_equal(metrics_write(path, l, "/l", &boot, &err), 0);
         text = slurp(path, &len);
         {
@@ -279,7 +289,8 @@ static void write_file(void **state)
         d = opendir(dir);
         assert_non_null(d);
         while ((de = readdir(d)))
-                if (de->d_name[0] != '.' || (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+                    strcmp(de->d_name, ".record") != 0)
                         n++;
         closedir(d);
         assert_int_equal(n, 1);
