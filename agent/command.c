@@ -7,8 +7,10 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "clock.h"
 #include "fsio.h"
 #include "log.h"
+#include "metrics.h"
 #include "text.h"
 
 int command_check_operands(const struct bp_config *c, int argc, char **argv)
@@ -52,6 +54,38 @@ json_object *command_requests_json(const struct bp_run *run)
         json_object_object_add(o, "tag_pages", json_object_new_int((int) st.tag_pages));
         json_object_object_add(o, "token", json_object_new_int((int) st.tokens));
         return o;
+}
+
+void command_write_metrics(const struct bp_run *run, const char *command, int64_t started_ms, int result)
+{
+        struct metrics_run m = {
+                .command = command,
+                .duration_ms = clock_now_ms() - started_ms,
+                /* as main() maps it: a negative errno is a partial failure */
+                .exit_status = result < 0                  ? EXIT_PARTIAL
+                               : result == BP_RESULT_USAGE ? EXIT_USAGE
+                               : result == BP_RESULT_OK    ? EXIT_OK
+                                                           : EXIT_PARTIAL,
+        };
+        struct bp_registry_stats st;
+        struct bp_err err = { 0 };
+        char lock_path[PATH_MAX];
+        struct timespec now;
+
+        if (!run->config || !run->config->metrics[0] || run->opts.dry_run || run->lock_fd < 0 ||
+            snprintf(lock_path, sizeof(lock_path), "%s/%s", run->config->state_dir, LOCK_NAME) >=
+                    (int) sizeof(lock_path))
+                return;
+        (void) clock_gettime(CLOCK_REALTIME, &now);
+        m.time_s = clock_ms_of(&now) / 1000;
+        run_requests(run, &st);
+        m.heads = st.heads;
+        m.gets = st.gets;
+        m.blobs = st.blobs;
+        m.tag_pages = st.tag_pages;
+        m.tokens = st.tokens;
+        if (metrics_write(run->config->metrics, run->lock, lock_path, &m, &err) < 0)
+                log_warning("%s, ignoring", err.msg);
 }
 
 struct bp_run_opts command_run_opts(const struct bp_args *args)

@@ -34,5 +34,11 @@ int64_t command_min_age(const struct bp_config *c, const struct bp_service *s);
  * board serial. */
 const char *command_identity(const char *root, const char *serial, char buf[static PHASE_IDENTITY_MAX]);
 
+/* At the end of a boot, resolve or upgrade that holds state_dir's lock: the metrics file (metrics =)
+ * rewritten from the lock with this run (command, started at started_ms on CLOCK_MONOTONIC, its result
+ * as the command returns it). Nothing with no metrics = or a dry run; a failure is a warning, never the
+ * run's. */
+void command_write_metrics(const struct bp_run *run, const char *command, int64_t started_ms, int result);
+
 /* The requests run made, summed over its registries: {"head", "get", "blob", "tag_pages", "token"}. */
 json_object *command_requests_json(const struct bp_run *run);

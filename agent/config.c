@@ -75,6 +75,7 @@ enum key {
         K_NOTIFY_ON,
         K_SERVICE_NOTIFY,
         K_SERVICE_NOTIFY_ON,
+        K_METRICS,
         K_COUNT,
 };
 
@@ -95,6 +96,7 @@ static const struct {
         [K_MIN_AGE] = { "min_age", SECT_BOARDPIN },     [K_SERVICE_MIN_AGE] = { "min_age", SECT_SERVICE },
         [K_NOTIFY] = { "notify", SECT_BOARDPIN },       [K_NOTIFY_ON] = { "notify_on", SECT_BOARDPIN },
         [K_SERVICE_NOTIFY] = { "notify", SECT_SERVICE }, [K_SERVICE_NOTIFY_ON] = { "notify_on", SECT_SERVICE },
+        [K_METRICS] = { "metrics", SECT_BOARDPIN },
 };
 
 struct ini_src {
@@ -551,6 +553,21 @@ static int notify_plain_check(struct ini_src *s, const struct bp_notify_conf *n)
         return 0;
 }
 
+/* metrics = PATH: node_exporter's textfile collector reads only *.prom files of its directory. */
+static int metrics_path(struct ini_src *s, const char *v, char *dst, size_t size)
+{
+        size_t n = strlen(v), k = strlen(".prom");
+        int r = abs_path(s, "metrics", v, dst, size);
+
+        if (r < 0)
+                return r;
+        if (n <= k + 1 || strcmp(v + n - k, ".prom") != 0 || v[n - k - 1] == '/') {
+                dst[0] = '\0';
+                return src_fail(s, -EINVAL, s->line, "metrics: '%s' does not end in NAME.prom", Q(v));
+        }
+        return 0;
+}
+
 /* ---- [boardpin] ---- */
 
 static int boardpin_set(struct ini_src *s, enum key k, const char *v)
@@ -617,6 +634,8 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                 return notify_set(s, v, &c->notify);
         case K_NOTIFY_ON:
                 return notify_on_set(s, v, &c->notify);
+        case K_METRICS:
+                return metrics_path(s, v, c->metrics, sizeof(c->metrics));
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[boardpin]'", keys[k].name);
         }

@@ -113,6 +113,7 @@ struct bp_config {
         int64_t min_age_s;              /* default 0: upgrade takes a new digest however young */
         char quadlet_dir[PATH_MAX];     /* Quadlet's unit directory, default /etc/containers/systemd */
         struct bp_notify_conf notify;   /* [boardpin]'s notify = / notify_on = */
+        char metrics[PATH_MAX];         /* "" if none; else an absolute path ending in NAME.prom */
         struct bp_registry_conf *registries;
         size_t n_registries;
         struct bp_service *services;
@@ -131,7 +132,8 @@ int config_load(const char *path, struct bp_config **ret, struct bp_err *err);
  * {version} when the version is a range, a bad env_var or one used twice, a quadlet that is not
  * NAME.container or one used twice, a health check that is neither http(s):// nor exec:/absolute, a mirror
  * that is not http(s)://HOST[:PORT][/], a mirror or health URL with a user name or password (an '@' ahead of
- * its query; the message leaves it out), a bad host or a port outside 1-65535, a line over 198 bytes, a
+ * its query; the message leaves it out), a metrics path that is not absolute or does not end in NAME.prom,
+ * a bad host or a port outside 1-65535, a line over 198 bytes, a
  * section name of 49 bytes or more (inih cuts them), a NUL byte. */
 int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err);
 

@@ -264,8 +264,8 @@ static int create_tmp(int dfd, const char *dir, const char *name, mode_t mode, c
         for (int attempt = 0; attempt < 16; attempt++) {
                 int fd;
 
-                if (snprintf(tmp, NAME_MAX + 1, FSIO_TMP_PREFIX "%016llx.%s", (unsigned long long) random_u64(),
-                             name) >= NAME_MAX + 1)
+                if (snprintf(tmp, NAME_MAX + 1, FSIO_TMP_PREFIX "%s.%016llx", name,
+                             (unsigned long long) random_u64()) >= NAME_MAX + 1)
                         return bp_fail(err, -ENAMETOOLONG, "'%s': name too long", name);
                 fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, mode);
                 if (fd >= 0)

@@ -12,7 +12,9 @@
 
 #include "err.h"
 
-/* Temp files are named FSIO_TMP_PREFIX + 16 random hex digits + '.' + the target's name. */
+/* Temp files are named FSIO_TMP_PREFIX + the target's name + '.' + 16 random hex digits: never with the
+ * target's own ending, so a reader that takes every *.prom or *.env of a directory (node_exporter's
+ * textfile collector, a shell glob) never reads one half-written. */
 #define FSIO_TMP_PREFIX ".boardpin-tmp-"
 
 /* The record of what boardpin wrote (boardpin(8), FILES): one absolute path a line, a directory with a

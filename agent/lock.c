@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "age.h"
 #include "cleanup.h"
 #include "clock.h"
 #include "fsio.h"
@@ -156,6 +157,14 @@ static bool reason_ok(const char *s)
         return true;
 }
 
+/* 0 (none), or a time that renders as RFC 3339 and reads back the same. */
+static bool time_ok(int64_t t)
+{
+        char buf[32];
+
+        return t == 0 || (t > 0 && clock_rfc3339(t, buf, sizeof(buf))[0]);
+}
+
 static int check_pin(const struct bp_lock_pin *p, const char *service, struct bp_err *err)
 {
         char sh[72];
@@ -201,6 +210,10 @@ static int check_entry(const struct bp_lock_entry *e, struct bp_err *err)
                         return bp_fail(err, -EBADMSG, "service '%s': bad entry in 'pulled'", show(e->service, sh));
         if (e->interrupted > 0 && (e->interrupted > LOCK_INTERRUPTED_MAX || !ref_digest_ok(e->interrupted_digest)))
                 return bp_fail(err, -EBADMSG, "service '%s': bad 'interrupted'", show(e->service, sh));
+        if (!time_ok(e->upgraded_s))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'upgraded_at'", show(e->service, sh));
+        if (!time_ok(e->checked_s) || (e->check_passed && !e->checked_s))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'check'", show(e->service, sh));
         if (e->txn.step != LOCK_STEP_NONE) {
                 r = 0;
                 if (e->txn.step > LOCK_STEP_ROLLING_BACK || !ref_digest_ok(e->txn.digest))
@@ -359,6 +372,45 @@ static int parse_interrupted(json_object *o, const char *service, struct bp_lock
 static int parse_entry(const char *service, json_object *o, struct bp_lock_entry *e, bool nested,
                        struct bp_err *err);
 
+/* An RFC 3339 time in the one form clock_rfc3339() writes ("2026-12-07T09:30:00Z"), so that it renders
+ * back byte for byte. */
+static int get_time(json_object *o, const char *key, bool required, int64_t *ret, const char *service,
+                    struct bp_err *err)
+{
+        char text[32], again[32], sh[72];
+        int64_t t;
+        int r = get_str(o, key, text, sizeof(text), required, service, err);
+
+        if (r < 0)
+                return r;
+        *ret = 0;
+        if (!text[0] && !required)
+                return 0;
+        if (age_parse_created(text, &t) < 0 || t <= 0 ||
+            strcmp(clock_rfc3339(t, again, sizeof(again)), text) != 0)
+                return bp_fail(err, -EBADMSG, "service '%s': bad '%s'", show(service, sh), key);
+        *ret = t;
+        return 0;
+}
+
+/* "check": {"at": …, "passed": true|false}: the last check an upgrade made. */
+static int parse_check(json_object *o, const char *service, struct bp_lock_entry *e, struct bp_err *err)
+{
+        json_object *v;
+        char sh[72];
+        int r;
+
+        if (!json_object_is_type(o, json_type_object))
+                return bp_fail(err, -EBADMSG, "service '%s': 'check' is not an object", show(service, sh));
+        r = get_time(o, "at", /* required= */ true, &e->checked_s, service, err);
+        if (r < 0)
+                return r;
+        if (!json_object_object_get_ex(o, "passed", &v) || !json_object_is_type(v, json_type_boolean))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'passed' in 'check'", show(service, sh));
+        e->check_passed = json_object_get_boolean(v);
+        return 0;
+}
+
 /* "txn": {"step": …, "digest": …, "pull_new": true, "before": {entry} or null}: a switch in progress. */
 static int parse_txn(json_object *o, const char *service, struct bp_lock_entry *e, struct bp_err *err)
 {
@@ -451,6 +503,10 @@ static int parse_entry(const char *service, json_object *o, struct bp_lock_entry
         if (json_object_object_get_ex(o, "pulled", &v) && (r = parse_pulled(v, service, e, err)) < 0)
                 return r;
         if (json_object_object_get_ex(o, "interrupted", &v) && (r = parse_interrupted(v, service, e, err)) < 0)
+                return r;
+        if ((r = get_time(o, "upgraded_at", /* required= */ false, &e->upgraded_s, service, err)) < 0)
+                return r;
+        if (json_object_object_get_ex(o, "check", &v) && (r = parse_check(v, service, e, err)) < 0)
                 return r;
         if (!nested && json_object_object_get_ex(o, "txn", &v) && (r = parse_txn(v, service, e, err)) < 0)
                 return r;
@@ -570,7 +626,7 @@ static json_object *digests_json(const char (*d)[REF_DIGEST_MAX], size_t n)
 static json_object *entry_json(const struct bp_lock_entry *e)
 {
         json_object *o = json_object_new_object(), *t = json_object_new_object();
-        char name[RULES_NAME_MAX];
+        char name[RULES_NAME_MAX], at[32];
 
         json_object_object_add(o, "image", json_object_new_string(e->image));
         json_object_object_add(o, "version", json_object_new_string(e->version));
@@ -607,6 +663,17 @@ static json_object *entry_json(const struct bp_lock_entry *e)
                 json_object_object_add(h, "digest", json_object_new_string(e->interrupted_digest));
                 json_object_object_add(h, "count", json_object_new_int((int) e->interrupted));
                 json_object_object_add(o, "interrupted", h);
+        }
+        /* Only when recorded: a lock of an older boardpin renders as it always did. */
+        if (e->upgraded_s > 0)
+                json_object_object_add(o, "upgraded_at",
+                                       json_object_new_string(clock_rfc3339(e->upgraded_s, at, sizeof(at))));
+        if (e->checked_s > 0) {
+                json_object *h = json_object_new_object();
+
+                json_object_object_add(h, "at", json_object_new_string(clock_rfc3339(e->checked_s, at, sizeof(at))));
+                json_object_object_add(h, "passed", json_object_new_boolean(e->check_passed));
+                json_object_object_add(o, "check", h);
         }
         /* Only while a transaction is open: a lock at rest renders as it always did. */
         if (e->txn.step != LOCK_STEP_NONE) {
@@ -956,6 +1023,9 @@ int lock_rollback(struct bp_lock *l, const struct bp_lock_entry *before, struct 
         next.n_pulled = e->n_pulled;
         next.interrupted = e->interrupted;
         memcpy(next.interrupted_digest, e->interrupted_digest, sizeof(next.interrupted_digest));
+        next.upgraded_s = e->upgraded_s;
+        next.checked_s = e->checked_s;
+        next.check_passed = e->check_passed;
         next.txn = e->txn;      /* the transaction is closed by its owner, not here */
         if (check_entry(&next, err) < 0)
                 return bp_err_prefix(err, -EINVAL, "not rolled back: ");
@@ -1002,6 +1072,8 @@ static int txn_open(struct bp_lock *l, const char *service, const char *digest, 
                 before->held_code = BP_HOLD_NONE;
                 before->interrupted = 0;
                 before->interrupted_digest[0] = '\0';
+                before->upgraded_s = before->checked_s = 0;
+                before->check_passed = false;
         }
         e->txn.step = step;
         text_copy(e->txn.digest, sizeof(e->txn.digest), digest);
@@ -1082,6 +1154,31 @@ int lock_txn_undo(struct bp_lock *l, const char *service, struct bp_err *err)
         }
         entry_done(e);
         *e = l->entries[--l->n];
+        return 0;
+}
+
+int lock_note_upgraded(struct bp_lock *l, const char *service, int64_t at_s)
+{
+        struct bp_lock_entry *e = find(l, service);
+
+        if (!e)
+                return -ENOENT;
+        if (at_s <= 0 || !time_ok(at_s))
+                return -EINVAL;
+        e->upgraded_s = at_s;
+        return 0;
+}
+
+int lock_note_check(struct bp_lock *l, const char *service, bool passed, int64_t at_s)
+{
+        struct bp_lock_entry *e = find(l, service);
+
+        if (!e)
+                return -ENOENT;
+        if (at_s <= 0 || !time_ok(at_s))
+                return -EINVAL;
+        e->checked_s = at_s;
+        e->check_passed = passed;
         return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "hold.h"
@@ -73,6 +74,12 @@ struct bp_lock_entry {
          * what a prune may remove. */
         char pulled[LOCK_PULLED_MAX][REF_DIGEST_MAX];
         size_t n_pulled;
+        /* When an upgrade last switched to a new digest and kept it; 0: none recorded (an older lock). */
+        int64_t upgraded_s;
+        /* The last check an upgrade made (restart, units active, health =): when (0: none recorded) and
+         * whether it passed. What the metrics show of a service's health. */
+        int64_t checked_s;
+        bool check_passed;
         /* How often the check of interrupted_digest was cut short (a boot found it unfinished). */
         unsigned interrupted;
         char interrupted_digest[REF_DIGEST_MAX];
@@ -125,6 +132,12 @@ int lock_add_bad(struct bp_lock *l, const char *service, const char *digest, str
 int lock_set_held(struct bp_lock *l, const char *service, const char *digest, enum bp_hold code,
                   const char *reason, struct bp_err *err);
 void lock_clear_held(struct bp_lock *l, const char *service);
+
+/* Record that an upgrade switched service to a new digest and kept it, at at_s (seconds since the
+ * epoch, > 0); and the outcome of an upgrade's check of service at at_s. -ENOENT when the lock has no
+ * such service, -EINVAL for a time it could not write. Both survive a rollback. */
+int lock_note_upgraded(struct bp_lock *l, const char *service, int64_t at_s);
+int lock_note_check(struct bp_lock *l, const char *service, bool passed, int64_t at_s);
 
 /* Open a transaction for service towards digest at step, keeping a copy of the entry as it is now
  * (before, for rolling back). The service must be in the lock. -EBUSY when one is open already. */

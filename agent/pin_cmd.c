@@ -66,8 +66,10 @@ static void service_failed(const struct bp_run *run, const struct bp_service *s,
         run_result_failed(s, err, ret);
 }
 
-/* The end of resolve and boot: lock and env files (unless a dry run), the JSON document, the result. */
-static int finish(struct bp_run *run, const struct pin_result *results, size_t n, size_t failed)
+/* The end of resolve and boot: lock and env files (unless a dry run), the JSON document, the metrics, the
+ * result. */
+static int finish(struct bp_run *run, const char *command, int64_t started_ms, const struct pin_result *results,
+                  size_t n, size_t failed)
 {
         _cleanup_(jsonio_putp) json_object *out = json_object_new_object();
         json_object *list = json_object_new_array();
@@ -89,6 +91,7 @@ static int finish(struct bp_run *run, const struct pin_result *results, size_t n
         }
         if (run->opts.json)
                 command_print_json(out);
+        command_write_metrics(run, command, started_ms, failed ? BP_RESULT_PARTIAL : BP_RESULT_OK);
         run_close(run);
         return failed ? BP_RESULT_PARTIAL : BP_RESULT_OK;
 }
@@ -157,6 +160,7 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
         _cleanup_free_ struct pin_result *results = NULL;
         _cleanup_free_ bool *todo = NULL;
         const struct bp_run_opts opts = command_run_opts(args);
+        const int64_t started = clock_now_ms();
         struct bp_run run;
         size_t n = 0, failed = 0;
         int rc = run_open(&opts, !args->dry_run, PIN_LOCK_WAIT_MS, &run);
@@ -196,7 +200,7 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
         for (size_t i = 0; i < run.config->n_services; i++)
                 if (command_selects(argc, argv, &run.config->services[i]))
                         results[n++] = results[i];
-        return finish(&run, results, n, failed);
+        return finish(&run, "resolve", started, results, n, failed);
 }
 
 /* Offline: the lock answers when it was made for this config and board, or its platform table has a
@@ -246,7 +250,8 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
 {
         _cleanup_free_ struct pin_result *results = NULL;
         _cleanup_free_ bool *todo = NULL;
-        int64_t deadline = clock_now_ms();
+        const int64_t started = clock_now_ms();
+        int64_t deadline = started;
         const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
         size_t failed = 0, pending = 0, n;
@@ -312,7 +317,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 }
         }
         n = run.config->n_services; /* finish() frees the config */
-        rc = finish(&run, results, n, failed);
+        rc = finish(&run, "boot", started, results, n, failed);
         (void) bp_sd_status(1, "%zu of %zu services pinned%s", n - failed, n,
                          rc == BP_RESULT_OK ? "" : "; see the journal for what failed, previous pins kept");
         return rc;
@@ -421,6 +426,20 @@ static void status_notify(const struct bp_config *c, json_object *out, bool json
         json_object_object_add(out, "notify", o);
 }
 
+/* The images of a service that boardpin pulled and keeps (the lock's pulled list, oldest first): what a
+ * prune may remove, and what the store holds for rollback. */
+static void status_kept(const struct bp_run *run, const struct bp_lock_entry *e, json_object *o)
+{
+        json_object *kept = json_object_new_array();
+
+        for (size_t i = 0; e && i < e->n_pulled; i++) {
+                json_object_array_add(kept, json_object_new_string(e->pulled[i]));
+                if (!run->opts.json)
+                        printf("%-16s kept: %s\n", "", e->pulled[i]);
+        }
+        json_object_object_add(o, "kept_images", kept);
+}
+
 int cmd_status(const struct bp_args *args, int argc, char **argv)
 {
         char identity[PHASE_IDENTITY_MAX];
@@ -470,6 +489,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
                                e ? e->pin.platform : "-", env, e ? e->pin.digest : "-",
                                other ? "  (locked on another board)" : "");
                 status_upgrade(&run, identity, s->name, e, o);
+                status_kept(&run, e, o);
         }
         status_notify(run.config, out, args->json);
         if (args->json)

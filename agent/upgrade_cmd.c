@@ -12,6 +12,7 @@
 
 #include "apply.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "command.h"
 #include "jsonio.h"
 #include "log.h"
@@ -58,6 +59,21 @@ static void item_done(struct upgrade_item *it)
         resolution_done(&it->r);
 }
 
+/* What the metrics show of an upgrade: when a service last moved, and whether its last check passed (a
+ * rollback follows a failed restart or check); written with the lock at the end of the run. */
+static void note_outcome(struct bp_run *run, const struct bp_service *s, enum apply_outcome o)
+{
+        struct timespec ts;
+        int64_t now;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        now = clock_ms_of(&ts) / 1000;
+        if (o == APPLY_UPGRADED)
+                (void) lock_note_upgraded(run->lock, s->name, now);
+        if ((o == APPLY_UPGRADED || o == APPLY_ROLLED_BACK) && (s->units[0] || s->health[0]))
+                (void) lock_note_check(run->lock, s->name, o == APPLY_UPGRADED, now);
+}
+
 /* Switch service it to its candidate through apply.c and keep it only if it is healthy. Returns true
  * when a stop signal came: no other service is started. */
 static bool upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, size_t n)
@@ -76,6 +92,7 @@ static bool upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, s
         text_copy(old, sizeof(old), e ? e->pin.digest : "");
         o = apply_switch(run, it->s, it->tag, &it->r, i, n, it->reason, sizeof(it->reason));
         it->action = of[o];
+        note_outcome(run, it->s, o);
         if (o == APPLY_UPGRADED)
                 log_full(LOG_INFO, name, it->candidate, platform, "service '%s': upgraded to %s%s%s", name,
                          it->candidate, old[0] ? ", was " : "", old);
@@ -351,6 +368,7 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
         struct bp_err err = { 0 };
         const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
+        const int64_t started = clock_now_ms();
         size_t n, todo, done = 0, bad = 0;
         bool stopped = false;
         int rc;
@@ -401,6 +419,7 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
         for (size_t i = 0; i < n; i++)
                 item_done(&items[i]);
         free(items);
+        command_write_metrics(&run, "upgrade", started, bad ? BP_RESULT_PARTIAL : BP_RESULT_OK);
         run_close(&run);
         return bad ? BP_RESULT_PARTIAL : BP_RESULT_OK;
 }

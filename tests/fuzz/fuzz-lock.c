@@ -87,8 +87,11 @@ static int write_seed(const char *out, int n, char **lists)
                         }
                 }
                 /* The seed also holds the fields of a switch left open: txn with its before, a count of
-                 * interrupted checks and the digests boardpin pulled. */
+                 * interrupted checks and the digests boardpin pulled; and the last upgrade and check the
+                 * metrics show. */
                 if (lock_add_bad(l, service, r.table[0].digest, &err) < 0 ||
+                    lock_note_upgraded(l, service, INT64_C(1796635800)) < 0 ||
+                    lock_note_check(l, service, i == 0, INT64_C(1796635860)) < 0 ||
                     lock_set_held(l, service, r.table[1].digest, BP_HOLD_TOO_YOUNG,
                                   "min_age: image created 1h 0m ago, needs 3d 0h", &err) < 0 ||
                     (i == 1 && (lock_txn_begin(l, service, r.table[0].digest, LOCK_STEP_CHECKING, &err) < 0 ||

@@ -931,6 +931,30 @@ static void default_env_var(void **state)
         assert_non_null(strstr(buf, "_IMAGE"));
 }
 
+/* metrics = an absolute NAME.prom path (node_exporter's textfile collector reads only those), in
+ * [boardpin] only. */
+static void metrics_key(void **state)
+{
+        _cleanup_(config_freep) struct bp_config *c = NULL;
+        const char *text = "[boardpin]\nmetrics = /var/lib/prometheus/node-exporter/boardpin.prom\n"
+                           "[service a]\nimage = nginx\n";
+
+        (void) state;
+        assert_int_equal(config_parse("t.ini", text, strlen(text), &c, NULL), 0);
+        assert_string_equal(c->metrics, "/var/lib/prometheus/node-exporter/boardpin.prom");
+        config_free(c);
+        c = NULL;
+        text = "[service a]\nimage = nginx\n";
+        assert_int_equal(config_parse("t.ini", text, strlen(text), &c, NULL), 0);
+        assert_string_equal(c->metrics, "");
+        assert_fails("[boardpin]\nmetrics = boardpin.prom\n", "t.ini:2: metrics: 'boardpin.prom' is not an absolute path");
+        assert_fails("[boardpin]\nmetrics = /var/lib/boardpin.txt\n",
+                     "t.ini:2: metrics: '/var/lib/boardpin.txt' does not end in NAME.prom");
+        assert_fails("[boardpin]\nmetrics = /var/lib/.prom\n", "t.ini:2: metrics: '/var/lib/.prom' does not end in NAME.prom");
+        assert_fails("[boardpin]\nmetrics = /var/lib/x.prom/\n", "t.ini:2: metrics: '/var/lib/x.prom/' does not end in NAME.prom");
+        assert_fails("[service a]\nimage = nginx\nmetrics = /a.prom\n", "t.ini:3: unknown key 'metrics' in '[service a]'");
+}
+
 /* min_age = in [boardpin] and per service, in age.h's units; a service without one inherits (-1). */
 static void min_age_keys(void **state)
 {
@@ -1110,6 +1134,7 @@ int main(void)
                 cmocka_unit_test(default_env_var),
                 cmocka_unit_test(min_age_keys),
                 cmocka_unit_test(notify_keys),
+                cmocka_unit_test(metrics_key),
                 cmocka_unit_test_setup_teardown(fifo_refused, scratch_setup, scratch_teardown),
         };
 

@@ -477,6 +477,67 @@ static void bad_and_held_refused(void **state)
         }
 }
 
+/* The last upgrade and check read back in the one form written; a lock an older boardpin wrote (without
+ * them) renders byte for byte as before; a rollback keeps them, and what it rolls back to has none. */
+static void upgrade_and_check(void **state)
+{
+        _cleanup_(lock_freep) struct bp_lock *l = sample(), *plain = NULL, *back = NULL, *edited_lock = NULL;
+        _cleanup_(lock_entry_freep) struct bp_lock_entry *before = NULL;
+        _cleanup_free_ char *plain_text = NULL, *text = NULL;
+        static const char *const refused[] = {
+                "\"upgraded_at\": \"2026-12-07T09:30:00+00:00\"", "\"upgraded_at\": \"2026-12-07T09:30:00.5Z\"",
+                "\"upgraded_at\": \"yesterday\"",              "\"upgraded_at\": 1796549400",
+                "\"check\": {\"at\": \"2026-12-07T09:30:00Z\"}",  "\"check\": {\"passed\": true}",
+                "\"check\": {\"at\": \"2026-12-07T09:30:00Z\", \"passed\": 1}", "\"check\": true",
+        };
+        const struct bp_lock_entry *e;
+        const int64_t t = INT64_C(1796635800); /* 2026-12-07T09:30:00Z */
+
+        (void) state;
+        render_parse_render(l, &plain, &plain_text);
+        assert_null(strstr(plain_text, "upgraded_at"));
+        assert_null(strstr(plain_text, "\"check\""));
+        assert_int_equal(lock_find(plain, "vaultwarden")->upgraded_s, 0);
+        assert_int_equal(lock_find(plain, "vaultwarden")->checked_s, 0);
+
+        assert_int_equal(lock_note_upgraded(l, "vaultwarden", t), 0);
+        assert_int_equal(lock_note_check(l, "vaultwarden", false, t + 60), 0);
+        assert_int_equal(lock_note_upgraded(l, "nope", t), -ENOENT);
+        assert_int_equal(lock_note_check(l, "vaultwarden", true, 0), -EINVAL);
+        render_parse_render(l, &back, &text);
+        assert_non_null(strstr(text, "\"upgraded_at\": \"2026-12-07T09:30:00Z\""));
+        assert_non_null(strstr(text, "\"at\": \"2026-12-07T09:31:00Z\""));
+        assert_non_null(strstr(text, "\"passed\": false"));
+        e = lock_find(back, "vaultwarden");
+        assert_int_equal(e->upgraded_s, t);
+        assert_int_equal(e->checked_s, t + 60);
+        assert_false(e->check_passed);
+
+        /* A switch and its rollback: the notes stay with the service, the copy to go back to has none. */
+        assert_int_equal(lock_txn_begin(l, "vaultwarden", D_V6, LOCK_STEP_PULLING, NULL), 0);
+        assert_int_equal(lock_find(l, "vaultwarden")->txn.before->upgraded_s, 0);
+        assert_int_equal(lock_entry_copy(lock_find(l, "vaultwarden"), &before), 0);
+        assert_int_equal(lock_note_check(l, "vaultwarden", true, t + 120), 0);
+        assert_int_equal(lock_rollback(l, before, NULL), 0);
+        lock_txn_end(l, "vaultwarden");
+        e = lock_find(l, "vaultwarden");
+        assert_int_equal(e->upgraded_s, t);
+        assert_int_equal(e->checked_s, t + 120);
+        assert_true(e->check_passed);
+
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+                _cleanup_free_ char *edited = NULL;
+                const char *at = strstr(plain_text, "\"image\"");
+                struct bp_err err = { 0 };
+
+                assert_non_null(at);
+                assert_true(asprintf(&edited, "%.*s%s, %s", (int) (at - plain_text), plain_text, refused[i], at) > 0);
+                if (lock_parse(edited, strlen(edited), &edited_lock, &err) != -EBADMSG)
+                        fail_msg("accepted: %s", refused[i]);
+                assert_true(err.msg[0] != '\0');
+        }
+}
+
 /* Rolling back restores the entry as it was before the switch (index, table, pin, previous), keeps the
  * bad list as it is now, and renders the env file byte for byte as before. */
 static void rollback(void **state)
@@ -649,6 +710,7 @@ int main(void)
                 cmocka_unit_test(bad_and_held_round_trip),
                 cmocka_unit_test(bad_and_held_refused),
                 cmocka_unit_test(rollback),
+                cmocka_unit_test(upgrade_and_check),
                 cmocka_unit_test(txn_round_trip),
                 cmocka_unit_test(txn_first_pin),
                 cmocka_unit_test(txn_refused),
