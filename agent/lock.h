@@ -43,11 +43,29 @@ struct bp_lock_txn {
         struct bp_lock_entry *before; /* owned: the entry as it was (image, pins, table); NULL for a first pin */
 };
 
+/* "SHA256:" + 43 characters + NUL: a key fingerprint as verify.h writes it (VERIFY_FP_MAX). */
+#define LOCK_KEY_FP_MAX 51
+
+/* What a signature check said of a pinned digest. */
+enum lock_sig {
+        LOCK_SIG_NONE,       /* never checked (verify was off): nothing rendered */
+        LOCK_SIG_VERIFIED,   /* "verified": {"key", "format", "digest"} */
+        LOCK_SIG_UNVERIFIED, /* "unverified": true: checked once, no valid signature by a listed key */
+};
+
+struct bp_lock_sig {
+        enum lock_sig state;
+        char key[LOCK_KEY_FP_MAX];      /* VERIFIED: "SHA256:…" of the key that verified it */
+        char format[16];                /* VERIFIED: "simple-signing" or "bundle" */
+        char digest[REF_DIGEST_MAX];    /* VERIFIED: the digest signed (the index's, or the pin's own) */
+};
+
 struct bp_lock_pin {
         char tag[REF_TAG_MAX];
         char digest[REF_DIGEST_MAX];
         char platform[RULES_NAME_MAX];
         char resolved_at[32];           /* RFC 3339 UTC */
+        struct bp_lock_sig sig;         /* reset whenever digest changes */
 };
 
 struct bp_lock_entry {
@@ -109,6 +127,10 @@ const struct bp_lock_entry *lock_find(const struct bp_lock *l, const char *servi
  * and l unchanged, when any field would not pass lock_parse() (too long, a platform it cannot name). */
 int lock_set(struct bp_lock *l, const char *service, const char *image, const char *version, const char *tag,
              const char *target, const struct bp_resolution *r, struct bp_err *err);
+
+/* Record what a signature check said of service's pinned digest. -ENOENT when the lock has no such
+ * service, -EINVAL for fields lock_parse() would refuse. */
+int lock_set_sig(struct bp_lock *l, const char *service, const struct bp_lock_sig *sig, struct bp_err *err);
 
 /* Forget services not in keep[0..n) (removed from the config). Returns how many went. */
 size_t lock_prune(struct bp_lock *l, const char *const *keep, size_t n);
