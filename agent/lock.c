@@ -787,6 +787,8 @@ int lock_set(struct bp_lock *l, const char *service, const char *image, const ch
                 now_rfc3339(next.pin.resolved_at);
         if (strcmp(next.pin.digest, r->digest) != 0)
                 memset(&next.pin.sig, 0, sizeof(next.pin.sig)); /* what signed the old digest says nothing */
+        if (r->sig.state != LOCK_SIG_NONE)
+                next.pin.sig = r->sig;
         text_copy(next.pin.tag, sizeof(next.pin.tag), tag);
         text_copy(next.pin.digest, sizeof(next.pin.digest), r->digest);
         text_copy(next.pin.platform, sizeof(next.pin.platform), rules_format(&r->platform, name));

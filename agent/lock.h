@@ -43,23 +43,6 @@ struct bp_lock_txn {
         struct bp_lock_entry *before; /* owned: the entry as it was (image, pins, table); NULL for a first pin */
 };
 
-/* "SHA256:" + 43 characters + NUL: a key fingerprint as verify.h writes it (VERIFY_FP_MAX). */
-#define LOCK_KEY_FP_MAX 51
-
-/* What a signature check said of a pinned digest. */
-enum lock_sig {
-        LOCK_SIG_NONE,       /* never checked (verify was off): nothing rendered */
-        LOCK_SIG_VERIFIED,   /* "verified": {"key", "format", "digest"} */
-        LOCK_SIG_UNVERIFIED, /* "unverified": true: checked once, no valid signature by a listed key */
-};
-
-struct bp_lock_sig {
-        enum lock_sig state;
-        char key[LOCK_KEY_FP_MAX];      /* VERIFIED: "SHA256:…" of the key that verified it */
-        char format[16];                /* VERIFIED: "simple-signing" or "bundle" */
-        char digest[REF_DIGEST_MAX];    /* VERIFIED: the digest signed (the index's, or the pin's own) */
-};
-
 struct bp_lock_pin {
         char tag[REF_TAG_MAX];
         char digest[REF_DIGEST_MAX];
@@ -123,7 +106,8 @@ const struct bp_lock_entry *lock_entry(const struct bp_lock *l, size_t i);
 /* The entry of service, or NULL. Borrowed from l until l next changes. */
 const struct bp_lock_entry *lock_find(const struct bp_lock *l, const char *service);
 
-/* Record a resolution for service: when the pinned digest changes, the old pin becomes previous. -EINVAL,
+/* Record a resolution for service: when the pinned digest changes, the old pin becomes previous, and what
+ * verified the old one is forgotten unless r->sig says what verified the new one. -EINVAL,
  * and l unchanged, when any field would not pass lock_parse() (too long, a platform it cannot name). */
 int lock_set(struct bp_lock *l, const char *service, const char *image, const char *version, const char *tag,
              const char *target, const struct bp_resolution *r, struct bp_err *err);
