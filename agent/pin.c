@@ -574,6 +574,28 @@ int run_job_verify(struct bp_run *run, struct bp_pin_job *job, struct bp_resolut
         return 0;
 }
 
+const char *run_pin_signature(struct bp_run *run, const struct bp_service *s, const struct bp_lock_entry *e,
+                              struct bp_err *err)
+{
+        const struct bp_verify_conf *v = config_verify_for(run->config, s);
+        struct bp_key *keys[CONFIG_VERIFY_KEYS_MAX];
+
+        if (!e || (!v && e->pin.sig.state == LOCK_SIG_NONE))
+                return NULL;
+        if (e->pin.sig.state == LOCK_SIG_UNVERIFIED)
+                return "unverified";
+        if (e->pin.sig.state == LOCK_SIG_NONE)
+                return "unchecked";
+        if (!v)
+                return "key_unlisted";
+        if (keys_for(run, v, keys, err) < 0)
+                return "unchecked";
+        for (size_t i = 0; i < v->n_paths; i++)
+                if (strcmp(verify_key_fingerprint(keys[i]), e->pin.sig.key) == 0)
+                        return "verified";
+        return "key_unlisted";
+}
+
 int run_record(struct bp_run *run, const struct bp_service *s, const char *tag, const struct bp_resolution *r,
                struct bp_err *err)
 {

@@ -119,6 +119,13 @@ int run_job_resolution(struct bp_run *run, struct bp_pin_job *job, struct bp_res
 int run_job_verify(struct bp_run *run, struct bp_pin_job *job, struct bp_resolution *r, char *line, size_t size,
                    struct bp_err *err);
 
+/* What status says of e's pin, service s's, against verify =: NULL when verify is off for s and the pin
+ * was never checked; "verified", "unverified", "unchecked" (verify is on, the pin was never checked), or
+ * "key_unlisted" (verified by a key verify = no longer lists: the next upgrade or resolve checks it again).
+ * Loads the keys (status is no boot); a key that does not load makes it "unchecked", with err set. */
+const char *run_pin_signature(struct bp_run *run, const struct bp_service *s, const struct bp_lock_entry *e,
+                              struct bp_err *err);
+
 /* The second half: record r, resolved for s at tag, in the lock (the old pin becomes previous). */
 int run_record(struct bp_run *run, const struct bp_service *s, const char *tag, const struct bp_resolution *r,
                struct bp_err *err);

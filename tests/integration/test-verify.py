@@ -35,6 +35,7 @@ def fingerprint(pem_path):
 
 def start_registry(d):
     s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Go's listener: TIME_WAIT is no owner
     try:
         s.bind(("127.0.0.1", 5055))
     except OSError as e:
@@ -233,6 +234,20 @@ def accepted(name, repo, verify, key, fmt, signed):
         out.append((f"{name}: an unchanged run makes one HEAD and nothing else", again.rc == 0 and
                     again.doc["requests"] == {"head": 1, "get": 0, "blob": 0, "tag_pages": 0, "token": 0},
                     (again.rc, again.doc, again.err)))
+        st = harness.run([bp, "-c", cfg, "--platform", "linux/arm64", "--json", "status"])
+        svc = st.doc["services"][0] if st.doc else {}
+        out.append((f"{name}: status says verified, and by what", svc.get("signature") == "verified" and
+                    svc.get("verified") == e["pin"]["verified"], (st.rc, st.doc, st.err)))
+    if ok and name == "classic":
+        _, other = setup_case("classic-key2", repo, KEY2, {"state_dir": os.path.join(d, "state"),
+                                                          "env_dir": os.path.join(d, "env")})
+        st = harness.run([bp, "-c", other, "--platform", "linux/arm64", "status"])
+        out.append(("status flags a pin whose key is no longer listed",
+                    "is no longer listed in verify =" in st.out, (st.rc, st.out, st.err)))
+        r = resolve(other)
+        out.append(("resolve checks that pin again and names it (exit 1)", r.rc == 1 and
+                    "1 by an unknown key" in r.doc["services"][0].get("error", "") and
+                    lock_of(d)["pin"]["digest"] == ARM64, (r.rc, r.doc, r.err)))
     return out
 
 
