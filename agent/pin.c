@@ -561,7 +561,18 @@ int run_job_verify(struct bp_run *run, struct bp_pin_job *job, struct bp_resolut
         for (size_t i = 0; i < n; i++)
                 if (strcmp(found[i].checked, r->digest) == 0 || strcmp(found[i].checked, r->index_digest) == 0)
                         ours[k++] = found[i];
-        ok = sigs_verified(ours, k);
+        /* The same answer whatever order the responses came in: the index's signature first, then the
+         * child's; by the first listed key. */
+        ok = NULL;
+        for (size_t d = 0; !ok && d < 2; d++)
+                for (size_t i = 0; !ok && i < job->n_keys; i++)
+                        for (size_t f = 0; !ok && f < k; f++)
+                                if (ours[f].r.outcome == BP_SIG_VERIFIED &&
+                                    strcmp(ours[f].checked, d == 0 ? r->index_digest : r->digest) == 0 &&
+                                    strcmp(ours[f].r.key_fp, verify_key_fingerprint(job->keys[i])) == 0)
+                                        ok = &ours[f];
+        if (!ok)
+                ok = sigs_verified(ours, k);
         if (!ok) {
                 r->sig = (struct bp_lock_sig) { .state = LOCK_SIG_UNVERIFIED };
                 (void) sigs_summary(digest, ours, k, line, size);

@@ -64,7 +64,10 @@ http:
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://{REG}/v2/", timeout=1)
-            return p
+            time.sleep(0.3)  # one that lost the port to another registry exits at once: not ours
+            if p.poll() is None:
+                return p
+            break
         except Exception:
             if p.poll() is not None:
                 break
@@ -260,6 +263,23 @@ def refused(name, repo, verify, words):
              (rc, line, err))]
 
 
+def inspect_case():
+    out = []
+    ref = f"{REG}/signed/app:1"
+    i = harness.run([bp, "--platform", "linux/arm64", "inspect", "--insecure", "--verify", KEY2, "--verify", KEY1, ref])
+    out.append(("inspect --verify: each signature, where it came from, and the verdict (exit 0)",
+                i.rc == 0 and "registry .sig tag simple-signing" in i.out and "verified " + fingerprint(KEY1) in i.out
+                and f"{INDEX[:19]}… is signed by {fingerprint(KEY1)}" in i.out, (i.rc, i.out, i.err)))
+    i = harness.run([bp, "--platform", "linux/arm64", "inspect", "--insecure", "--json", "--verify", KEY1,
+                     f"{REG}/signed/provenance:1"])
+    sig = (i.doc or {}).get("signatures", {})
+    out.append(("inspect --verify --json: a provenance attestation is found and is no approval (exit 1)",
+                i.rc == 1 and not sig.get("verified") and
+                [(f["source"], f["format"], f["outcome"]) for f in sig.get("found", [])] ==
+                [("registry referrers tag", "bundle", "not_approval")], (i.rc, i.out, i.err)))
+    return out
+
+
 def upgrade_case():
     out = []
     repo = "upgrade/u"
@@ -353,6 +373,7 @@ try:
         lambda: refused("copied", "signed/copied", KEY1, ["is not signed by a trusted key"]),
         upgrade_case,
         turned_on_case,
+        inspect_case,
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for results in pool.map(lambda f: f(), jobs):
