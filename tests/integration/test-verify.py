@@ -263,6 +263,28 @@ def refused(name, repo, verify, words):
              (rc, line, err))]
 
 
+def key_refused_case():
+    """A key that is private, or writable by others, fails the service with the config's file:line."""
+    out = []
+    d = os.path.join(top, "keys")
+    os.makedirs(d)
+    private = os.path.join(d, "private.pem")
+    shutil.copy(OWN_PRIV, private)
+    os.chmod(private, 0o600)
+    loose = os.path.join(d, "loose.pub")
+    shutil.copy(KEY1, loose)
+    os.chmod(loose, 0o666)
+    for name, key, word in (("private", private, "private"), ("loose", loose, "writable")):
+        dd, cfg = setup_case("key-" + name, "signed/app", key)
+        line = next(i + 1 for i, l in enumerate(open(cfg)) if l.startswith("verify ="))
+        rc, doc, err = resolve(cfg)
+        msg = doc["services"][0].get("error", "") if doc else ""
+        out.append((f"a {name} key is refused with file:line, nothing pinned",
+                    rc == 1 and f"{cfg}:{line}: verify: " in msg and word in msg and lock_of(dd) is None,
+                    (rc, msg, err)))
+    return out
+
+
 def inspect_case():
     out = []
     ref = f"{REG}/signed/app:1"
@@ -374,6 +396,7 @@ try:
         upgrade_case,
         turned_on_case,
         inspect_case,
+        key_refused_case,
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for results in pool.map(lambda f: f(), jobs):
