@@ -88,8 +88,9 @@ static int submit(struct bp_sigs_job *j, enum step step, enum step listed_by, si
         q->op.kind = kind;
         q->op.max = max;
         q->op.direct = j->direct;
-        /* A signature that is not there is a 404 from the mirror as well: ask the registry then. */
-        q->op.absent_ok = step == STEP_SIG_TAG || step == STEP_REFERRERS_API || step == STEP_REFERRERS_TAG;
+        /* A signature, or a document of one, that the mirror does not have is a 404 from it: not a
+         * failure of the mirror; the registry is asked. */
+        q->op.absent_ok = true;
         text_copy(q->op.repo, sizeof(q->op.repo), j->spec.repo);
         text_copy(q->op.reference, sizeof(q->op.reference), reference);
         q->op.done = req_done;
@@ -228,9 +229,8 @@ static void req_done(struct bp_registry_op *op, void *userdata)
                 digest_tag(j->digests[q->digest_i], "", tag);
                 (void) submit(j, STEP_REFERRERS_TAG, STEP_REFERRERS_TAG, q->digest_i, BP_REG_MANIFEST, tag, 0,
                               NULL);
-        } else if (j->rc == 0 && q->op.result == -ENOENT &&
-                   (q->step == STEP_SIG_TAG || q->step == STEP_REFERRERS_TAG)) {
-                /* none there */
+        } else if (j->rc == 0 && q->op.result == -ENOENT) {
+                /* none there; a document listed but gone counts as no signature, and stops no other */
         } else if (j->rc == 0 && q->op.result < 0) {
                 (void) fail(j, q->op.result, &q->op.err);
         } else if (j->rc == 0) {

@@ -47,7 +47,8 @@ bool sigs_has(const struct bp_sigs_job *j, const char *digest);
 /* After the run: every signature found (borrowed from j), 0; or the one error that stopped the search
  * (more than VERIFY_CANDIDATES_MAX signatures on a digest, a document over VERIFY_DOC_MAX_BYTES, a
  * registry that failed), naming the image. A 404 for a .sig tag, a referrers tag or the referrers API
- * means there is none there. */
+ * means there is none there; for a document one of them lists, that it is no signature. From the mirror,
+ * a 404 sends the request to the registry and the mirror is kept. */
 int sigs_result(const struct bp_sigs_job *j, const struct bp_sig_found **ret, size_t *ret_n, struct bp_err *err);
 
 /* The first signature that verified, or NULL. */

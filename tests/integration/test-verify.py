@@ -31,9 +31,19 @@ def fingerprint(pem_path):
     return "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")
 
 
+def harness_free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 # ---- the registry ----------------------------------------------------------------------------------------
 
-def start_registry(d):
+def start_registry(d, port=5055):
+    if port != 5055:  # a mirror: any free port
+        return start_plain(d, port)
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Go's listener: TIME_WAIT is no owner
     try:
@@ -44,7 +54,11 @@ def start_registry(d):
         sys.exit(1)
     finally:
         s.close()
-    cfg = os.path.join(d, "registry.yml")
+    return start_plain(d, 5055)
+
+
+def start_plain(d, port):
+    cfg = os.path.join(d, f"registry-{port}.yml")
     open(cfg, "w").write(f"""version: 0.1
 log:
   level: error
@@ -52,18 +66,18 @@ log:
     disabled: true
 storage:
   filesystem:
-    rootdirectory: {d}/storage
+    rootdirectory: {d}/storage-{port}
   delete:
     enabled: true
 http:
-  addr: {REG}
+  addr: 127.0.0.1:{port}
   secret: test-verify
 """)
     p = subprocess.Popen(["/usr/bin/docker-registry", "serve", cfg], stdout=subprocess.DEVNULL,
-                         stderr=open(os.path.join(d, "registry.log"), "w"))
+                         stderr=open(os.path.join(d, f"registry-{port}.log"), "w"))
     for _ in range(100):
         try:
-            urllib.request.urlopen(f"http://{REG}/v2/", timeout=1)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
             time.sleep(0.3)  # one that lost the port to another registry exits at once: not ours
             if p.poll() is None:
                 return p
@@ -73,7 +87,7 @@ http:
                 break
             time.sleep(0.1)
     p.kill()
-    print("FAIL test-verify: docker-registry on 127.0.0.1:5055 did not start")
+    print(f"FAIL test-verify: docker-registry on 127.0.0.1:{port} did not start")
     print("0 passed, 1 failed")
     sys.exit(1)
 
@@ -87,20 +101,20 @@ def req(method, url, data=None, headers=None):
         return e.code, dict(e.headers), e.read()
 
 
-def push_blob(repo, data):
+def push_blob(repo, data, host=REG):
     d = "sha256:" + hashlib.sha256(data).hexdigest()
-    st, h, _ = req("POST", f"http://{REG}/v2/{repo}/blobs/uploads/")
+    st, h, _ = req("POST", f"http://{host}/v2/{repo}/blobs/uploads/")
     assert st == 202, (repo, st)
     loc = h["Location"]
-    loc = loc if loc.startswith("http") else f"http://{REG}{loc}"
+    loc = loc if loc.startswith("http") else f"http://{host}{loc}"
     st, _, body = req("PUT", f"{loc}{'&' if '?' in loc else '?'}digest={d}", data,
                       {"Content-Type": "application/octet-stream"})
     assert st == 201, (repo, st, body)
     return d
 
 
-def push_manifest(repo, ref, data, media_type):
-    st, h, body = req("PUT", f"http://{REG}/v2/{repo}/manifests/{ref}", data, {"Content-Type": media_type})
+def push_manifest(repo, ref, data, media_type, host=REG):
+    st, h, body = req("PUT", f"http://{host}/v2/{repo}/manifests/{ref}", data, {"Content-Type": media_type})
     assert st == 201, (repo, ref, st, body)
     assert h.get("Docker-Content-Digest") == "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -138,13 +152,13 @@ def build_image(text):
     return blobs, manifests, index
 
 
-def push_image(repo, tag, image):
+def push_image(repo, tag, image, host=REG):
     blobs, manifests, index = image
     for b in blobs:
-        push_blob(repo, b)
+        push_blob(repo, b, host)
     for m in manifests:
-        push_manifest(repo, "sha256:" + hashlib.sha256(m).hexdigest(), m, MT_MANIFEST)
-    push_manifest(repo, tag, index, MT_INDEX)
+        push_manifest(repo, "sha256:" + hashlib.sha256(m).hexdigest(), m, MT_MANIFEST, host)
+    push_manifest(repo, tag, index, MT_INDEX, host)
     return "sha256:" + hashlib.sha256(index).hexdigest()
 
 
@@ -263,6 +277,22 @@ def refused(name, repo, verify, words):
              (rc, line, err))]
 
 
+def mirror_case():
+    """A mirror with the image and none of its signatures (404): the registry is asked for them, and the
+    mirror is not given up on (no warning); the bundle comes from the registry's referrers tag."""
+    host = f"127.0.0.1:{mirror_port}"
+    push_image("signed/bundle", "1", build_image(""), host)
+    d = os.path.join(top, "mirror")
+    os.makedirs(d)
+    cfg = harness.config(d, {"app": f"image = {REG}/signed/bundle\nversion = 1\nverify = {KEY1}"},
+                         {REG: f"insecure = true\nmirror = http://{host}"}, {"timeout": 5})
+    rc, doc, err = resolve(cfg)
+    e = lock_of(d)
+    return [("mirror: signatures it does not have are asked of the registry; the mirror is kept",
+             rc == 0 and e and e["pin"].get("verified", {}).get("format") == "bundle" and "mirror" not in err,
+             (rc, err, e))]
+
+
 def key_refused_case():
     """A key that is private, or writable by others, fails the service with the config's file:line."""
     out = []
@@ -365,6 +395,8 @@ def turned_on_case():
 
 top = tempfile.mkdtemp(prefix="bp-verify-")
 registry = start_registry(top)
+mirror_port = harness_free_port()
+mirror = start_registry(top, mirror_port)
 try:
     fixture = build_image("")
     for repo in ("signed/app", "signed/child", "signed/rotated", "signed/bundle", "signed/provenance",
@@ -397,13 +429,15 @@ try:
         turned_on_case,
         inspect_case,
         key_refused_case,
+        mirror_case,
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for results in pool.map(lambda f: f(), jobs):
             for name, ok, detail in results:
                 check(name, ok, detail)
 finally:
-    registry.kill()
-    registry.wait()
+    for p in (registry, mirror):
+        p.kill()
+        p.wait()
     shutil.rmtree(top, ignore_errors=True)
 harness.done()
