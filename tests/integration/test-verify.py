@@ -277,6 +277,27 @@ def refused(name, repo, verify, words):
              (rc, line, err))]
 
 
+def boot_case():
+    """boot resolves what the lock cannot answer, under the same rule; what the lock answers is not
+    checked again, and needs no network at all."""
+    out = []
+    d, cfg = setup_case("boot-unsigned", "signed/unsigned", KEY1, {"boot_wait": 0})
+    b = harness.run([bp, "-c", cfg, "--platform", "linux/arm64", "boot"])
+    out.append(("boot: an unsigned first pin is refused (exit 1), no env file",
+                b.rc == 1 and "is not signed by a trusted key" in b.err and lock_of(d) is None and
+                not os.path.exists(os.path.join(d, "env", "app.env")), (b.rc, b.err)))
+    d, cfg = setup_case("boot-signed", "signed/app", KEY1, {"boot_wait": 0})
+    b = harness.run([bp, "-c", cfg, "--platform", "linux/arm64", "boot"])
+    e = lock_of(d)
+    out.append(("boot: a signed first pin is taken, with what verified it", b.rc == 0 and e and
+                e["pin"].get("verified", {}).get("digest") == INDEX, (b.rc, b.err, e)))
+    os.remove(os.path.join(d, "env", "app.env"))
+    b = harness.run([bp, "-c", cfg, "--platform", "linux/arm64", "boot"], net=False)
+    out.append(("boot: the lock answers offline, without checking again", b.rc == 0 and
+                os.path.exists(os.path.join(d, "env", "app.env")), (b.rc, b.err)))
+    return out
+
+
 def mirror_case():
     """A mirror with the image and none of its signatures (404): the registry is asked for them, and the
     mirror is not given up on (no warning); the bundle comes from the registry's referrers tag."""
@@ -430,6 +451,7 @@ try:
         inspect_case,
         key_refused_case,
         mirror_case,
+        boot_case,
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for results in pool.map(lambda f: f(), jobs):
