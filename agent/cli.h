@@ -22,9 +22,11 @@ enum {
         CLI_OPT_DRY_RUN = 1 << 1,  /* --dry-run */
         CLI_OPT_REGISTRY = 1 << 2, /* --insecure, --auth-file, --ca-file, --timeout */
         CLI_OPT_ALLOW_BAD = 1 << 3, /* --allow-bad SERVICE */
+        CLI_OPT_VERIFY = 1 << 4,    /* --verify KEY */
 };
 
 #define CLI_ALLOW_BAD_MAX 16
+#define CLI_VERIFY_MAX 8
 
 struct bp_args {
         const char *config;   /* -c */
@@ -39,6 +41,8 @@ struct bp_args {
         bool dry_run;          /* resolve, boot, upgrade: write nothing */
         const char *allow_bad[CLI_ALLOW_BAD_MAX]; /* resolve: services whose bad list it may override */
         size_t n_allow_bad;
+        const char *verify[CLI_VERIFY_MAX]; /* inspect: public keys to check the signatures with */
+        size_t n_verify;
 };
 
 /* Each returns an enum bp_result or a negative errno. argv[0] is the command name, the rest its operands. */

@@ -76,6 +76,9 @@ enum key {
         K_SERVICE_NOTIFY,
         K_SERVICE_NOTIFY_ON,
         K_METRICS,
+        K_VERIFY,
+        K_REGISTRY_VERIFY,
+        K_SERVICE_VERIFY,
         K_COUNT,
 };
 
@@ -97,6 +100,8 @@ static const struct {
         [K_NOTIFY] = { "notify", SECT_BOARDPIN },       [K_NOTIFY_ON] = { "notify_on", SECT_BOARDPIN },
         [K_SERVICE_NOTIFY] = { "notify", SECT_SERVICE }, [K_SERVICE_NOTIFY_ON] = { "notify_on", SECT_SERVICE },
         [K_METRICS] = { "metrics", SECT_BOARDPIN },
+        [K_VERIFY] = { "verify", SECT_BOARDPIN },       [K_REGISTRY_VERIFY] = { "verify", SECT_REGISTRY },
+        [K_SERVICE_VERIFY] = { "verify", SECT_SERVICE },
 };
 
 struct ini_src {
@@ -568,6 +573,42 @@ static int metrics_path(struct ini_src *s, const char *v, char *dst, size_t size
         return 0;
 }
 
+/* verify = none, or absolute paths of public keys, split at blanks. */
+static int verify_set(struct ini_src *s, const char *v, struct bp_verify_conf *ret)
+{
+        struct bp_verify_conf vc = { .line = s->line };
+        const char *p = v;
+
+        if (strcmp(v, "none") == 0) {
+                *ret = vc;
+                return 0;
+        }
+        while (*p) {
+                size_t n = strcspn(p, " \t");
+
+                if (n == 0) {
+                        p++;
+                        continue;
+                }
+                if (*p != '/')
+                        return src_fail(s, -EINVAL, s->line,
+                                        "verify: '%.*s' is not an absolute path (verify = PATH... or none)",
+                                        (int) (n < 64 ? n : 64), p);
+                if (n >= sizeof(vc.paths[0]))
+                        return src_fail(s, -ENAMETOOLONG, s->line, "verify: a path is over %d bytes",
+                                        CONFIG_VERIFY_PATH_MAX - 1);
+                if (vc.n_paths == CONFIG_VERIFY_KEYS_MAX)
+                        return src_fail(s, -E2BIG, s->line, "verify: more than %d keys", CONFIG_VERIFY_KEYS_MAX);
+                memcpy(vc.paths[vc.n_paths], p, n);
+                vc.paths[vc.n_paths++][n] = '\0';
+                p += n;
+        }
+        if (vc.n_paths == 0)
+                return src_fail(s, -EINVAL, s->line, "verify: no key: name PATH... or none");
+        *ret = vc;
+        return 0;
+}
+
 /* ---- [boardpin] ---- */
 
 static int boardpin_set(struct ini_src *s, enum key k, const char *v)
@@ -636,6 +677,8 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                 return notify_on_set(s, v, &c->notify);
         case K_METRICS:
                 return metrics_path(s, v, c->metrics, sizeof(c->metrics));
+        case K_VERIFY:
+                return verify_set(s, v, &c->verify);
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[boardpin]'", keys[k].name);
         }
@@ -705,6 +748,8 @@ static int registry_set(struct ini_src *s, enum key k, const char *v)
                 g->mirror_plain = u.plain;
                 text_copy(g->mirror, sizeof(g->mirror), v);
                 return 0;
+        case K_REGISTRY_VERIFY:
+                return verify_set(s, v, &g->verify);
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[%s]'", keys[k].name, Q(s->section));
         }
@@ -953,6 +998,8 @@ static int service_set(struct ini_src *s, enum key k, const char *val)
                                                 s->c->services[i].name, s->c->services[i].line);
                 text_copy(v->quadlet, sizeof(v->quadlet), val);
                 return 0;
+        case K_SERVICE_VERIFY:
+                return verify_set(s, val, &v->verify);
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[%s]'", keys[k].name, Q(s->section));
         }
@@ -1295,6 +1342,16 @@ const struct bp_registry_conf *config_registry(const struct bp_config *c, const 
                 if (strcmp(registry_canon(c->registries[i].host), registry_canon(host)) == 0)
                         return &c->registries[i];
         return NULL;
+}
+
+const struct bp_verify_conf *config_verify_for(const struct bp_config *c, const struct bp_service *s)
+{
+        const struct bp_registry_conf *rc = config_registry(c, s->image.domain);
+        const struct bp_verify_conf *v = s->verify.line           ? &s->verify
+                                         : rc && rc->verify.line ? &rc->verify
+                                                                 : &c->verify;
+
+        return v->line && v->n_paths > 0 ? v : NULL;
 }
 
 const struct bp_service *config_service(const struct bp_config *c, const char *name)

@@ -23,6 +23,18 @@
 /* health = exec:/path ARG…: the path and its arguments, at most. health.c's HEALTH_ARGS_MAX holds as many
  * (tests/unit/test-config.c checks the two agree: the config knows no health module). */
 #define CONFIG_HEALTH_WORDS_MAX 16
+/* verify = PATH…: public keys one setting lists, enough for a key, its successor and a spare. */
+#define CONFIG_VERIFY_KEYS_MAX 8
+/* A key's path: every service carries its own setting, so not PATH_MAX each. */
+#define CONFIG_VERIFY_PATH_MAX 256
+
+/* A verify = setting: where it was written, for the messages of the keys it names (the config reads no
+ * key: loading one is libcrypto's work, which a boot answered from the lock must not do). */
+struct bp_verify_conf {
+        char paths[CONFIG_VERIFY_KEYS_MAX][CONFIG_VERIFY_PATH_MAX]; /* absolute */
+        size_t n_paths;                               /* 0 with line != 0: verify = none */
+        unsigned line;                                /* 0: not set here */
+};
 
 enum bp_pull {
         BP_PULL_NONE,
@@ -87,6 +99,7 @@ struct bp_service {
         int64_t min_age_s;              /* upgrade: a new digest's image must be this old; -1: [boardpin]'s */
         char quadlet[QUADLET_UNIT_MAX]; /* podman Quadlet unit "NAME.container" pinned by a drop-in, or "" */
         struct bp_notify_conf notify;   /* its own notify = / notify_on =, where set */
+        struct bp_verify_conf verify;   /* the service's own verify =, if set */
         unsigned line;                  /* of its [service …] header, for messages */
 };
 
@@ -97,6 +110,7 @@ struct bp_registry_conf {
         char mirror[512];               /* "" if none; "http[s]://HOST[:PORT]", asked first (registry.h) */
         char mirror_host[REF_DOMAIN_MAX]; /* its HOST[:PORT]: its auth file key and [registry] section */
         bool mirror_plain;              /* its scheme is http:// */
+        struct bp_verify_conf verify;   /* verify = for every image from this host, if set */
 };
 
 struct bp_config {
@@ -114,6 +128,7 @@ struct bp_config {
         char quadlet_dir[PATH_MAX];     /* Quadlet's unit directory, default /etc/containers/systemd */
         struct bp_notify_conf notify;   /* [boardpin]'s notify = / notify_on = */
         char metrics[PATH_MAX];         /* "" if none; else an absolute path ending in NAME.prom */
+        struct bp_verify_conf verify;   /* the default verify =, if set */
         struct bp_registry_conf *registries;
         size_t n_registries;
         struct bp_service *services;
@@ -133,8 +148,9 @@ int config_load(const char *path, struct bp_config **ret, struct bp_err *err);
  * NAME.container or one used twice, a health check that is neither http(s):// nor exec:/absolute, a mirror
  * that is not http(s)://HOST[:PORT][/], a mirror or health URL with a user name or password (an '@' ahead of
  * its query; the message leaves it out), a metrics path that is not absolute or does not end in NAME.prom,
- * a bad host or a port outside 1-65535, a line over 198 bytes, a
- * section name of 49 bytes or more (inih cuts them), a NUL byte. */
+ * a bad host or a port outside 1-65535, a line over 198 bytes, a section name of 49 bytes or more (inih
+ * cuts them), a NUL byte, a verify = that is neither none nor up to CONFIG_VERIFY_KEYS_MAX absolute paths
+ * (the keys themselves are checked where they are loaded). */
 int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err);
 
 /* The destinations for service s (NULL: [boardpin]'s): its own notify = when set, else [boardpin]'s.
@@ -158,6 +174,10 @@ void config_freep(struct bp_config **c);
 
 /* The [registry HOST] section for host (as in a reference's domain), or NULL. Borrowed from c. */
 const struct bp_registry_conf *config_registry(const struct bp_config *c, const char *host);
+
+/* The verify = setting that holds for s: its [service], else its image's [registry HOST], else
+ * [boardpin]; NULL when none sets it or the one that wins says none. Borrowed from c. */
+const struct bp_verify_conf *config_verify_for(const struct bp_config *c, const struct bp_service *s);
 
 /* The service named name, or NULL. Borrowed from c. */
 const struct bp_service *config_service(const struct bp_config *c, const char *name);

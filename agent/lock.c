@@ -165,6 +165,26 @@ static bool time_ok(int64_t t)
         return t == 0 || (t > 0 && clock_rfc3339(t, buf, sizeof(buf))[0]);
 }
 
+/* "SHA256:" and unpadded base64 of 32 bytes. */
+static bool key_fp_ok(const char *s)
+{
+        if (!text_has_prefix(s, "SHA256:") || strlen(s) != strlen("SHA256:") + 43)
+                return false;
+        for (s += strlen("SHA256:"); *s; s++)
+                if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+                      *s == '+' || *s == '/'))
+                        return false;
+        return true;
+}
+
+static bool sig_ok(const struct bp_lock_sig *g)
+{
+        if (g->state != LOCK_SIG_VERIFIED)
+                return g->state == LOCK_SIG_NONE || g->state == LOCK_SIG_UNVERIFIED;
+        return key_fp_ok(g->key) && (strcmp(g->format, "simple-signing") == 0 || strcmp(g->format, "bundle") == 0) &&
+               ref_digest_ok(g->digest);
+}
+
 static int check_pin(const struct bp_lock_pin *p, const char *service, struct bp_err *err)
 {
         char sh[72];
@@ -175,6 +195,8 @@ static int check_pin(const struct bp_lock_pin *p, const char *service, struct bp
                 return bp_fail(err, -EBADMSG, "service '%s': bad 'digest'", show(service, sh));
         if (!platform_ok(p->platform))
                 return bp_fail(err, -EBADMSG, "service '%s': bad 'platform'", show(service, sh));
+        if (!sig_ok(&p->sig))
+                return bp_fail(err, -EBADMSG, "service '%s': bad 'verified'", show(service, sh));
         return 0;
 }
 
@@ -260,6 +282,7 @@ static int get_str(json_object *o, const char *key, char *dst, size_t size, bool
 
 static int parse_pin(json_object *o, const char *service, struct bp_lock_pin *p, struct bp_err *err)
 {
+        json_object *v;
         char sh[72];
         int r;
 
@@ -270,6 +293,22 @@ static int parse_pin(json_object *o, const char *service, struct bp_lock_pin *p,
             (r = get_str(o, "platform", p->platform, sizeof(p->platform), true, service, err)) < 0 ||
             (r = get_str(o, "resolved_at", p->resolved_at, sizeof(p->resolved_at), false, service, err)) < 0)
                 return r;
+        /* "verified" and "unverified" are absent from a lock written without verify =. */
+        if (json_object_object_get_ex(o, "verified", &v) && !json_object_is_type(v, json_type_null)) {
+                if (!json_object_is_type(v, json_type_object))
+                        return bp_fail(err, -EBADMSG, "service '%s': bad 'verified'", show(service, sh));
+                if ((r = get_str(v, "key", p->sig.key, sizeof(p->sig.key), true, service, err)) < 0 ||
+                    (r = get_str(v, "format", p->sig.format, sizeof(p->sig.format), true, service, err)) < 0 ||
+                    (r = get_str(v, "digest", p->sig.digest, sizeof(p->sig.digest), true, service, err)) < 0)
+                        return r;
+                p->sig.state = LOCK_SIG_VERIFIED;
+        }
+        if (json_object_object_get_ex(o, "unverified", &v) && !json_object_is_type(v, json_type_null)) {
+                if (!json_object_is_type(v, json_type_boolean) || !json_object_get_boolean(v) ||
+                    p->sig.state != LOCK_SIG_NONE)
+                        return bp_fail(err, -EBADMSG, "service '%s': bad 'unverified'", show(service, sh));
+                p->sig.state = LOCK_SIG_UNVERIFIED;
+        }
         return 0;
 }
 
@@ -611,6 +650,17 @@ static json_object *pin_json(const struct bp_lock_pin *p)
         json_object_object_add(o, "digest", json_object_new_string(p->digest));
         json_object_object_add(o, "platform", json_object_new_string(p->platform));
         json_object_object_add(o, "resolved_at", json_object_new_string(p->resolved_at));
+        /* Only when checked: a lock written without verify = renders as it always did. */
+        if (p->sig.state == LOCK_SIG_VERIFIED) {
+                json_object *g = json_object_new_object();
+
+                json_object_object_add(g, "key", json_object_new_string(p->sig.key));
+                json_object_object_add(g, "format", json_object_new_string(p->sig.format));
+                json_object_object_add(g, "digest", json_object_new_string(p->sig.digest));
+                json_object_object_add(o, "verified", g);
+        } else if (p->sig.state == LOCK_SIG_UNVERIFIED) {
+                json_object_object_add(o, "unverified", json_object_new_boolean(true));
+        }
         return o;
 }
 
@@ -802,6 +852,10 @@ int lock_set(struct bp_lock *l, const char *service, const char *image, const ch
         text_copy(next.target, sizeof(next.target), target);
         if (strcmp(next.pin.digest, r->digest) != 0 || strcmp(next.pin.tag, tag) != 0)
                 now_rfc3339(next.pin.resolved_at);
+        if (strcmp(next.pin.digest, r->digest) != 0)
+                memset(&next.pin.sig, 0, sizeof(next.pin.sig)); /* what signed the old digest says nothing */
+        if (r->sig.state != LOCK_SIG_NONE)
+                next.pin.sig = r->sig;
         text_copy(next.pin.tag, sizeof(next.pin.tag), tag);
         text_copy(next.pin.digest, sizeof(next.pin.digest), r->digest);
         text_copy(next.pin.platform, sizeof(next.pin.platform), rules_format(&r->platform, name));
@@ -840,11 +894,27 @@ int lock_repin(struct bp_lock *l, const char *service, const struct bp_platform_
                 next.has_previous = true;
                 text_copy(next.pin.digest, sizeof(next.pin.digest), pick->digest);
                 text_copy(next.pin.platform, sizeof(next.pin.platform), rules_format(&pick->platform, name));
+                /* A signature over the index covers every child it lists; one on the old child does not. */
+                if (next.pin.sig.state != LOCK_SIG_VERIFIED || strcmp(next.pin.sig.digest, e->index_digest) != 0)
+                        memset(&next.pin.sig, 0, sizeof(next.pin.sig));
         }
         text_copy(next.target, sizeof(next.target), target);
         if (check_entry(&next, err) < 0)
                 return bp_err_prefix(err, -EINVAL, "not recorded: ");
         *e = next;              /* the same table, which pick may point into */
+        return 0;
+}
+
+int lock_set_sig(struct bp_lock *l, const char *service, const struct bp_lock_sig *sig, struct bp_err *err)
+{
+        struct bp_lock_entry *e = find(l, service);
+        char sh[72];
+
+        if (!e)
+                return bp_fail(err, -ENOENT, "service '%s': not in the lock", show(service, sh));
+        if (!sig_ok(sig) || strlen(sig->key) >= sizeof(sig->key))
+                return bp_fail(err, -EINVAL, "service '%s': a signature the lock cannot record", show(service, sh));
+        e->pin.sig = *sig;
         return 0;
 }
 

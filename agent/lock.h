@@ -49,6 +49,7 @@ struct bp_lock_pin {
         char digest[REF_DIGEST_MAX];
         char platform[RULES_NAME_MAX];
         char resolved_at[32];           /* RFC 3339 UTC */
+        struct bp_lock_sig sig;         /* reset whenever digest changes */
 };
 
 struct bp_lock_entry {
@@ -112,10 +113,15 @@ const struct bp_lock_entry *lock_entry(const struct bp_lock *l, size_t i);
 /* The entry of service, or NULL. Borrowed from l until l next changes. */
 const struct bp_lock_entry *lock_find(const struct bp_lock *l, const char *service);
 
-/* Record a resolution for service: when the pinned digest changes, the old pin becomes previous. -EINVAL,
+/* Record a resolution for service: when the pinned digest changes, the old pin becomes previous, and what
+ * verified the old one is forgotten unless r->sig says what verified the new one. -EINVAL,
  * and l unchanged, when any field would not pass lock_parse() (too long, a platform it cannot name). */
 int lock_set(struct bp_lock *l, const char *service, const char *image, const char *version, const char *tag,
              const char *target, const struct bp_resolution *r, struct bp_err *err);
+
+/* Record what a signature check said of service's pinned digest. -ENOENT when the lock has no such
+ * service, -EINVAL for fields lock_parse() would refuse. */
+int lock_set_sig(struct bp_lock *l, const char *service, const struct bp_lock_sig *sig, struct bp_err *err);
 
 /* Forget services not in keep[0..n) (removed from the config). Returns how many went. */
 size_t lock_prune(struct bp_lock *l, const char *const *keep, size_t n);

@@ -34,7 +34,7 @@ static const struct {
           "                      switch, restart units, health-check, roll back on failure" },
         { "status", cmd_status, CLI_OPT_JSON, "lock vs config vs this board; rollout phase, bad list" },
         { "report", cmd_report, CLI_OPT_JSON, "[SERVICE]: one markdown row for a compatibility table" },
-        { "inspect", cmd_inspect, CLI_OPT_JSON | CLI_OPT_REGISTRY,
+        { "inspect", cmd_inspect, CLI_OPT_JSON | CLI_OPT_REGISTRY | CLI_OPT_VERIFY,
           "REFERENCE: the digest this board would run, and why" },
 };
 
@@ -51,6 +51,7 @@ static const struct {
         { CLI_OPT_REGISTRY, "--ca-file F", "CA certificates for the image's registry" },
         { CLI_OPT_REGISTRY, "--timeout S", "seconds to connect, and of silence before a request fails" },
         { CLI_OPT_ALLOW_BAD, "--allow-bad NAME", "pin service NAME even to a bad-listed digest; unlist it" },
+        { CLI_OPT_VERIFY, "--verify KEY", "show each signature found and whether KEY (repeatable) verifies it" },
 };
 
 static void help(void)
@@ -115,7 +116,8 @@ static int run(int argc, char **argv, struct bp_args *args)
                 OPT_CA_FILE,
                 OPT_TIMEOUT,
                 OPT_DRY_RUN,
-                OPT_ALLOW_BAD
+                OPT_ALLOW_BAD,
+                OPT_VERIFY
         };
         static const struct option options[] = {
                 { "config", required_argument, NULL, 'c' },
@@ -133,9 +135,10 @@ static int run(int argc, char **argv, struct bp_args *args)
                 { "timeout", required_argument, NULL, OPT_TIMEOUT },
                 { "dry-run", no_argument, NULL, OPT_DRY_RUN },
                 { "allow-bad", required_argument, NULL, OPT_ALLOW_BAD },
+                { "verify", required_argument, NULL, OPT_VERIFY },
                 {},
         };
-        const char *first[4] = { 0 }; /* the first option seen of each CLI_OPT_* group, by bit */
+        const char *first[5] = { 0 }; /* the first option seen of each CLI_OPT_* group, by bit */
         unsigned seen = 0;
         int c, idx;
 
@@ -180,6 +183,14 @@ static int run(int argc, char **argv, struct bp_args *args)
                                 return BP_RESULT_USAGE;
                         }
                         args->allow_bad[args->n_allow_bad++] = optarg;
+                        break;
+                case OPT_VERIFY:
+                        SEEN(CLI_OPT_VERIFY, idx);
+                        if (args->n_verify == CLI_VERIFY_MAX) {
+                                log_error("--verify: more than %d keys", CLI_VERIFY_MAX);
+                                return BP_RESULT_USAGE;
+                        }
+                        args->verify[args->n_verify++] = optarg;
                         break;
                 case OPT_INSECURE:
                         SEEN(CLI_OPT_REGISTRY, idx);

@@ -15,7 +15,9 @@
 #include "resolve.h"
 #include "result.h" /* the results run_open() returns */
 #include "sd.h"
+#include "sigs.h"
 #include "text.h"
+#include "verify.h"
 #include "version.h"
 
 /* The bound of systemctl daemon-reload: twice the 90 s systemd gives each generator. */
@@ -155,6 +157,8 @@ void run_close(struct bp_run *run)
         http_free(run->http);
         lock_free(run->lock);
         challenges_free(run->challenges);
+        for (size_t i = 0; i < run->n_keys; i++)
+                verify_key_free(run->keys[i]);
         config_free(run->config);
         if (run->lock_fd >= 0)
                 (void) close(run->lock_fd);
@@ -337,6 +341,12 @@ struct bp_pin_job {
         int rc;     /* a failure before the chain started */
         struct bp_err err;
         struct bp_resolve_job *chain;
+        /* verify =: its keys (borrowed from the run) and the signatures of the digests the chain found */
+        struct bp_key *keys[CONFIG_VERIFY_KEYS_MAX];
+        size_t n_keys;
+        struct bp_sigs_job *sigs;
+        int sigs_rc; /* a digest sigs_add() refused */
+        struct bp_err sigs_err;
 };
 
 void pin_job_free(struct bp_pin_job *job)
@@ -344,7 +354,76 @@ void pin_job_free(struct bp_pin_job *job)
         if (!job)
                 return;
         resolve_job_free(job->chain);
+        sigs_free(job->sigs);
         free(job);
+}
+
+/* The keys verify = names for s, each loaded once per run. A key refused is named by the config's
+ * file:line: the config only checked that the paths are absolute. */
+static int keys_for(struct bp_run *run, const struct bp_verify_conf *v, struct bp_key **ret, struct bp_err *err)
+{
+        for (size_t i = 0; i < v->n_paths; i++) {
+                size_t k = 0;
+                int r;
+
+                while (k < run->n_keys && strcmp(run->key_paths[k], v->paths[i]) != 0)
+                        k++;
+                if (k == run->n_keys) {
+                        if (run->n_keys == PIN_KEYS_MAX)
+                                return bp_fail(err, -E2BIG, "%s:%u: verify: more than %d keys in all",
+                                               run->config->path, v->line, PIN_KEYS_MAX);
+                        r = verify_key_load(v->paths[i], &run->keys[k], err);
+                        if (r < 0)
+                                return bp_err_prefix(err, r, "%s:%u: verify: ", run->config->path, v->line);
+                        text_copy(run->key_paths[k], CONFIG_VERIFY_PATH_MAX, v->paths[i]);
+                        run->n_keys++;
+                }
+                ret[i] = run->keys[k];
+        }
+        return 0;
+}
+
+static void job_sigs_add(struct bp_pin_job *job, const char *digest)
+{
+        if (job->sigs && job->sigs_rc == 0)
+                job->sigs_rc = sigs_add(job->sigs, digest, &job->sigs_err);
+}
+
+/* A digest new to the run: its signatures are fetched beside the rest of the chain. */
+static void job_digest_found(void *userdata, const char *digest)
+{
+        job_sigs_add(userdata, digest);
+}
+
+static bool key_listed(const struct bp_pin_job *job, const char *fp)
+{
+        for (size_t i = 0; i < job->n_keys; i++)
+                if (strcmp(verify_key_fingerprint(job->keys[i]), fp) == 0)
+                        return true;
+        return false;
+}
+
+/* The pin is unchanged: checked once when verify is new to it or its key is no longer listed; an
+ * unchanged pin found unsigned before is not asked again (one HEAD per service stays one HEAD). */
+static bool pin_needs_check(const struct bp_pin_job *job, const struct bp_resolution *r)
+{
+        const struct bp_lock_entry *e = lock_find(job->run->lock, job->s->name);
+
+        if (!job->sigs || !e || strcmp(e->pin.digest, r->digest) != 0)
+                return job->sigs != NULL;
+        return e->pin.sig.state == LOCK_SIG_NONE ||
+               (e->pin.sig.state == LOCK_SIG_VERIFIED && !key_listed(job, e->pin.sig.key));
+}
+
+static void job_resolved(void *userdata, const struct bp_resolution *r)
+{
+        struct bp_pin_job *job = userdata;
+
+        if (!r->unchanged || !pin_needs_check(job, r))
+                return;
+        if (r->index_digest[0])
+                job_sigs_add(job, r->index_digest);
+        job_sigs_add(job, r->digest);
 }
 
 static int job_pick(void *userdata, char **tags, size_t n, char ret_tag[static REF_TAG_MAX], struct bp_err *err)
@@ -392,6 +471,19 @@ int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_
         spec.userdata = job;
         spec.ref.digest[0] = '\0';
         rc = registry_for(run, &s->image, &spec.reg, &job->err);
+        if (rc == 0 && config_verify_for(run->config, s)) {
+                const struct bp_verify_conf *v = config_verify_for(run->config, s);
+                struct bp_sigs_spec ss = { .reg = spec.reg, .keys = job->keys, .n_keys = v->n_paths };
+
+                text_copy(ss.repo, sizeof(ss.repo), s->image.path);
+                text_copy(ss.repository, sizeof(ss.repository), job->image);
+                rc = keys_for(run, v, job->keys, &job->err);
+                if (rc == 0)
+                        rc = sigs_new(&ss, &job->sigs, &job->err);
+                job->n_keys = v->n_paths;
+                spec.digest_found = job_digest_found;
+                spec.resolved = job_resolved;
+        }
         if (rc == 0)
                 rc = exact_tag(s, job->t, spec.ref.tag, &job->err);
         if (rc == 0)
@@ -433,6 +525,88 @@ int run_job_resolution(struct bp_run *run, struct bp_pin_job *job, struct bp_res
         return 0;
 }
 
+int run_job_verify(struct bp_run *run, struct bp_pin_job *job, struct bp_resolution *r, char *line, size_t size,
+                   struct bp_err *err)
+{
+        const struct bp_lock_entry *e = lock_find(run->lock, job->s->name);
+        const struct bp_sig_found *found = NULL, *ok;
+        _cleanup_free_ struct bp_sig_found *ours = NULL;
+        const char *digest = r->index_digest[0] ? r->index_digest : r->digest;
+        size_t n = 0, k = 0;
+        int rc;
+
+        line[0] = '\0';
+        if (!job->sigs)
+                return 0;
+        if (r->unchanged && !pin_needs_check(job, r)) {
+                if (!e || e->pin.sig.state != LOCK_SIG_UNVERIFIED)
+                        return 0;
+                r->sig.state = LOCK_SIG_UNVERIFIED;
+                (void) snprintf(line, size, "%s is unverified: no signature by a trusted key was found when it was "
+                                "checked", r->digest);
+                return 1;
+        }
+        if (job->sigs_rc < 0) {
+                *err = job->sigs_err;
+                return bp_err_prefix(err, job->sigs_rc, "service '%s': ", job->s->name);
+        }
+        rc = sigs_result(job->sigs, &found, &n, err);
+        if (rc < 0)
+                return bp_err_prefix(err, rc, "service '%s': ", job->s->name);
+        /* Only what was found for the digests resolved: a mirror's digest the registry overruled says
+         * nothing. */
+        ours = calloc(n + 1, sizeof(*ours));
+        if (!ours)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(found[i].checked, r->digest) == 0 || strcmp(found[i].checked, r->index_digest) == 0)
+                        ours[k++] = found[i];
+        /* The same answer whatever order the responses came in: the index's signature first, then the
+         * child's; by the first listed key. */
+        ok = NULL;
+        for (size_t d = 0; !ok && d < 2; d++)
+                for (size_t i = 0; !ok && i < job->n_keys; i++)
+                        for (size_t f = 0; !ok && f < k; f++)
+                                if (ours[f].r.outcome == BP_SIG_VERIFIED &&
+                                    strcmp(ours[f].checked, d == 0 ? r->index_digest : r->digest) == 0 &&
+                                    strcmp(ours[f].r.key_fp, verify_key_fingerprint(job->keys[i])) == 0)
+                                        ok = &ours[f];
+        if (!ok)
+                ok = sigs_verified(ours, k);
+        if (!ok) {
+                r->sig = (struct bp_lock_sig) { .state = LOCK_SIG_UNVERIFIED };
+                (void) sigs_summary(digest, ours, k, line, size);
+                return 1;
+        }
+        r->sig = (struct bp_lock_sig) { .state = LOCK_SIG_VERIFIED };
+        text_copy(r->sig.key, sizeof(r->sig.key), ok->r.key_fp);
+        text_copy(r->sig.format, sizeof(r->sig.format), verify_format_name(ok->r.format));
+        text_copy(r->sig.digest, sizeof(r->sig.digest), ok->checked);
+        return 0;
+}
+
+const char *run_pin_signature(struct bp_run *run, const struct bp_service *s, const struct bp_lock_entry *e,
+                              struct bp_err *err)
+{
+        const struct bp_verify_conf *v = config_verify_for(run->config, s);
+        struct bp_key *keys[CONFIG_VERIFY_KEYS_MAX];
+
+        if (!e || (!v && e->pin.sig.state == LOCK_SIG_NONE))
+                return NULL;
+        if (e->pin.sig.state == LOCK_SIG_UNVERIFIED)
+                return "unverified";
+        if (e->pin.sig.state == LOCK_SIG_NONE)
+                return "unchecked";
+        if (!v)
+                return "key_unlisted";
+        if (keys_for(run, v, keys, err) < 0)
+                return "unchecked";
+        for (size_t i = 0; i < v->n_paths; i++)
+                if (strcmp(verify_key_fingerprint(keys[i]), e->pin.sig.key) == 0)
+                        return "verified";
+        return "key_unlisted";
+}
+
 int run_record(struct bp_run *run, const struct bp_service *s, const char *tag, const struct bp_resolution *r,
                struct bp_err *err)
 {
@@ -453,7 +627,20 @@ int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_re
         if (rc < 0)
                 return rc;
         if (rc == 0) {
+                char line[sizeof(err->msg)];
                 bool allowed = false;
+                int v = run_job_verify(run, job, &r, line, sizeof(line), err);
+
+                if (v != 0) {
+                        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
+
+                        /* The pin and its env files stay; an unchanged pin found unsigned is marked so
+                         * that status shows it and the next run does not ask again. */
+                        if (v == 1 && e && strcmp(e->pin.digest, r.digest) == 0 && e->pin.sig.state == LOCK_SIG_NONE)
+                                (void) lock_set_sig(run->lock, s->name, &r.sig, /* err= */ NULL);
+                        resolution_done(&r);
+                        return v < 0 ? v : bp_fail(err, -EPERM, "service '%s': %s", s->name, line);
+                }
 
                 for (size_t i = 0; i < run->opts.n_allow_bad; i++)
                         allowed = allowed || strcmp(run->opts.allow_bad[i], s->name) == 0;
@@ -465,7 +652,7 @@ int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_re
                                      "'resolve --allow-bad %s' pins it anyway",
                                      s->name, r.digest, s->name);
                 if (rc == 0)
-                        rc = run_record(run, s, tag, &r, err);
+                        rc = run_record(run, s, tag, &r, err); /* with what verified it, when checked now */
                 if (rc == 0 && allowed)
                         lock_remove_bad(run->lock, s->name, r.digest);
                 resolution_done(&r);

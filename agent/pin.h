@@ -15,6 +15,10 @@
 #include "resolve.h"
 
 #define PIN_REGISTRIES_MAX 16
+/* Distinct verify = keys one run loads: a few per registry at most. */
+#define PIN_KEYS_MAX 32
+
+struct bp_key;
 
 /* How long a run waits for state_dir's lock while another boardpin holds it. A person running resolve
  * waits a few seconds for a boot that is answered from the lock; boot waits as long as it may wait for
@@ -45,6 +49,10 @@ struct bp_run {
         char hosts[PIN_REGISTRIES_MAX][REF_DOMAIN_MAX];
         size_t n_registries;
         struct bp_challenges *challenges; /* what each registry asked for last time */
+        /* verify = keys, loaded when a service first needs them (never by a boot the lock answers). */
+        struct bp_key *keys[PIN_KEYS_MAX];
+        char key_paths[PIN_KEYS_MAX][CONFIG_VERIFY_PATH_MAX];
+        size_t n_keys;
 };
 
 /* What became of one service. */
@@ -102,6 +110,22 @@ int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_re
  * as it is. */
 int run_job_resolution(struct bp_run *run, struct bp_pin_job *job, struct bp_resolution *ret,
                        char ret_tag[static REF_TAG_MAX], struct bp_err *err);
+/* What the signatures say of r, job's resolution (upgrade asks before it decides; run_finish_service()
+ * before it records). 0: nothing to check (verify is off for the service, or r is the pin unchanged and
+ * a key still listed verified it), or r->sig now says what verified it. 1: not signed by a listed key:
+ * line says so in one line (verify_summary()'s, or that the unchanged pin was found unsigned before), and
+ * r->sig is LOCK_SIG_UNVERIFIED. < 0: the check could not be made (a key refused with the config's
+ * file:line, more signatures than allowed, a registry that failed), err naming the service. */
+int run_job_verify(struct bp_run *run, struct bp_pin_job *job, struct bp_resolution *r, char *line, size_t size,
+                   struct bp_err *err);
+
+/* What status says of e's pin, service s's, against verify =: NULL when verify is off for s and the pin
+ * was never checked; "verified", "unverified", "unchecked" (verify is on, the pin was never checked), or
+ * "key_unlisted" (verified by a key verify = no longer lists: the next upgrade or resolve checks it again).
+ * Loads the keys (status is no boot); a key that does not load makes it "unchecked", with err set. */
+const char *run_pin_signature(struct bp_run *run, const struct bp_service *s, const struct bp_lock_entry *e,
+                              struct bp_err *err);
+
 /* The second half: record r, resolved for s at tag, in the lock (the old pin becomes previous). */
 int run_record(struct bp_run *run, const struct bp_service *s, const char *tag, const struct bp_resolution *r,
                struct bp_err *err);

@@ -440,6 +440,40 @@ static void status_kept(const struct bp_run *run, const struct bp_lock_entry *e,
         json_object_object_add(o, "kept_images", kept);
 }
 
+/* What verified the pin, against the keys verify = lists now. */
+static void status_signature(struct bp_run *run, const struct bp_service *s, const struct bp_lock_entry *e,
+                             json_object *o)
+{
+        struct bp_err err = { 0 };
+        const char *state = run_pin_signature(run, s, e, &err);
+        json_object *g = NULL;
+
+        if (err.msg[0])
+                log_warning("%s", err.msg);
+        if (e && e->pin.sig.state == LOCK_SIG_VERIFIED) {
+                g = json_object_new_object();
+                json_object_object_add(g, "key", json_object_new_string(e->pin.sig.key));
+                json_object_object_add(g, "format", json_object_new_string(e->pin.sig.format));
+                json_object_object_add(g, "digest", json_object_new_string(e->pin.sig.digest));
+        }
+        json_object_object_add(o, "signature", state ? json_object_new_string(state) : NULL);
+        json_object_object_add(o, "verified", g);
+        if (run->opts.json || !state)
+                return;
+        if (g)
+                printf("%-16s signature: verified by %s (%s over %s)%s\n", "",
+                       e->pin.sig.key, e->pin.sig.format,
+                       e->pin.sig.digest,
+                       strcmp(state, "key_unlisted") == 0
+                               ? "; that key is no longer listed in verify =: the next upgrade or resolve checks it "
+                                 "again"
+                               : "");
+        else if (strcmp(state, "unverified") == 0)
+                printf("%-16s signature: unverified: no signature by a trusted key was found for this pin\n", "");
+        else
+                printf("%-16s signature: unchecked: the next upgrade or resolve checks it\n", "");
+}
+
 int cmd_status(const struct bp_args *args, int argc, char **argv)
 {
         char identity[PHASE_IDENTITY_MAX];
@@ -488,6 +522,7 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
                         printf("%-16s %-12s %-14s %-14s %-8s %s%s\n", s->name, s->version, e ? e->pin.tag : "-",
                                e ? e->pin.platform : "-", env, e ? e->pin.digest : "-",
                                other ? "  (locked on another board)" : "");
+                status_signature(&run, s, e, o);
                 status_upgrade(&run, identity, s->name, e, o);
                 status_kept(&run, e, o);
         }

@@ -152,6 +152,12 @@ static void op_finish(struct bp_registry_op *op, int r)
         struct bp_registry *origin = op->origin;
 
         http_req_reset(&op->req);
+        if (r == -ENOENT && origin && op->absent_ok) {
+                registry_op_done(op);
+                op->kind = op->asked;
+                op->origin = NULL;
+                return submit_to(origin, op);
+        }
         if (r < 0 && origin) {
                 /* What the mirror said, or failed to say, is not used: the registry itself is asked. */
                 (void) registry_mirror_failed(origin, op->err.msg);
@@ -374,10 +380,14 @@ static void op_send(struct bp_registry_op *op)
         }
         q->method = op->kind == BP_REG_DIGEST ? "HEAD" : "GET";
         q->url = op->url;
-        q->accept = op->kind == BP_REG_TAGS ? "application/json" : op->kind == BP_REG_BLOB ? NULL : MT_ACCEPT;
+        q->accept = op->kind == BP_REG_TAGS        ? "application/json"
+                    : op->kind == BP_REG_BLOB      ? NULL
+                    : op->kind == BP_REG_REFERRERS ? MT_OCI_INDEX
+                                                   : MT_ACCEPT;
         q->post = NULL;
-        q->max = op->kind == BP_REG_BLOB     ? op->max
-                 : op->kind == BP_REG_TAGS   ? TAGS_PAGE_MAX_BYTES
+        q->max = op->kind == BP_REG_BLOB                 ? op->max
+                 : op->kind == BP_REG_MANIFEST && op->max ? op->max
+                 : op->kind == BP_REG_TAGS               ? TAGS_PAGE_MAX_BYTES
                  : op->kind == BP_REG_DIGEST ? 0
                                              : MANIFEST_MAX_BYTES;
         q->https_only = !reg->insecure;
@@ -579,6 +589,10 @@ static void on_answer(struct bp_http_req *q, void *userdata)
                 /* A blob's header digest may be of the stored, not served, bytes. */
                 r = take_blob(q, NULL, op->reference, op->what, &op->blob, &op->err);
                 return op_finish(op, r);
+        case BP_REG_REFERRERS:
+                /* Made up by the registry for this request: no digest to check it against. */
+                r = take_blob(q, NULL, NULL, op->what, &op->blob, &op->err);
+                return op_finish(op, r);
         case BP_REG_DIGEST:
                 if (ref_digest_ok(q->digest)) {
                         text_copy(op->digest, sizeof(op->digest), q->digest);
@@ -658,6 +672,12 @@ static void submit_to(struct bp_registry *reg, struct bp_registry_op *op)
                 (void) snprintf(path, sizeof(path), "/v2/%s/blobs/%s", op->repo, op->reference);
                 (void) snprintf(op->what, sizeof(op->what), "%s/%s blob %s", reg->host, op->repo, op->reference);
                 st->blobs++;
+                break;
+        case BP_REG_REFERRERS:
+                (void) snprintf(path, sizeof(path), "/v2/%s/referrers/%s", op->repo, op->reference);
+                (void) snprintf(op->what, sizeof(op->what), "%s/%s referrers of %s", reg->host, op->repo,
+                                op->reference);
+                st->gets++;
                 break;
         case BP_REG_TAGS:
                 (void) snprintf(path, sizeof(path), "/v2/%s/tags/list?n=1000", op->repo);

@@ -91,6 +91,9 @@ enum bp_registry_op_kind {
         BP_REG_DIGEST,   /* HEAD of the same -> digest (a GET when no Docker-Content-Digest) */
         BP_REG_BLOB,     /* GET /v2/<repo>/blobs/<reference>, at most max bytes -> blob */
         BP_REG_TAGS,     /* every page of /v2/<repo>/tags/list -> tags */
+        /* GET /v2/<repo>/referrers/<digest> (OCI distribution 1.1) -> blob, an image index, not content-
+         * addressed: its bytes are not checked against a digest. A registry without the API says 404. */
+        BP_REG_REFERRERS,
 };
 
 struct bp_registry_op;
@@ -102,8 +105,11 @@ struct bp_registry_op {
         enum bp_registry_op_kind kind;
         char repo[REF_PATH_MAX];
         char reference[REF_TAG_MAX > REF_DIGEST_MAX ? REF_TAG_MAX : REF_DIGEST_MAX];
-        size_t max;               /* BP_REG_BLOB only */
+        size_t max;               /* BP_REG_BLOB; for BP_REG_MANIFEST a lower cap than MANIFEST_MAX_BYTES, or 0 */
         bool direct;              /* the registry itself, never its mirror: its word on what a tag names */
+        /* A 404 from the mirror means "none here", not that the mirror failed: the registry itself is
+         * asked, and the mirror is kept for the rest of the run (signature tags, referrers). */
+        bool absent_ok;
         bp_registry_done_fn done; /* may submit more operations */
         void *userdata;
 

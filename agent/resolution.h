@@ -17,6 +17,24 @@ struct bp_platform_digest {
         char digest[REF_DIGEST_MAX];
 };
 
+/* "SHA256:" + 43 characters + NUL: a key fingerprint as verify.h writes it (VERIFY_FP_MAX). */
+#define LOCK_KEY_FP_MAX 51
+
+/* What a signature check said of a digest: the resolver leaves it empty; the flow fills it, and the lock
+ * records it with the pin. */
+enum lock_sig {
+        LOCK_SIG_NONE,       /* never checked (verify was off): nothing rendered */
+        LOCK_SIG_VERIFIED,   /* "verified": {"key", "format", "digest"} */
+        LOCK_SIG_UNVERIFIED, /* "unverified": true: checked once, no valid signature by a listed key */
+};
+
+struct bp_lock_sig {
+        enum lock_sig state;
+        char key[LOCK_KEY_FP_MAX];      /* VERIFIED: "SHA256:…" of the key that verified it */
+        char format[16];                /* VERIFIED: "simple-signing" or "bundle" */
+        char digest[REF_DIGEST_MAX];    /* VERIFIED: the digest signed (the index's, or the pin's own) */
+};
+
 struct bp_resolution {
         char index_digest[REF_DIGEST_MAX];      /* "" when the tag is a single manifest */
         char media_type[96];                    /* of what the tag points to */
@@ -30,6 +48,7 @@ struct bp_resolution {
         /* The image config's `created` as it says it, when its config was fetched (a new child); "" when
          * not fetched, absent or not a string that fits. Only upgrade's min_age reads it. */
         char created[RESOLVE_CREATED_MAX];
+        struct bp_lock_sig sig; /* LOCK_SIG_NONE unless checked: lock_set() records it with the pin */
 };
 
 void resolution_done(struct bp_resolution *r);

@@ -115,6 +115,8 @@ struct bp_resolve_job {
         bool list_tags;
         resolve_pick_fn pick;
         resolve_prev_fn prev_for;
+        void (*digest_found)(void *userdata, const char *digest);
+        void (*resolved)(void *userdata, const struct bp_resolution *r);
         void *userdata;
         bool have_prev;
         struct bp_resolution prev;
@@ -167,6 +169,8 @@ static void job_end(struct bp_resolve_job *j, int rc)
                 text_copy_clean(clean, sizeof(clean), j->err.msg);
                 memcpy(j->err.msg, clean, sizeof(clean));
                 resolution_done(&j->r);
+        } else if (j->resolved) {
+                j->resolved(j->userdata, &j->r);
         }
 }
 
@@ -239,6 +243,8 @@ static void job_child(struct bp_resolve_job *j)
         const struct bp_index_entry *e = &j->index->entries[j->entry];
 
         text_copy(j->r.digest, sizeof(j->r.digest), e->digest);
+        if (j->digest_found)
+                j->digest_found(j->userdata, e->digest);
         if (j->have_prev && strcmp(j->prev.digest, j->r.digest) == 0 &&
             rules_equal(&j->prev.platform, &e->platform)) {
                 j->r.platform = j->prev.platform;
@@ -435,6 +441,8 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                         return (void) job_fail(j, rc, &err);
                 }
                 if (j->state == JOB_TOP) {
+                        if (j->digest_found)
+                                j->digest_found(j->userdata, op->blob.digest);
                         text_copy(j->r.media_type, sizeof(j->r.media_type), j->top->media_type);
                         if (j->top->kind == BP_MANIFEST_INDEX) {
                                 text_copy(j->r.index_digest, sizeof(j->r.index_digest), op->blob.digest);
@@ -486,6 +494,8 @@ int resolve_start(const struct bp_resolve_spec *spec, struct bp_resolve_job **re
         j->list_tags = spec->list_tags;
         j->pick = spec->pick;
         j->prev_for = spec->prev_for;
+        j->digest_found = spec->digest_found;
+        j->resolved = spec->resolved;
         j->userdata = spec->userdata;
         if (spec->prev) {
                 if (resolution_copy(&j->prev, spec->prev) < 0) {

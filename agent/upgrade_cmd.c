@@ -114,7 +114,34 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
         };
         const char *name = it->s->name, *platform = run->platform.name;
         struct bp_err err = { 0 };
+        char line[sizeof(it->reason)];
+        int v = run_job_verify(run, it->job, &it->r, line, sizeof(line), &err);
 
+        if (v < 0) {
+                it->action = ACTION_FAILED;
+                text_copy(it->reason, sizeof(it->reason), err.msg);
+                log_full(LOG_ERR, name, e ? e->pin.digest : NULL, platform, "%s; previous pin kept", err.msg);
+                return;
+        }
+        if (v == 1) {
+                /* Not bad-listed: the signature may arrive later. Never pulled, never switched to. */
+                bool pinned = e && strcmp(e->pin.digest, it->r.digest) == 0;
+
+                it->action = ACTION_HELD;
+                it->hold = BP_HOLD_UNSIGNED;
+                text_copy(it->reason, sizeof(it->reason), line);
+                if (!pinned)
+                        text_copy(it->candidate, sizeof(it->candidate), it->r.digest);
+                log_full(LOG_WARNING, name, it->r.digest, platform, "service '%s': %s%s not taken: %s", name,
+                         pinned ? "pinned " : "", it->r.digest, line);
+                if (!run->opts.dry_run && e) {
+                        if (pinned && e->pin.sig.state == LOCK_SIG_NONE)
+                                (void) lock_set_sig(run->lock, name, &it->r.sig, /* err= */ NULL);
+                        if (lock_set_held(run->lock, name, it->r.digest, it->hold, line, &err) < 0)
+                                log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
+                }
+                return;
+        }
         upgrade_decide(e ? e->pin.digest : NULL, lock_service_bad(run->lock, name, it->r.digest), &it->r, &p,
                        &it->d);
         it->decided = true;
@@ -128,6 +155,10 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                 if (!run->opts.dry_run) {
                         /* The tag may have moved with this board's child unchanged: the index is new. */
                         if (!it->r.unchanged && run_record(run, it->s, it->tag, &it->r, &err) < 0)
+                                log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
+                        /* Checked for the first time, or again for a key no longer listed. */
+                        if (it->r.unchanged && it->r.sig.state == LOCK_SIG_VERIFIED &&
+                            lock_set_sig(run->lock, name, &it->r.sig, &err) < 0)
                                 log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
                         lock_clear_held(run->lock, name);
                 }

@@ -164,11 +164,12 @@ expect("--platform=", "boardpin --platform=linux/arm6", ["linux/arm64"])
 expect("--machine", "boardpin --machine armv", ["armv8l", "armv7l", "armv6l", "armv5tel"])
 expect("--timeout takes a number: nothing offered", "boardpin inspect --timeout ", [])
 
-# Files: any after -c, --auth-file and --ca-file; directories only after --root.
+# Files: any after -c, --auth-file, --ca-file and --verify; directories only after --root.
 os.makedirs(os.path.join(tmp, "files", "rootdir"))
 open(os.path.join(tmp, "files", "boardpin.ini"), "w").close()
 expect("files after -c", "boardpin -c files/", ["files/boardpin.ini", "files/rootdir"], cwd=tmp)
 expect("files after --ca-file", "boardpin inspect --ca-file files/b", ["files/boardpin.ini"], cwd=tmp)
+expect("files after --verify", "boardpin inspect --verify files/b", ["files/boardpin.ini"], cwd=tmp)
 expect("directories only after --root", "boardpin --root files/", ["files/rootdir"], cwd=tmp)
 expect("a ~/ config is the home directory's", "boardpin -c ~/board.ini report p", ["pihole"], cwd=tmp)
 

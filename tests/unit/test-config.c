@@ -980,6 +980,56 @@ static void min_age_keys(void **state)
                      "t.ini:4: duplicate key 'min_age' in '[service a]' (first on line 3)");
 }
 
+/* verify = in three places, the most specific winning; none turns it off; each path absolute. */
+static void verify_keys(void **state)
+{
+        const char *text = "[boardpin]\nverify = /k/a.pub  /k/b.pub\n"
+                           "[registry ghcr.io]\nverify = /k/ghcr.pub\n"
+                           "[registry quay.io]\nverify = none\n"
+                           "[service a]\nimage = nginx\n"
+                           "[service b]\nimage = ghcr.io/x/b\n"
+                           "[service c]\nimage = ghcr.io/x/c\nverify = /k/c.pub\n"
+                           "[service d]\nimage = quay.io/x/d\n"
+                           "[service e]\nimage = redis\nverify = none\n"
+                           "[service f]\nimage = quay.io/x/f\nverify = /k/f.pub\n";
+        const struct bp_verify_conf *v;
+        struct bp_config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_parse("t.ini", text, strlen(text), &c, NULL), 0);
+        v = config_verify_for(c, &c->services[0]);
+        assert_non_null(v);
+        assert_int_equal(v->n_paths, 2);
+        assert_string_equal(v->paths[0], "/k/a.pub");
+        assert_string_equal(v->paths[1], "/k/b.pub");
+        assert_int_equal(v->line, 2);
+        v = config_verify_for(c, &c->services[1]);
+        assert_non_null(v);
+        assert_int_equal(v->n_paths, 1);
+        assert_string_equal(v->paths[0], "/k/ghcr.pub");
+        assert_int_equal(v->line, 4);
+        v = config_verify_for(c, &c->services[2]);
+        assert_string_equal(v->paths[0], "/k/c.pub");
+        assert_int_equal(v->line, 13);
+        assert_null(config_verify_for(c, &c->services[3]));
+        assert_null(config_verify_for(c, &c->services[4]));
+        v = config_verify_for(c, &c->services[5]);
+        assert_string_equal(v->paths[0], "/k/f.pub");
+        config_free(c);
+        assert_int_equal(config_parse("t.ini", "[service a]\nimage = nginx\n", 26, &c, NULL), 0);
+        assert_null(config_verify_for(c, &c->services[0]));
+        config_free(c);
+
+        assert_fails("[boardpin]\nverify = keys/a.pub\n",
+                     "t.ini:2: verify: 'keys/a.pub' is not an absolute path (verify = PATH... or none)");
+        assert_fails("[boardpin]\nverify = /a.pub none\n",
+                     "t.ini:2: verify: 'none' is not an absolute path (verify = PATH... or none)");
+        assert_fails("[service a]\nimage = nginx\nverify =\n", "t.ini:3: 'verify' has no value");
+        assert_fails("[registry ghcr.io]\nverify = /1 /2 /3 /4 /5 /6 /7 /8 /9\n", "t.ini:2: verify: more than 8 keys");
+        assert_fails("[service a]\nimage = nginx\nverify = /a\nverify = /b\n",
+                     "t.ini:4: duplicate key 'verify' in '[service a]' (first on line 3)");
+}
+
 /* A message holds a full path and its reason: a config deep in a tree is named whole, never cut. */
 static void long_paths_whole(void **state)
 {
@@ -1135,6 +1185,7 @@ int main(void)
                 cmocka_unit_test(min_age_keys),
                 cmocka_unit_test(notify_keys),
                 cmocka_unit_test(metrics_key),
+                cmocka_unit_test(verify_keys),
                 cmocka_unit_test_setup_teardown(fifo_refused, scratch_setup, scratch_teardown),
         };
 

@@ -331,6 +331,7 @@ static void env_files(void **state)
         assert_false(envfile_value_ok("a\nB=1"));
 }
 
+#define FP "SHA256:Zx9AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 #define D_BAD "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 static void render_parse_render(const struct bp_lock *l, struct bp_lock **ret, char **ret_text)
@@ -422,6 +423,18 @@ static void bad_and_held_refused(void **state)
                 "\"held\": {\"digest\": \"" D_BAD "\", \"reason\": \"a\\nb\"}",
                 "\"held\": [1]",
         };
+        /* Inside the pin: what verified it. */
+        static const char *const bad_pin[] = {
+                "\"verified\": 1",
+                "\"verified\": {\"key\": \"SHA256:x\", \"format\": \"bundle\", \"digest\": \"" D_BAD "\"}",
+                "\"verified\": {\"key\": \"" FP "\", \"format\": \"pgp\", \"digest\": \"" D_BAD "\"}",
+                "\"verified\": {\"key\": \"" FP "\", \"format\": \"bundle\"}",
+                "\"verified\": {\"key\": \"" FP "\", \"format\": \"bundle\", \"digest\": \"sha256:1\"}",
+                "\"unverified\": false",
+                "\"unverified\": 1",
+                "\"unverified\": true, \"verified\": {\"key\": \"" FP "\", \"format\": \"bundle\", "
+                "\"digest\": \"" D_BAD "\"}",
+        };
         char text[4096], many[2048];
         size_t o = 0;
 
@@ -460,6 +473,17 @@ static void bad_and_held_refused(void **state)
                          "{\"tag\": \"1\", \"digest\": \"%s\", \"platform\": \"linux/amd64\"}, %s}}}",
                          D_V7, bad[i]);
                 assert_int_equal(lock_parse(text, strlen(text), &l, NULL), -EBADMSG);
+                assert_null(l);
+        }
+        for (size_t i = 0; i < sizeof(bad_pin) / sizeof(bad_pin[0]); i++) {
+                struct bp_lock *l = NULL;
+                snprintf(text, sizeof(text),
+                         "{\"schema\": 1, \"services\": {\"a\": {\"image\": \"docker.io/library/nginx\", "
+                         "\"version\": \"1\", \"target\": \"linux/amd64\", \"platforms\": {}, \"pin\": "
+                         "{\"tag\": \"1\", \"digest\": \"%s\", \"platform\": \"linux/amd64\", %s}}}}",
+                         D_V7, bad_pin[i]);
+                if (lock_parse(text, strlen(text), &l, NULL) != -EBADMSG)
+                        fail_msg("accepted: %s", bad_pin[i]);
                 assert_null(l);
         }
         o += (size_t) snprintf(many + o, sizeof(many) - o, "\"bad\": [");
@@ -536,6 +560,70 @@ static void upgrade_and_check(void **state)
                         fail_msg("accepted: %s", refused[i]);
                 assert_true(err.msg[0] != '\0');
         }
+}
+
+/* What verified a pin reads back, in the pin; a new digest forgets it, previous keeps its own; a lock
+ * written without verify = renders byte for byte as before. */
+static void verified_round_trip(void **state)
+{
+        static const char older[] =
+                "{\"schema\": 1, \"services\": {\"a\": {\"image\": \"docker.io/library/nginx\", "
+                "\"version\": \"1\", \"target\": \"linux/amd64\", \"platforms\": {}, \"pin\": "
+                "{\"tag\": \"1\", \"digest\": \"" D_V7 "\", \"platform\": \"linux/amd64\"}}}}";
+        _cleanup_(lock_freep) struct bp_lock *l = sample(), *back = NULL, *old = NULL, *old2 = NULL;
+        _cleanup_free_ char *text = NULL, *old_text = NULL, *old_text2 = NULL;
+        struct bp_lock_sig sig = { .state = LOCK_SIG_VERIFIED, .key = FP, .format = "bundle", .digest = D_IX };
+        struct bp_lock_sig bad = sig;
+        const struct bp_lock_entry *e;
+
+        (void) state;
+        assert_int_equal(lock_parse(older, strlen(older), &old, NULL), 0);
+        assert_int_equal(lock_find(old, "a")->pin.sig.state, LOCK_SIG_NONE);
+        render_parse_render(old, &old2, &old_text);
+        assert_null(strstr(old_text, "verified"));
+        assert_int_equal(lock_render(old2, &old_text2, &(size_t) { 0 }, NULL), 0);
+        assert_string_equal(old_text, old_text2);
+
+        assert_int_equal(lock_set_sig(l, "vaultwarden", &sig, NULL), 0);
+        render_parse_render(l, &back, &text);
+        assert_non_null(strstr(text, "\"verified\""));
+        assert_non_null(strstr(text, "\"" FP "\""));
+        e = lock_find(back, "vaultwarden");
+        assert_int_equal(e->pin.sig.state, LOCK_SIG_VERIFIED);
+        assert_string_equal(e->pin.sig.key, FP);
+        assert_string_equal(e->pin.sig.format, "bundle");
+        assert_string_equal(e->pin.sig.digest, D_IX);
+
+        /* Another child of the same signed index (an SD card moved) keeps it; a new digest does not. */
+        assert_int_equal(lock_repin(l, "vaultwarden", &lock_find(l, "vaultwarden")->table[0], "linux/arm/v6", NULL),
+                         0);
+        assert_int_equal(lock_find(l, "vaultwarden")->pin.sig.state, LOCK_SIG_VERIFIED);
+        {
+                struct bp_resolution r = resolution(D_64, "linux/arm64");
+                strcpy(r.index_digest, D_BAD);
+                assert_int_equal(lock_set(l, "vaultwarden", "docker.io/vaultwarden/server", "^1.30", "1.30.6",
+                                          "linux/arm64", &r, NULL),
+                                 0);
+                resolution_done(&r);
+        }
+        e = lock_find(l, "vaultwarden");
+        assert_int_equal(e->pin.sig.state, LOCK_SIG_NONE);
+        assert_int_equal(e->previous.sig.state, LOCK_SIG_VERIFIED);
+
+        sig = (struct bp_lock_sig) { .state = LOCK_SIG_UNVERIFIED };
+        assert_int_equal(lock_set_sig(l, "vaultwarden", &sig, NULL), 0);
+        lock_free(back);
+        free(text);
+        text = NULL;
+        render_parse_render(l, &back, &text);
+        assert_non_null(strstr(text, "\"unverified\""));
+        assert_int_equal(lock_find(back, "vaultwarden")->pin.sig.state, LOCK_SIG_UNVERIFIED);
+
+        strcpy(bad.key, "SHA256:short");
+        assert_int_equal(lock_set_sig(l, "vaultwarden", &bad, NULL), -EINVAL);
+        bad = (struct bp_lock_sig) { .state = LOCK_SIG_VERIFIED, .key = FP, .format = "gpg", .digest = D_IX };
+        assert_int_equal(lock_set_sig(l, "vaultwarden", &bad, NULL), -EINVAL);
+        assert_int_equal(lock_set_sig(l, "nope", &sig, NULL), -ENOENT);
 }
 
 /* Rolling back restores the entry as it was before the switch (index, table, pin, previous), keeps the
@@ -709,6 +797,7 @@ int main(void)
                 cmocka_unit_test(env_files),
                 cmocka_unit_test(bad_and_held_round_trip),
                 cmocka_unit_test(bad_and_held_refused),
+                cmocka_unit_test(verified_round_trip),
                 cmocka_unit_test(rollback),
                 cmocka_unit_test(upgrade_and_check),
                 cmocka_unit_test(txn_round_trip),
