@@ -634,9 +634,11 @@ int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_re
                 if (v != 0) {
                         const struct bp_lock_entry *e = lock_find(run->lock, s->name);
 
-                        /* The pin and its env files stay; an unchanged pin found unsigned is marked so
-                         * that status shows it and the next run does not ask again. */
-                        if (v == 1 && e && strcmp(e->pin.digest, r.digest) == 0 && e->pin.sig.state == LOCK_SIG_NONE)
+                        /* The pin and its env files stay; an unchanged pin found unsigned (never checked,
+                         * or its key no longer listed) is marked so that status shows it and the next run
+                         * does not ask again. */
+                        if (v == 1 && e && strcmp(e->pin.digest, r.digest) == 0 &&
+                            e->pin.sig.state != LOCK_SIG_UNVERIFIED)
                                 (void) lock_set_sig(run->lock, s->name, &r.sig, /* err= */ NULL);
                         resolution_done(&r);
                         return v < 0 ? v : bp_fail(err, -EPERM, "service '%s': %s", s->name, line);

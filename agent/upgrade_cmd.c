@@ -135,7 +135,7 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                 log_full(LOG_WARNING, name, it->r.digest, platform, "service '%s': %s%s not taken: %s", name,
                          pinned ? "pinned " : "", it->r.digest, line);
                 if (!run->opts.dry_run && e) {
-                        if (pinned && e->pin.sig.state == LOCK_SIG_NONE)
+                        if (pinned && e->pin.sig.state != LOCK_SIG_UNVERIFIED)
                                 (void) lock_set_sig(run->lock, name, &it->r.sig, /* err= */ NULL);
                         if (lock_set_held(run->lock, name, it->r.digest, it->hold, line, &err) < 0)
                                 log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);

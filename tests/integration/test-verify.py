@@ -262,9 +262,14 @@ def accepted(name, repo, verify, key, fmt, signed):
         out.append(("status flags a pin whose key is no longer listed",
                     "is no longer listed in verify =" in st.out, (st.rc, st.out, st.err)))
         r = resolve(other)
-        out.append(("resolve checks that pin again and names it (exit 1)", r.rc == 1 and
+        out.append(("resolve checks that pin again, names it (exit 1) and marks it unverified", r.rc == 1 and
                     "1 by an unknown key" in r.doc["services"][0].get("error", "") and
-                    lock_of(d)["pin"]["digest"] == ARM64, (r.rc, r.doc, r.err)))
+                    lock_of(d)["pin"]["digest"] == ARM64 and lock_of(d)["pin"].get("unverified") is True,
+                    (r.rc, r.doc, r.err, lock_of(d))))
+        r = resolve(other)
+        out.append(("after that check, an unchanged run makes one HEAD", r.rc == 1 and
+                    r.doc["requests"] == {"head": 1, "get": 0, "blob": 0, "tag_pages": 0, "token": 0},
+                    (r.rc, r.doc, r.err)))
     return out
 
 
