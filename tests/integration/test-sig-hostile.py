@@ -15,10 +15,13 @@ keys/p256-private.pem as cosign signs); the hostile run is `resolve` with the se
 image: exit 1, one line naming why, and lock.json and the env files byte for byte as before. Controls show
 that each refusal is the hostile part's doing: the untouched signature verifies (classic, bundle, Ed25519
 with its own key), and behind a mirror that hides the signatures the registry is asked and the image is
-pinned, and stays pinned on the next run.
+pinned, and the next upgrade holds nothing. And the same attack through upgrade: a tag moved to a digest
+signed for another repository is held with code `unsigned` (exit 0), its env files and pin kept, the
+digest not bad-listed.
 
 Independent cases run side by side, one directory each; the cases that change signed/app's signature tag
-run one after another in one row. Ends with 'N passed, N failed'."""
+run one after another in one row. Arguments after the three name rows to run alone (row_copied ...).
+Ends with 'N passed, N failed'."""
 import base64, json, os, re, shutil, socket, subprocess, sys, threading, time, traceback, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -179,6 +182,14 @@ def lock_of(d):
         return ""
 
 
+def pin_of(d):
+    """The lock's entry for web, {} when there is none."""
+    try:
+        return json.loads(lock_of(d))["services"]["web"]
+    except (ValueError, KeyError, TypeError):
+        return {}
+
+
 def web(doc):
     for s in (doc or {}).get("services") or []:
         if s.get("name") == "web":
@@ -231,12 +242,15 @@ def hostile(label, name, image, version, keys=("key1", "p256"), registries=None,
     return d, r
 
 
-def verified(label, name, image, version, keys, fp, registries=None, d=None):
-    d = d or case_dir(name)
+def verified(label, name, image, version, keys, fp, form, registries=None):
+    """A run that must pin the arm64 child, the lock saying which key verified which digest in which form."""
+    d = case_dir(name)
     r = resolve(d, service(image, version, keys), registries)
     s = web(r.doc)
-    check(f"{label}: pinned and the lock says which key", r.rc == 0 and s.get("status") == "ok" and
-          s.get("digest") == ARM64 and fp in lock_of(d), (r.rc, s, r.err[-600:], lock_of(d)[-600:]))
+    v = (pin_of(d).get("pin") or {}).get("verified") or {}
+    check(f"{label}: pinned, the lock says by which key, over which digest, in which form",
+          r.rc == 0 and s.get("status") == "ok" and s.get("digest") == ARM64 and
+          v == {"key": fp, "format": form, "digest": INDEX}, (r.rc, s, r.err[-600:], lock_of(d)[-600:]))
     return d, r
 
 
@@ -247,14 +261,15 @@ def row_classic():
     """signed/app's signature tag of the index, changed from case to case, so one after another."""
     app = f"{HOST}/signed/app"
     reg.push_signatures("signed/app", INDEX, *classic_blobs())
-    verified("classic, as cosign signed it (control)", "classic-ok", app, "1", ("key1", "p256"), FP["key1"])
+    verified("classic, as cosign signed it (control)", "classic-ok", app, "1", ("key1", "p256"), FP["key1"],
+             "simple-signing")
     hostile("a good signature by an unlisted key (config lists key2 and p256)", "unlisted", app, "1",
             keys=("key2", "p256"), want=SUMMARY + r".*unknown key")
 
     ed = base64.b64encode(sigseed.fixture("keys", "ed25519.sig")).decode()
     reg.push_signatures("signed/app", INDEX, *sigseed.sig_manifest([(CLASSIC_PAYLOAD, ed)]))
     verified("an Ed25519 signature, with its own key (control)", "ed25519-ok", app, "1", ("ed25519",),
-             FP["ed25519"])
+             FP["ed25519"], "simple-signing")
     hostile("an Ed25519 signature offered to ECDSA keys", "ed25519", app, "1")
 
     der = base64.b64decode(CLASSIC_SIG)
@@ -291,7 +306,7 @@ def row_copied():
 
 def row_bundle_ok():
     verified("bundle, as cosign signed it (control)", "bundle-ok", f"{HOST}/signed/bundle", "1",
-             ("key1", "p256"), FP["key1"])
+             ("key1", "p256"), FP["key1"], "bundle")
     hostile("a good bundle by an unlisted key (config lists key2 and p256)", "bundle-unlisted",
             f"{HOST}/signed/bundle", "1", keys=("key2", "p256"), want=SUMMARY + r".*unknown key")
 
@@ -388,7 +403,8 @@ def row_mirror_hide(form, repo):
     regs = {HOST: f"insecure = true\nmirror = http://127.0.0.1:{port}"}
     mark = os.path.getsize(reg.log)
     label = f"a mirror hiding the signatures ({form})"
-    d, r = verified(label, f"mirror-hide-{form}", f"{HOST}/{repo}", "1", ("key1",), FP["key1"], regs)
+    d, r = verified(label, f"mirror-hide-{form}", f"{HOST}/{repo}", "1", ("key1",), FP["key1"],
+                    "simple-signing" if form == "classic" else "bundle", regs)
     tag = sig_tag(INDEX) if form == "classic" else referrers_tag(INDEX)
     hidden = [e for e in mirror_log(log) if e["path"].endswith("/manifests/" + tag) and e["status"] == 404]
     with open(reg.log, errors="replace") as f:
@@ -399,7 +415,35 @@ def row_mirror_hide(form, repo):
     r2 = resolve(d, service(f"{HOST}/{repo}", "1", ("key1",)), regs, cmd="upgrade")
     s = web(r2.doc)
     check(f"{label}: the next upgrade keeps it, nothing held", r2.rc == 0 and s.get("digest") == ARM64 and
-          not s.get("hold") and FP["key1"] in lock_of(d), (r2.rc, s, r2.err[-600:]))
+          not s.get("hold") and not pin_of(d).get("held") and FP["key1"] in lock_of(d), (r2.rc, s, r2.err[-600:]))
+
+
+def row_upgrade_hold():
+    """The tag moves to a digest whose signature is another repository's: upgrade holds it as unsigned."""
+    repo = "signed/mv"
+    before_digest = reg.push_single(repo, ["mv"], "boardpin signature fixture, the release before the move\n")
+    pl = sigseed.payload(f"{HOST}/{repo}", before_digest)
+    reg.push_signatures(repo, before_digest, *sigseed.sig_manifest(
+        [(pl, base64.b64encode(sigseed.openssl_sign(P256_PRIVATE, pl)).decode())]))
+    d = case_dir("upgrade-hold")
+    svc = service(f"{HOST}/{repo}", "mv", ("key1", "p256"))
+    r = resolve(d, svc)
+    check("upgrade: the release before the move pinned and verified",
+          r.rc == 0 and web(r.doc).get("digest") == before_digest, (r.rc, web(r.doc), r.err[-600:]))
+    before = files(d)
+    reg.push_image(repo, ["mv"])
+    reg.push_signatures(repo, INDEX, *classic_blobs())     # signed/app's: a signature for another image
+    r = resolve(d, svc, cmd="upgrade")
+    s = web(r.doc)
+    note(f"upgrade to a digest signed for another image: {s.get('action')} {s.get('hold')} {r.err}")
+    after = files(d)
+    check("upgrade to a digest signed for another image: held as unsigned, exit 0",
+          r.rc == 0 and s.get("action") == "held" and s.get("hold") == "unsigned", (r.rc, s, r.err[-600:]))
+    check("upgrade to a digest signed for another image: env files unchanged, the pin kept, the hold in the lock",
+          {k: v for k, v in after.items() if k.startswith("env/")} ==
+          {k: v for k, v in before.items() if k.startswith("env/")} and
+          before_digest in lock_of(d) and '"unsigned"' in lock_of(d) and
+          not any(dg in json.dumps(pin_of(d).get("bad")) for dg in (INDEX, ARM64)), lock_of(d)[-900:])
 
 
 def record(fn, *a):
@@ -417,7 +461,10 @@ jobs = [(row_classic,), (row_bundle_flips,), (row_many_referrers,), (row_other_d
         (row_bundle_ok,), (row_big, "bigsig", "a 100 MiB signature blob, said in its descriptor"),
         (row_big, "bigsiglie", "a 100 MiB signature blob behind a descriptor of 241 bytes"),
         (row_mirror_swap,), (row_mirror_hide, "classic", "signed/rotated"),
-        (row_mirror_hide, "bundle", "signed/bundle")]
+        (row_mirror_hide, "bundle", "signed/bundle"), (row_upgrade_hold,)]
+# Rows named after the three arguments run alone: test-sig-hostile.py BOARDPIN WORKDIR ROOTS row_copied ...
+if sys.argv[4:]:
+    jobs = [j for j in jobs if j[0].__name__ in sys.argv[4:]]
 try:
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         futures = [pool.submit(record, *j) for j in jobs]
