@@ -356,14 +356,19 @@ http:
             reg.stop()
             raise RuntimeError(f"sigseed: docker-registry on {HOST} exited during start-up "
                                f"(status {proc.returncode}); log {log}: {open(log).read()[-400:]}")
+        # Only our registry's own word counts: another process may have taken the port since the check.
+        with open(log, errors="replace") as f:
+            listening = f"listening on {HOST}" in f.read()
         try:
             urllib.request.urlopen(f"{reg.base}/v2/", timeout=2).read()
-            return reg
+            if listening and proc.poll() is None:
+                return reg
         except OSError:
-            if time.time() > deadline:
-                reg.stop()
-                raise RuntimeError(f"sigseed: docker-registry on {HOST}: no answer within {timeout}s; log {log}")
-            time.sleep(0.1)
+            pass
+        if time.time() > deadline:
+            reg.stop()
+            raise RuntimeError(f"sigseed: docker-registry on {HOST}: no answer within {timeout}s; log {log}")
+        time.sleep(0.1)
 
 
 def seed_fixtures(reg):

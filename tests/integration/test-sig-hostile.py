@@ -22,7 +22,7 @@ digest not bad-listed.
 Independent cases run side by side, one directory each; the cases that change signed/app's signature tag
 run one after another in one row. Arguments after the three name rows to run alone (row_copied ...).
 Ends with 'N passed, N failed'."""
-import base64, json, os, re, shutil, socket, subprocess, sys, threading, time, traceback, urllib.request
+import atexit, base64, json, os, re, shutil, socket, subprocess, sys, threading, time, traceback, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import harness
@@ -36,7 +36,6 @@ PLATFORM = "linux/arm64"
 WORKERS = 4     # a run is short; more would only crowd a small machine
 SUMMARY = "not signed by a trusted key"
 rows = threading.local()
-procs = []
 
 
 def check(name, ok, detail=""):
@@ -64,10 +63,10 @@ try:
 except RuntimeError as e:
     harness.check("signature registry on 127.0.0.1:5055 comes up", False, e)
     harness.done()
+atexit.register(reg.stop)     # also when what follows dies: the next test may need the port
 try:
     img = sigseed.seed_fixtures(reg)
 except (RuntimeError, OSError) as e:
-    reg.stop()
     harness.check("signature fixtures pushed as fetched", False, e)
     harness.done()
 INDEX, ARM64 = img["index"], img["arm64"]
@@ -357,8 +356,13 @@ def row_big(mode, label):
           r is not None and sent < 32 * 1024 * 1024 and r.took < 30, (sent, r and r.took))
 
 
+def stop_proc(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait()
+
+
 def fault_mirror(name, fault):
-    port = None
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -369,7 +373,7 @@ def fault_mirror(name, fault):
             "--mirror-of", f"http://{HOST}", "--mirror-fault", fault]
     proc = subprocess.Popen(argv, stdout=open(os.path.join(work, name + ".log"), "w"), stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
-    procs.append(proc)
+    atexit.register(stop_proc, proc)
     deadline = time.time() + 15
     while True:
         if proc.poll() is not None:
@@ -465,20 +469,14 @@ jobs = [(row_classic,), (row_bundle_flips,), (row_many_referrers,), (row_other_d
 # Rows named after the three arguments run alone: test-sig-hostile.py BOARDPIN WORKDIR ROOTS row_copied ...
 if sys.argv[4:]:
     jobs = [j for j in jobs if j[0].__name__ in sys.argv[4:]]
-try:
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = [pool.submit(record, *j) for j in jobs]
-        lines = []
-        for f in futures:
-            checks, row_lines = f.result()
-            for c in checks:
-                harness.check(*c)
-            lines += row_lines
-finally:
-    for p in procs:
-        p.terminate()
-        p.wait()
-    reg.stop()
+with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    futures = [pool.submit(record, *j) for j in jobs]
+    lines = []
+    for f in futures:
+        checks, row_lines = f.result()
+        for c in checks:
+            harness.check(*c)
+        lines += row_lines
 for line in lines:
     print("sig-hostile: " + line)
 harness.done()
