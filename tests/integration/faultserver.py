@@ -64,6 +64,12 @@ Modes (the <mode> path segment):
                 with a Link: <...?n=N&last=TAG>; rel="next" header, the way
                 the OCI distribution spec paginates (Debian's registry 2.8
                 ignores n/last on tags/list)
+  bigsig        cosign's signature tag sha256-HEX.sig is a manifest whose one
+                simple-signing layer is a 100 MiB blob, and says so in its size;
+                the referrers tag sha256-HEX is 404; the blob is streamed (zeros)
+                and its request log line says how many bytes were "sent"
+  bigsiglie     the same, but the layer's descriptor claims 241 bytes (the size
+                of a real payload) for the 100 MiB blob
 
 Faults apply to GET of manifests and blobs; HEAD gets honest headers except in
 tampered, nodigest, flaky5xx, ratelimit and the auth modes.
@@ -90,6 +96,10 @@ status, Content-Type, Docker-Content-Digest, Link and body, except as
   swap:REPO:TAG a manifest by tag (GET and HEAD) is the registry's REPO:TAG, with
                 its own, matching digest: an index of the mirror's own making
   hidetag:TAG   tag lists without TAG, as a stale cache that has not seen it yet
+  hidesig       404 for every signature tag (cosign's sha256-HEX.sig and the referrers
+                tag sha256-HEX), as a cache that never stored them
+  swapsig:REPO:TAG  a signature tag sha256-HEX.sig (GET and HEAD) is the registry's
+                REPO:TAG, a signature made for another digest, with its own digest
 --mirror-login USER:PASSWORD makes the mirror ask for Basic credentials (401
 with a Basic challenge) and serve only with exactly those.  Every request is
 logged with its Authorization (scheme, and the Basic user name) as any is.
@@ -99,7 +109,8 @@ Usage:
                  [--tls-cert server.pem --tls-key server.key]
                  [--stall-seconds 60] [--oversize-bytes 5242880]
                  [--mirror-of URL [--mirror-ca FILE] [--mirror-upstream-auth USER:PASSWORD]
-                  [--mirror-fault none|tamper|swap:REPO:TAG|hidetag:TAG] [--mirror-login USER:PASSWORD]]
+                  [--mirror-fault none|tamper|swap:REPO:TAG|hidetag:TAG|hidesig|swapsig:REPO:TAG]
+                 [--mirror-login USER:PASSWORD]]
                  --log FILE [--pidfile FILE]
 
 Listens on 127.0.0.1 only.  With --tls-cert both listeners use TLS.  Each
@@ -141,12 +152,47 @@ MODES = {
     "tokenhtml", "tokenbadjson", "wrongtypes", "deepnest", "hugenum",
     "nocompat", "redirect", "redirectbasic", "paged",
     "novariant", "jitter", "trickle", "ratelimitlong", "bearer", "tohttp", "redirect401", "evil",
+    "bigsig", "bigsiglie",
 }
 PAGED_TAGS = sorted(["1.%d.%d" % (minor, patch) for minor in range(10) for patch in range(5)]
                     + ["2.0.0-rc.%d" % i for i in range(1, 6)]
                     + ["latest", "stable", "edge", "v2.0.0", "2.0.0"])
 AUTH_MODES = {"always401", "badchallenge", "tokenhtml", "tokenbadjson"}
 STREAM_FAULTS = {"truncated", "reset", "stall"}
+
+# Cosign's tags: the classic signature of a digest, and the referrers tag of registries without the API.
+SIG_TAG_RE = re.compile(r"^sha256-[0-9a-f]{64}\.sig$")
+REFERRERS_TAG_RE = re.compile(r"^sha256-[0-9a-f]{64}$")
+SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+BIGSIG_BYTES = 100 * 1024 * 1024
+BIGSIG_CHUNK = 64 * 1024
+# A DER ECDSA signature as cosign writes it (tests/fixtures/signatures/classic-index): well formed, so
+# only the blob's size can be what stops a client.
+BIGSIG_SIGNATURE = ("MEUCIQCXgMbakvCEeT2AbXiSglO2POVPsLM+XbFtYSGNgLp3yAIgbyHI7leIS8hEgqVv/rBX5SsI37pX/5p+3q8ozGVanTg=")
+_bigsig_digest = []
+
+
+def bigsig_digest():
+    """The digest of BIGSIG_BYTES zeros, worked out once (a third of a second) when first asked."""
+    if not _bigsig_digest:
+        h = hashlib.sha256()
+        zeros = bytes(1024 * 1024)
+        for _ in range(BIGSIG_BYTES // len(zeros)):
+            h.update(zeros)
+        _bigsig_digest.append("sha256:" + h.hexdigest())
+    return _bigsig_digest[0]
+
+
+def bigsig_manifest(claimed_size):
+    """Cosign's .sig manifest shape, its one layer the big blob, claimed_size its descriptor's size."""
+    config = b"{}"
+    return json.dumps({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "size": len(config), "digest": sha256(config)},
+        "layers": [{"mediaType": SIMPLESIGNING, "size": claimed_size, "digest": bigsig_digest(),
+                    "annotations": {"dev.cosignproject.cosign/signature": BIGSIG_SIGNATURE}}],
+    }, separators=(",", ":")).encode()
+
 
 PATH_RE = re.compile(r"^/v2/fault/([a-z0-9]+)((?:/[a-z0-9][a-z0-9._-]*)*)/(manifests|blobs|tags)/(.+)$")
 
@@ -312,7 +358,7 @@ class Handler(BaseHTTPRequestHandler):
     def cfg(self):
         return self.server.cfg
 
-    def _log(self, status, mode=""):
+    def _log(self, status, mode="", extra=None):
         entry = {"time": round(time.time(), 3), "listener": self.server.role,
                  "port": self.server.server_address[1],
                  "method": self.command, "path": self.path, "mode": mode,
@@ -321,6 +367,7 @@ class Handler(BaseHTTPRequestHandler):
                  "auth_user": basic_user(self.headers.get("Authorization")),
                  "user_agent": self.headers.get("User-Agent") or "",
                  "status": status}
+        entry.update(extra or {})
         st = self.cfg["state"]
         with st.lock:
             if len(st.requests) < 10000:
@@ -355,6 +402,27 @@ class Handler(BaseHTTPRequestHandler):
     def _challenge(self, mode, realm_suffix="/token"):
         return ('Bearer realm="%s%s",service="faultserver",scope="repository:fault/%s:pull"'
                 % (self._base(), realm_suffix, mode))
+
+    def _stream_zeros(self, mode):
+        """BIGSIG_BYTES zeros with an honest Content-Length, until the client hangs up; the log line
+        says how many bytes were written (the kernel's socket buffers hold a few MiB of them)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(BIGSIG_BYTES))
+        self.send_header("Docker-Content-Digest", bigsig_digest())
+        self.end_headers()
+        sent = 0
+        if self.command != "HEAD":
+            zeros = bytes(BIGSIG_CHUNK)
+            try:
+                while sent < BIGSIG_BYTES:
+                    self.wfile.write(zeros)
+                    sent += len(zeros)
+                self.wfile.flush()
+            except OSError:
+                self.close_connection = True
+        self._log(200, mode, {"sent": sent})
+        return None
 
     def _abort_with_reset(self):
         try:
@@ -466,6 +534,15 @@ class Handler(BaseHTTPRequestHandler):
             body = self.cfg["store"].manifests[self.cfg["store"].index][1]
             return self._send(200, body, ctype=OCI_INDEX, mode=mode,
                               headers=[("Docker-Content-Digest", "sha256:\x1b[31mforged\x1b]0;pwned\x07")])
+        if mode in ("bigsig", "bigsiglie"):
+            if kind == "manifests" and SIG_TAG_RE.match(ref):
+                body = bigsig_manifest(BIGSIG_BYTES if mode == "bigsig" else 241)
+                return self._send(200, body, ctype=OCI_MANIFEST, mode=mode,
+                                  headers=[("Docker-Content-Digest", sha256(body))])
+            if kind == "manifests" and REFERRERS_TAG_RE.match(ref):
+                return self._error(404, "MANIFEST_UNKNOWN", "manifest unknown", mode)
+            if kind == "blobs" and ref == bigsig_digest():
+                return self._stream_zeros(mode)
         if mode == "jitter":
             time.sleep(random.Random("%s %d" % (self.path, st.bump(self.path))).uniform(0, 0.4))
 
@@ -553,7 +630,14 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path
         m = re.match(r"^/v2/(.+)/manifests/([^/]+)$", urllib.parse.urlsplit(path).path)
         by_tag = bool(m) and not m.group(2).startswith("sha256:")
-        if by_tag and fault.startswith("swap:"):
+        sig_tag = by_tag and bool(SIG_TAG_RE.match(m.group(2)) or REFERRERS_TAG_RE.match(m.group(2)))
+        if sig_tag and fault == "hidesig":
+            return self._error(404, "MANIFEST_UNKNOWN", "manifest unknown", "mirror-hidesig")
+        if by_tag and fault.startswith("swapsig:"):
+            if SIG_TAG_RE.match(m.group(2)):
+                _, repo, tag = fault.split(":", 2)
+                path = "/v2/%s/manifests/%s" % (repo, tag)
+        elif by_tag and fault.startswith("swap:"):
             _, repo, tag = fault.split(":", 2)
             path = "/v2/%s/manifests/%s" % (repo, tag)
         try:
@@ -765,7 +849,8 @@ def main():
                     help="a registry's base URL: /v2/ outside /v2/fault/ is a pull-through cache of it")
     ap.add_argument("--mirror-ca", default=None, help="CA bundle for --mirror-of over https")
     ap.add_argument("--mirror-upstream-auth", default="", help="USER:PASSWORD the mirror sends upstream")
-    ap.add_argument("--mirror-fault", default="none", help="none, tamper, swap:REPO:TAG or hidetag:TAG")
+    ap.add_argument("--mirror-fault", default="none",
+                    help="none, tamper, swap:REPO:TAG, hidetag:TAG, hidesig or swapsig:REPO:TAG")
     ap.add_argument("--mirror-login", default="", help="USER:PASSWORD the mirror asks its clients for")
     ap.add_argument("--log", required=True)
     ap.add_argument("--pidfile")
@@ -774,9 +859,10 @@ def main():
         ap.error("--tls-cert and --tls-key go together")
     if args.stall_seconds < 0 or args.stall_seconds > 600:
         ap.error("--stall-seconds must be within 0..600")
-    if not (args.mirror_fault in ("none", "tamper") or re.match(r"^swap:[^:]+:[^:]+$", args.mirror_fault)
+    if not (args.mirror_fault in ("none", "tamper", "hidesig")
+            or re.match(r"^swap(sig)?:[^:]+:[^:]+$", args.mirror_fault)
             or re.match(r"^hidetag:[^:]+$", args.mirror_fault)):
-        ap.error("--mirror-fault is none, tamper, swap:REPO:TAG or hidetag:TAG")
+        ap.error("--mirror-fault is none, tamper, swap:REPO:TAG, hidetag:TAG, hidesig or swapsig:REPO:TAG")
 
     ctx = None
     if args.tls_cert:
