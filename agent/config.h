@@ -23,6 +23,8 @@
 /* health = exec:/path ARG…: the path and its arguments, at most. health.c's HEALTH_ARGS_MAX holds as many
  * (tests/unit/test-config.c checks the two agree: the config knows no health module). */
 #define CONFIG_HEALTH_WORDS_MAX 16
+#define CONFIG_KEEP_MAX 10               /* keep = 1..10 */
+#define CONFIG_MIN_FREE_PERCENT_MAX 90   /* min_free = 1..90% */
 
 enum bp_pull {
         BP_PULL_NONE,
@@ -47,6 +49,7 @@ struct bp_service {
         bool upgrade;                   /* default yes */
         int64_t min_age_s;              /* upgrade: a new digest's image must be this old; -1: [boardpin]'s */
         char quadlet[QUADLET_UNIT_MAX]; /* podman Quadlet unit "NAME.container" pinned by a drop-in, or "" */
+        int keep;                       /* images boardpin pulled that a prune keeps, 1..10; 0: [boardpin]'s */
         unsigned line;                  /* of its [service …] header, for messages */
 };
 
@@ -72,6 +75,11 @@ struct bp_config {
         int rollout;                    /* 0..100, default 100: the share of machines that take a new digest */
         int64_t min_age_s;              /* default 0: upgrade takes a new digest however young */
         char quadlet_dir[PATH_MAX];     /* Quadlet's unit directory, default /etc/containers/systemd */
+        /* min_free: what a pull must leave free on the image store's filesystem, either a share of it
+         * (1..90 %, default 10) or, with min_free_percent 0, a size in bytes. */
+        int min_free_percent;
+        uint64_t min_free_bytes;
+        int keep;                       /* 1..10, default 2: images boardpin pulled, kept per service */
         struct bp_registry_conf *registries;
         size_t n_registries;
         struct bp_service *services;

@@ -15,6 +15,7 @@
 #include "command.h"
 #include "envfile.h"
 #include "fsio.h"
+#include "images.h"
 #include "jsonio.h"
 #include "log.h"
 #include "osrelease.h"
@@ -431,7 +432,9 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
                                e ? e->pin.platform : "-", env, e ? e->pin.digest : "-",
                                other ? "  (locked on another board)" : "");
                 status_upgrade(&run, identity, s->name, e, o);
+                images_status_service(&run, s, e, o);
         }
+        images_status_disk(&run, out);
         if (args->json)
                 command_print_json(out);
         run_close(&run);
