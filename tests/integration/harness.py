@@ -32,7 +32,9 @@ run(argv, net=True, timeout=120, extra_env=None) -> Result: runs argv and waits 
       raw   stdout + stderr as bytes
       took  seconds from start to end
 Text is decoded as UTF-8 with undecodable bytes replaced; doc is parsed from the bytes, so output that is
-not UTF-8 never yields a document."""
+not UTF-8 never yields a document.
+push_image(registry, repo, tag, text, created=None) -> digest: a one-layer linux/amd64 OCI image holding
+    text, pushed to the plain-HTTP registry HOST:PORT as repo:tag."""
 import json, os, subprocess, sys, time
 
 passed = failed = 0
@@ -111,3 +113,49 @@ def run(argv, net=True, timeout=120, extra_env=None):
         r.err = f"hung: no exit within {timeout} s"
         return r
     return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+
+
+def push_image(registry, repo, tag, text, created=None):
+    """Push a linux/amd64 OCI image to the plain-HTTP registry (HOST:PORT) whose one layer holds the file
+    hello.txt with text, its config saying created when given; tag points to it. Returns its digest."""
+    import gzip, hashlib, io, tarfile, urllib.request
+
+    def sha(data):
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    def canon(o):
+        return json.dumps(o, sort_keys=True, separators=(",", ":")).encode()
+
+    def blob(data):
+        req = urllib.request.Request(f"http://{registry}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
+        loc = urllib.request.urlopen(req).headers["Location"]
+        loc = f"http://{registry}{loc}" if loc.startswith("/") else loc
+        req = urllib.request.Request(f"{loc}{'&' if '?' in loc else '?'}digest={sha(data)}", method="PUT",
+                                     data=data, headers={"Content-Type": "application/octet-stream"})
+        urllib.request.urlopen(req).read()
+        return sha(data)
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size, info.mtime, info.mode = len(text.encode()), 1577836800, 0o644
+        tar.addfile(info, io.BytesIO(text.encode()))
+    raw = raw.getvalue()
+    gz = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=gz, mtime=0) as g:
+        g.write(raw)
+    layer = gz.getvalue()
+    config = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/cat", "/hello.txt"]},
+              "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}}
+    if created is not None:
+        config["created"] = created
+    cfg = canon(config)
+    man = canon({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(cfg),
+                            "size": len(cfg)},
+                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blob(layer),
+                             "size": len(layer)}]})
+    req = urllib.request.Request(f"http://{registry}/v2/{repo}/manifests/{tag}", method="PUT", data=man,
+                                 headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    urllib.request.urlopen(req).read()
+    return sha(man)
