@@ -72,8 +72,8 @@ int images_room(const struct bp_run *run, const struct bp_resolution *res, char 
         min = store_min_free(c->min_free_percent, c->min_free_bytes, sp.size_bytes);
         if (store_room(&sp, res->size, min))
                 return 0;
-        (void) snprintf(reason, size, "low disk: %s free on %s, min_free %s", store_size_text(sp.free_bytes, free_text),
-                        sp.path, min_free_text(c, min_text));
+        (void) snprintf(reason, size, "low disk: %s free on %s, min_free %s",
+                        store_size_text(sp.free_bytes, free_text), sp.path, min_free_text(c, min_text));
         if (c->min_free_percent > 0) {
                 size_t o = strlen(reason);
 
@@ -155,8 +155,8 @@ void images_status_disk(const struct bp_run *run, json_object *out)
         json_object_object_add(o, "min_free_bytes", json_object_new_int64((int64_t) min));
         json_object_object_add(o, "error", NULL);
         if (!run->opts.json)
-                printf("disk: %s free on %s, min_free %s%s%s%s\n", store_size_text(sp.free_bytes, free_text), sp.path,
-                       min_free_text(c, min_text), c->min_free_percent ? " (" : "",
+                printf("disk: %s free on %s, min_free %s%s%s%s\n", store_size_text(sp.free_bytes, free_text),
+                       sp.path, min_free_text(c, min_text), c->min_free_percent ? " (" : "",
                        c->min_free_percent ? store_size_text(min, bytes_text) : "", c->min_free_percent ? ")" : "");
 }
 

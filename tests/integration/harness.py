@@ -34,7 +34,10 @@ run(argv, net=True, timeout=120, extra_env=None) -> Result: runs argv and waits 
 Text is decoded as UTF-8 with undecodable bytes replaced; doc is parsed from the bytes, so output that is
 not UTF-8 never yields a document.
 push_image(registry, repo, tag, text, created=None) -> digest: a one-layer linux/amd64 OCI image holding
-    text, pushed to the plain-HTTP registry HOST:PORT as repo:tag."""
+    text, pushed to the plain-HTTP registry HOST:PORT as repo:tag.
+podman_in(d, env, root=None) -> argv: d/bin/podman, the real podman on storage of d's own (vfs, root
+    default d/podman-root) trusting the tests' registries (env from load_env); boardpin finds it first
+    when PATH starts with d/bin. Returns the argv the test itself runs it by."""
 import json, os, subprocess, sys, time
 
 passed = failed = 0
@@ -159,3 +162,26 @@ def push_image(registry, repo, tag, text, created=None):
                                  headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
     urllib.request.urlopen(req).read()
     return sha(man)
+
+
+def podman_in(d, env, root=None):
+    """See the module's doc: a podman for case directory d, on storage of its own."""
+    import shutil
+    root = root or os.path.join(d, "podman-root")
+    for sub in ("bin", "podman-run", "podman-tmp", "tmp"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    with open(os.path.join(d, "containers.conf"), "w") as f:
+        f.write('[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n')
+    real = shutil.which("podman", path="/usr/bin:/bin:/usr/local/bin")
+    podman = [real, "--storage-driver", "vfs", "--root", root, "--runroot", f"{d}/podman-run",
+              "--tmpdir", f"{d}/podman-tmp"]
+    path = os.path.join(d, "bin", "podman")
+    with open(path, "w") as f:
+        # This case's storage and policy; every subcommand is the real podman's, with the caller's argv.
+        f.write(f"#!/bin/sh\nexport CONTAINERS_CONF={d}/containers.conf "
+                f"CONTAINERS_REGISTRIES_CONF={env['CONTAINERS_REGISTRIES_CONF']} TMPDIR={d}/tmp\n"
+                f"if [ \"$1\" = pull ]; then shift; set -- pull --signature-policy {env['CONTAINERS_POLICY']} "
+                f"--tls-verify=false \"$@\"; fi\n"
+                f"exec {' '.join(podman)} \"$@\"\n")
+    os.chmod(path, 0o755)
+    return [path]

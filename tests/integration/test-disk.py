@@ -5,7 +5,7 @@ own), an upgrade removes what boardpin pulled and keeps no more: `keep` images p
 digest after a rollback. An image store on a small tmpfs, filled close to `min_free`, holds the next
 upgrade with code low_disk and its reason, and nothing is pulled. The two cases run side by side.
 Ends with 'N passed, N failed'."""
-import json, os, re, shutil, subprocess, sys, tempfile, threading
+import json, os, re, subprocess, tempfile, threading
 from concurrent.futures import ThreadPoolExecutor
 
 import harness
@@ -13,7 +13,6 @@ import harness
 bp, work, roots, env = harness.args()
 P = env["REG_PLAIN"]
 ROOT = os.path.join(roots, "rpi-4-b-arm64")     # a real board; the platform is forced to the host's
-REAL = shutil.which("podman", path="/usr/bin:/bin:/usr/local/bin")
 out_lock = threading.Lock()
 results = []
 
@@ -30,25 +29,10 @@ def push(repo, tag, text):
 
 
 def case_dir(name, store=None):
-    """WORKDIR/disk-NAME with a podman in bin/ that is the real one on this case's storage (store: its
-    root, default DIR/podman-root); returns (dir, podman argv for the test itself, the store root)."""
+    """WORKDIR/disk-NAME-* with a podman in bin/ that is the real one on this case's storage (store: its
+    root, default DIR/podman-root); returns (dir, podman argv for the test itself)."""
     d = tempfile.mkdtemp(prefix=f"disk-{name}-", dir=work)
-    root = store or os.path.join(d, "podman-root")
-    for sub in ("bin", "podman-run", "podman-tmp", "tmp"):
-        os.makedirs(os.path.join(d, sub))
-    with open(os.path.join(d, "containers.conf"), "w") as f:
-        f.write('[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n')
-    podman = [REAL, "--storage-driver", "vfs", "--root", root, "--runroot", f"{d}/podman-run",
-              "--tmpdir", f"{d}/podman-tmp"]
-    with open(os.path.join(d, "bin", "podman"), "w") as f:
-        # This case's storage and policy; every subcommand is the real podman's, with boardpin's argv.
-        f.write(f"#!/bin/sh\nexport CONTAINERS_CONF={d}/containers.conf "
-                f"CONTAINERS_REGISTRIES_CONF={env['CONTAINERS_REGISTRIES_CONF']} TMPDIR={d}/tmp\n"
-                f"if [ \"$1\" = pull ]; then shift; set -- pull --signature-policy {env['CONTAINERS_POLICY']} "
-                f"--tls-verify=false \"$@\"; fi\n"
-                f"exec {' '.join(podman)} \"$@\"\n")
-    os.chmod(os.path.join(d, "bin", "podman"), 0o755)
-    return d, [os.path.join(d, "bin", "podman")], root
+    return d, harness.podman_in(d, env, store)
 
 
 def boardpin(d, cfg, *cmd):
@@ -74,7 +58,7 @@ def lock(d):
 
 def prune_case():
     """web keeps 2 (the default), api keeps 1; a tag of web pulled by hand, a container on api's first."""
-    d, podman, _ = case_dir("prune")
+    d, podman = case_dir("prune")
     web, api = "disk/prune-web", "disk/prune-api"
     w = {1: push(web, "1.0", "web 1\n")}
     a = {1: push(api, "1.0", "api 1\n")}
@@ -99,13 +83,12 @@ def prune_case():
             p = subprocess.run(podman + ["create", "--name", "uses-api-2", f"{P}/{api}@{a[2]}"],
                                capture_output=True, text=True, timeout=120)
             check("prune: a container made on api's image 2", p.returncode == 0, p.stderr)
-    lk = lock(d)
+    lk, have_w, have_a = lock(d), images(podman, web), images(podman, api)
     check("prune: web keeps exactly 2 it pulled (pin and previous), the hand-pulled tag survives",
-          images(podman, web) == {hand, w[3], w[4]} and lk["web"].get("pulled") == [w[3], w[4]] and
-          lk["web"]["pin"]["digest"] == w[4], (images(podman, web), lk["web"].get("pulled"), w, hand))
+          have_w == {hand, w[3], w[4]} and lk["web"].get("pulled") == [w[3], w[4]] and
+          lk["web"]["pin"]["digest"] == w[4], (have_w, lk["web"].get("pulled"), w, hand))
     check("prune: api (keep = 1) keeps its pin; the image a container uses stays, on the list",
-          images(podman, api) == {a[2], a[4]} and lk["api"].get("pulled") == [a[2], a[4]],
-          (images(podman, api), lk["api"].get("pulled"), a))
+          have_a == {a[2], a[4]} and lk["api"].get("pulled") == [a[2], a[4]], (have_a, lk["api"].get("pulled"), a))
     check("prune: what was removed is said; the image in use is told at debug, not as a failure",
           f"removed the image {P}/{web}@{w[2]}" in r.err and f"{P}/{api}@{a[2]} is used by a container" in r.err
           and f"removed the image {P}/{api}@{a[3]}" in r.err, r.err)
@@ -113,11 +96,11 @@ def prune_case():
     open(fail, "w").close()
     w[5] = push(web, "1.0", "web 5\n")
     r = boardpin(d, cfg, "upgrade")
-    lk = lock(d)
+    lk, have_w = lock(d), images(podman, web)
     check("prune: after a rollback the bad image is gone, the pin and previous stay",
           r.rc == 1 and svc(r.doc, "web").get("action") == "rolled_back" and lk["web"]["pin"]["digest"] == w[4]
-          and images(podman, web) == {hand, w[3], w[4]} and lk["web"].get("pulled") == [w[3], w[4]],
-          (r.rc, r.doc, images(podman, web), lk["web"].get("pulled"), r.err))
+          and have_w == {hand, w[3], w[4]} and lk["web"].get("pulled") == [w[3], w[4]],
+          (r.rc, r.doc, have_w, lk["web"].get("pulled"), r.err))
     r = boardpin(d, cfg, "status")
     check("prune: status --json names keep and the images kept per service, and the store",
           svc(r.doc, "web").get("keep") == 2 and svc(r.doc, "web").get("images") == [w[3], w[4]] and
@@ -140,7 +123,7 @@ def low_disk_case():
 
 
 def low_disk_on(root, mnt):
-    d, podman, _ = case_dir("low", store=root)
+    d, podman = case_dir("low", store=root)
     repo = "disk/low"
     old = push(repo, "1.0", "low 1\n")
     cfg = harness.config(d, {"web": f"image = {P}/{repo}\nversion = 1.0"}, {P: "insecure = true"},
@@ -160,8 +143,9 @@ def low_disk_on(root, mnt):
     check("low disk: held with code low_disk and its reason, exit 0",
           r.rc == 0 and w.get("action") == "held" and w.get("hold") == "low_disk" and
           want.match(w.get("reason") or "") and w.get("candidate") == new, (r.rc, w, r.err))
+    after = images(podman, repo)
     check("low disk: nothing pulled, the store's images unchanged, the pin kept",
-          images(podman, repo) == before and lock(d)["web"]["pin"]["digest"] == old, (images(podman, repo), before))
+          after == before and lock(d)["web"]["pin"]["digest"] == old, (after, before))
     held = lock(d)["web"].get("held") or {}
     check("low disk: the lock holds the digest with code low_disk; the journal line says it was not pulled",
           held.get("code") == "low_disk" and held.get("digest") == new and

@@ -10,7 +10,9 @@
 #include "images.h"
 #include "store.h"
 
-#define D(c) "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c
+/* A digest of 64 times the hex digit c. */
+#define D(c) "sha256:" D16(c) D16(c) D16(c) D16(c)
+#define D16(c) c c c c c c c c c c c c c c c c
 
 /* An entry pinned to pin with previous prev ("" for none), pulled[] oldest first, bad[] its bad list. */
 static void entry(struct bp_lock_entry *e, const char *pin, const char *prev, const char *const *pulled,
@@ -83,7 +85,8 @@ static void prune_choice(void **state)
 
 static void keep_inherits(void **state)
 {
-        const char *text = "[boardpin]\nkeep = 4\n[service a]\nimage = nginx\nkeep = 1\n[service b]\nimage = redis\n";
+        const char *text =
+                "[boardpin]\nkeep = 4\n[service a]\nimage = nginx\nkeep = 1\n[service b]\nimage = redis\n";
         struct bp_config *c = NULL;
 
         (void) state;
