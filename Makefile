@@ -32,7 +32,7 @@ AGENT_OBJ := $(AGENT_SRC:%.c=$(BUILDDIR)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILDDIR)/tests/%)
 
-.PHONY: all check unit install clean deps fuzz format cross demo bench lint layers deb
+.PHONY: all check unit install clean deps fuzz format cross demo bench lint layers deb soak
 all: $(BUILDDIR)/boardpin
 
 $(BUILDDIR)/gen/revision-codes.inc: platform/revision-codes.tsv platform/revision-codes.awk
@@ -91,6 +91,11 @@ demo: deps all
 bench: deps all
 	tests/fixtures/mkroots.sh $(BUILDDIR)/roots >/dev/null
 	/usr/bin/python3 tests/bench/bench.py $(BUILDDIR)/boardpin $(BUILDDIR)/roots $(BUILDDIR)
+
+# A year of daily upgrades in minutes (SOAK_CYCLES, default 365): figures and end checks; not in check.
+soak: deps all
+	tests/fixtures/mkroots.sh $(BUILDDIR)/roots >/dev/null
+	tests/soak/run.sh $(BUILDDIR)/boardpin $(BUILDDIR)/roots $(or $(SOAK_CYCLES),365)
 
 cross: deps
 	tests/cross/run.sh

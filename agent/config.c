@@ -79,6 +79,9 @@ enum key {
         K_VERIFY,
         K_REGISTRY_VERIFY,
         K_SERVICE_VERIFY,
+        K_MIN_FREE,
+        K_KEEP,
+        K_SERVICE_KEEP,
         K_COUNT,
 };
 
@@ -102,6 +105,8 @@ static const struct {
         [K_METRICS] = { "metrics", SECT_BOARDPIN },
         [K_VERIFY] = { "verify", SECT_BOARDPIN },       [K_REGISTRY_VERIFY] = { "verify", SECT_REGISTRY },
         [K_SERVICE_VERIFY] = { "verify", SECT_SERVICE },
+        [K_MIN_FREE] = { "min_free", SECT_BOARDPIN },   [K_KEEP] = { "keep", SECT_BOARDPIN },
+        [K_SERVICE_KEEP] = { "keep", SECT_SERVICE },
 };
 
 struct ini_src {
@@ -609,6 +614,54 @@ static int verify_set(struct ini_src *s, const char *v, struct bp_verify_conf *r
         return 0;
 }
 
+/* min_free = SIZE (a number of bytes, or with K, M or G: KiB, MiB, GiB) or N% (1..90) of the image store's
+ * filesystem. */
+static int min_free(struct ini_src *s, const char *v, struct bp_config *c)
+{
+        static const char units[] = "KMG";
+        char num[24];
+        size_t n = strspn(v, "0123456789");
+        const char *unit = v + n, *u;
+        unsigned long long x;
+        unsigned shift;
+
+        if (n == 0 || n >= sizeof(num))
+                return src_fail(s, -EINVAL, s->line, "min_free: '%s' is neither a size (512M, 2G) nor 1-%d%%", Q(v),
+                                CONFIG_MIN_FREE_PERCENT_MAX);
+        memcpy(num, v, n);
+        num[n] = '\0';
+        if (strcmp(unit, "%") == 0) {
+                if (text_parse_u64(num, 10, CONFIG_MIN_FREE_PERCENT_MAX, &x) < 0 || x < 1)
+                        return src_fail(s, -ERANGE, s->line, "min_free: '%s' is out of range 1..%d%%", Q(v),
+                                        CONFIG_MIN_FREE_PERCENT_MAX);
+                c->min_free_percent = (int) x;
+                c->min_free_bytes = 0;
+                return 0;
+        }
+        u = unit[0] ? strchr(units, unit[0]) : NULL;
+        if (unit[0] && (!u || (unit[1] && strcmp(unit + 1, "iB") != 0)))
+                return src_fail(s, -EINVAL, s->line, "min_free: '%s' is neither a size (512M, 2G) nor 1-%d%%", Q(v),
+                                CONFIG_MIN_FREE_PERCENT_MAX);
+        shift = u ? 10 * (unsigned) (u - units + 1) : 0;
+        /* 1 PiB in whatever unit: far above any store, far below an overflow */
+        if (text_parse_u64(num, 10, (1ULL << 50) >> shift, &x) < 0)
+                return src_fail(s, -ERANGE, s->line, "min_free: '%s' is over 1 PiB", Q(v));
+        c->min_free_bytes = (uint64_t) x << shift;
+        c->min_free_percent = 0;
+        return 0;
+}
+
+/* keep = N in either section. */
+static int keep(struct ini_src *s, const char *v, int *ret)
+{
+        unsigned long long n;
+        int r = number(s, "keep", v, 1, CONFIG_KEEP_MAX, &n);
+
+        if (r == 0)
+                *ret = (int) n;
+        return r;
+}
+
 /* ---- [boardpin] ---- */
 
 static int boardpin_set(struct ini_src *s, enum key k, const char *v)
@@ -679,6 +732,10 @@ static int boardpin_set(struct ini_src *s, enum key k, const char *v)
                 return metrics_path(s, v, c->metrics, sizeof(c->metrics));
         case K_VERIFY:
                 return verify_set(s, v, &c->verify);
+        case K_MIN_FREE:
+                return min_free(s, v, c);
+        case K_KEEP:
+                return keep(s, v, &c->keep);
         default:
                 return src_fail(s, -EINVAL, s->line, "unknown key '%s' in '[boardpin]'", keys[k].name);
         }
@@ -985,6 +1042,8 @@ static int service_set(struct ini_src *s, enum key k, const char *val)
                 return notify_on_set(s, val, &v->notify);
         case K_SERVICE_MIN_AGE:
                 return min_age(s, val, &v->min_age_s);
+        case K_SERVICE_KEEP:
+                return keep(s, val, &v->keep);
         case K_QUADLET:
                 if (!quadlet_unit_ok(val))
                         return src_fail(
@@ -1277,6 +1336,8 @@ int config_parse(const char *path, const char *text, size_t len, struct bp_confi
         c->boot_wait_s = 90;
         c->pull = BP_PULL_NONE;
         c->rollout = 100;
+        c->min_free_percent = 10;
+        c->keep = 2;
 
         s.c = c;
         s.p = text;

@@ -35,6 +35,8 @@ struct bp_verify_conf {
         size_t n_paths;                               /* 0 with line != 0: verify = none */
         unsigned line;                                /* 0: not set here */
 };
+#define CONFIG_KEEP_MAX 10               /* keep = 1..10 */
+#define CONFIG_MIN_FREE_PERCENT_MAX 90   /* min_free = 1..90% */
 
 enum bp_pull {
         BP_PULL_NONE,
@@ -100,6 +102,7 @@ struct bp_service {
         char quadlet[QUADLET_UNIT_MAX]; /* podman Quadlet unit "NAME.container" pinned by a drop-in, or "" */
         struct bp_notify_conf notify;   /* its own notify = / notify_on =, where set */
         struct bp_verify_conf verify;   /* the service's own verify =, if set */
+        int keep;                       /* images boardpin pulled that a prune keeps, 1..10; 0: [boardpin]'s */
         unsigned line;                  /* of its [service …] header, for messages */
 };
 
@@ -129,6 +132,11 @@ struct bp_config {
         struct bp_notify_conf notify;   /* [boardpin]'s notify = / notify_on = */
         char metrics[PATH_MAX];         /* "" if none; else an absolute path ending in NAME.prom */
         struct bp_verify_conf verify;   /* the default verify =, if set */
+        /* min_free: what a pull must leave free on the image store's filesystem, either a share of it
+         * (1..90 %, default 10) or, with min_free_percent 0, a size in bytes. */
+        int min_free_percent;
+        uint64_t min_free_bytes;
+        int keep;                       /* 1..10, default 2: images boardpin pulled, kept per service */
         struct bp_registry_conf *registries;
         size_t n_registries;
         struct bp_service *services;

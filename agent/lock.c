@@ -1194,6 +1194,19 @@ void lock_txn_end(struct bp_lock *l, const char *service)
         memset(&e->txn, 0, sizeof(e->txn));
 }
 
+void lock_forget_pulled(struct bp_lock *l, const char *service, const char *digest)
+{
+        struct bp_lock_entry *e = find(l, service);
+        size_t k = 0;
+
+        if (!e)
+                return;
+        for (size_t i = 0; i < e->n_pulled; i++)
+                if (strcmp(e->pulled[i], digest) != 0)
+                        memmove(e->pulled[k++], e->pulled[i], REF_DIGEST_MAX);
+        e->n_pulled = k;
+}
+
 int lock_txn_undo(struct bp_lock *l, const char *service, struct bp_err *err)
 {
         struct bp_lock_entry *e = find(l, service);

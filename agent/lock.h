@@ -164,6 +164,8 @@ void lock_txn_end(struct bp_lock *l, const char *service);
 /* Undo service's open transaction: the entry as before (lock_rollback()), or, for a first pin, the
  * service gone from the lock with its bad list kept in the lock's unpinned list. Then closed. */
 int lock_txn_undo(struct bp_lock *l, const char *service, struct bp_err *err);
+/* Take digest off service's pulled list: the image left the runtime's store. Absent is fine. */
+void lock_forget_pulled(struct bp_lock *l, const char *service, const char *digest);
 /* "pulling", "switching", … as the lock spells them. */
 const char *lock_step_name(enum lock_step step);
 

@@ -32,7 +32,8 @@ static const struct {
         { "upgrade", cmd_upgrade, CLI_OPT_JSON | CLI_OPT_DRY_RUN,
           "[SERVICE...]: take new digests (bad list, min_age, rollout), pre-pull,\n"
           "                      switch, restart units, health-check, roll back on failure" },
-        { "status", cmd_status, CLI_OPT_JSON, "lock vs config vs this board; rollout phase, bad list" },
+        { "status", cmd_status, CLI_OPT_JSON, "lock vs config vs this board; rollout phase, bad list,\n"
+          "                      image store free space, images kept" },
         { "report", cmd_report, CLI_OPT_JSON, "[SERVICE]: one markdown row for a compatibility table" },
         { "inspect", cmd_inspect, CLI_OPT_JSON | CLI_OPT_REGISTRY | CLI_OPT_VERIFY,
           "REFERENCE: the digest this board would run, and why" },

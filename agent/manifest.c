@@ -181,6 +181,35 @@ static int parse_index(json_object *o, struct bp_manifest *m, struct bp_err *err
         return 0;
 }
 
+/* The sum of the layers' sizes, or 0 when one has none that is usable: a size the disk check can trust
+ * or none, never a part. Each layer is capped at 1 TiB, so the sum cannot overflow. */
+static uint64_t layers_size(json_object *o)
+{
+        json_object *layers, *size;
+        uint64_t sum = 0;
+        size_t n;
+
+        if (!json_object_object_get_ex(o, "layers", &layers) || !json_object_is_type(layers, json_type_array))
+                return 0;
+        n = json_object_array_length(layers);
+        if (n > MANIFEST_ENTRIES_MAX)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                json_object *l = json_object_array_get_idx(layers, i);
+                int64_t v;
+
+                if (!json_object_is_type(l, json_type_object) || !json_object_object_get_ex(l, "size", &size) ||
+                    !json_object_is_type(size, json_type_int))
+                        return 0;
+                errno = 0;
+                v = json_object_get_int64(size);
+                if (errno != 0 || v < 0 || v > (INT64_C(1) << 40))
+                        return 0;
+                sum += (uint64_t) v;
+        }
+        return sum;
+}
+
 static int parse_image(json_object *o, struct bp_manifest *m, struct bp_err *err)
 {
         json_object *config;
@@ -199,6 +228,7 @@ static int parse_image(json_object *o, struct bp_manifest *m, struct bp_err *err
         if (r < 0)
                 return r;
         m->config_size = (uint64_t) size;
+        m->layers_size = layers_size(o);
         return 0;
 }
 

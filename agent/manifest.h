@@ -46,6 +46,9 @@ struct bp_manifest {
         /* BP_MANIFEST_IMAGE */
         char config_digest[REF_DIGEST_MAX];
         uint64_t config_size;
+        /* The compressed size of the image: the sum of its layers' sizes, what a pull downloads at most.
+         * 0 when a layer has no usable size (the image is still usable; only the disk check is blind). */
+        uint64_t layers_size;
 };
 
 /* Parse body (len bytes) served with content_type (may be NULL or empty: then the document's own mediaType,

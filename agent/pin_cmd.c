@@ -15,6 +15,7 @@
 #include "command.h"
 #include "envfile.h"
 #include "fsio.h"
+#include "images.h"
 #include "jsonio.h"
 #include "log.h"
 #include "notify.h"
@@ -426,20 +427,6 @@ static void status_notify(const struct bp_config *c, json_object *out, bool json
         json_object_object_add(out, "notify", o);
 }
 
-/* The images of a service that boardpin pulled and keeps (the lock's pulled list, oldest first): what a
- * prune may remove, and what the store holds for rollback. */
-static void status_kept(const struct bp_run *run, const struct bp_lock_entry *e, json_object *o)
-{
-        json_object *kept = json_object_new_array();
-
-        for (size_t i = 0; e && i < e->n_pulled; i++) {
-                json_object_array_add(kept, json_object_new_string(e->pulled[i]));
-                if (!run->opts.json)
-                        printf("%-16s kept: %s\n", "", e->pulled[i]);
-        }
-        json_object_object_add(o, "kept_images", kept);
-}
-
 /* What verified the pin, against the keys verify = lists now. */
 static void status_signature(struct bp_run *run, const struct bp_service *s, const struct bp_lock_entry *e,
                              json_object *o)
@@ -524,8 +511,9 @@ int cmd_status(const struct bp_args *args, int argc, char **argv)
                                other ? "  (locked on another board)" : "");
                 status_signature(&run, s, e, o);
                 status_upgrade(&run, identity, s->name, e, o);
-                status_kept(&run, e, o);
+                images_status_service(&run, s, e, o);
         }
+        images_status_disk(&run, out);
         status_notify(run.config, out, args->json);
         if (args->json)
                 command_print_json(out);

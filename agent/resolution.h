@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ref.h"
 #include "rules.h"
@@ -49,6 +50,9 @@ struct bp_resolution {
          * not fetched, absent or not a string that fits. Only upgrade's min_age reads it. */
         char created[RESOLVE_CREATED_MAX];
         struct bp_lock_sig sig; /* LOCK_SIG_NONE unless checked: lock_set() records it with the pin */
+        /* The child manifest's layers summed (manifest.h layers_size) when it was fetched in this run; 0
+         * when not fetched or not known. Only upgrade's disk check reads it. */
+        uint64_t size;
 };
 
 void resolution_done(struct bp_resolution *r);

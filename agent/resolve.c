@@ -450,6 +450,7 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                         }
                         /* A single image: the manifest is here already, its config is next. */
                         text_copy(j->r.digest, sizeof(j->r.digest), op->blob.digest);
+                        j->r.size = j->top->layers_size;
                         return job_request(j, JOB_CONFIG, BP_REG_BLOB, j->top->config_digest,
                                            IMAGE_CONFIG_MAX_BYTES);
                 }
@@ -467,6 +468,7 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                         bp_fail(&err, -EINVAL, "%s: %s is not an image manifest", j->name, j->child_digest);
                         return (void) job_fail(j, -EINVAL, &err);
                 }
+                j->r.size = j->child->layers_size;
                 return job_request(j, JOB_CONFIG, BP_REG_BLOB, j->child->config_digest, IMAGE_CONFIG_MAX_BYTES);
         case JOB_CONFIG:
                 rc = manifest_config_platform(op->blob.data, op->blob.len, &config, &has_variant, &err);

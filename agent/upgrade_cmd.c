@@ -1,7 +1,8 @@
 /* agent/upgrade_cmd.c: `upgrade`: for each service with upgrade = yes, resolve side by side, decide
- * (bad list, min_age, rollout: upgrade.h), then one service after another pre-pull, switch, restart its
- * units, check its health, and roll back what fails. A fleet box restarts one service at a time, so a
- * broken image costs one service for one health timeout, never all of them. */
+ * (bad list, min_age, rollout: upgrade.h), then one service after another check the image store's room
+ * (min_free), pre-pull, switch, restart its units, check its health, roll back what fails, and prune
+ * the images boardpin pulled and keeps no more (images.h). A fleet box restarts one service at a time,
+ * so a broken image costs one service for one health timeout, never all of them. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include "cleanup.h"
 #include "clock.h"
 #include "command.h"
+#include "images.h"
 #include "jsonio.h"
 #include "log.h"
 #include "notify.h"
@@ -74,6 +76,30 @@ static void note_outcome(struct bp_run *run, const struct bp_service *s, enum ap
                 (void) lock_note_check(run->lock, s->name, o == APPLY_UPGRADED, now);
 }
 
+/* Before a pull: room for it in the image store, or the candidate held with code low_disk. A store that
+ * cannot be asked does not stop the pull (the pull says what is wrong, if anything is). */
+static bool room_for(struct bp_run *run, struct upgrade_item *it)
+{
+        const char *name = it->s->name, *platform = run->platform.name;
+        struct bp_err err = { 0 };
+        char reason[sizeof(it->reason)];
+        int r = images_room(run, &it->r, reason, sizeof(reason), &err);
+
+        if (r < 0)
+                log_full(LOG_WARNING, name, it->candidate, platform, "service '%s': free space not checked: %s",
+                         name, err.msg);
+        if (r <= 0)
+                return true;
+        it->action = ACTION_HELD;
+        it->hold = BP_HOLD_LOW_DISK;
+        text_copy(it->reason, sizeof(it->reason), reason);
+        log_full(LOG_WARNING, name, it->candidate, platform, "service '%s': %s not pulled: %s", name, it->candidate,
+                 reason);
+        if (lock_find(run->lock, name) && lock_set_held(run->lock, name, it->candidate, it->hold, reason, &err) < 0)
+                log_full(LOG_WARNING, name, it->candidate, platform, "%s, ignoring", err.msg);
+        return false;
+}
+
 /* Switch service it to its candidate through apply.c and keep it only if it is healthy. Returns true
  * when a stop signal came: no other service is started. */
 static bool upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, size_t n)
@@ -90,6 +116,8 @@ static bool upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, s
         enum apply_outcome o;
 
         text_copy(old, sizeof(old), e ? e->pin.digest : "");
+        if (run->config->pull != BP_PULL_NONE && !room_for(run, it))
+                return false;
         o = apply_switch(run, it->s, it->tag, &it->r, i, n, it->reason, sizeof(it->reason));
         it->action = of[o];
         note_outcome(run, it->s, o);
@@ -98,6 +126,9 @@ static bool upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, s
                          it->candidate, old[0] ? ", was " : "", old);
         else
                 log_full(LOG_ERR, name, it->candidate, platform, "service '%s': %s", name, it->reason);
+        /* The switch has ended either way: what boardpin pulled and keeps no more can go. */
+        if (run->config->pull != BP_PULL_NONE && (o == APPLY_UPGRADED || o == APPLY_ROLLED_BACK))
+                (void) images_prune(run, it->s);
         return o == APPLY_STOPPED;
 }
 

@@ -32,7 +32,12 @@ run(argv, net=True, timeout=120, extra_env=None) -> Result: runs argv and waits 
       raw   stdout + stderr as bytes
       took  seconds from start to end
 Text is decoded as UTF-8 with undecodable bytes replaced; doc is parsed from the bytes, so output that is
-not UTF-8 never yields a document."""
+not UTF-8 never yields a document.
+push_image(registry, repo, tag, text, created=None) -> digest: a one-layer linux/amd64 OCI image holding
+    text, pushed to the plain-HTTP registry HOST:PORT as repo:tag.
+podman_in(d, env, root=None) -> argv: d/bin/podman, the real podman on storage of d's own (vfs, root
+    default d/podman-root) trusting the tests' registries (env from load_env); boardpin finds it first
+    when PATH starts with d/bin. Returns the argv the test itself runs it by."""
 import json, os, subprocess, sys, time
 
 passed = failed = 0
@@ -111,3 +116,72 @@ def run(argv, net=True, timeout=120, extra_env=None):
         r.err = f"hung: no exit within {timeout} s"
         return r
     return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
+
+
+def push_image(registry, repo, tag, text, created=None):
+    """Push a linux/amd64 OCI image to the plain-HTTP registry (HOST:PORT) whose one layer holds the file
+    hello.txt with text, its config saying created when given; tag points to it. Returns its digest."""
+    import gzip, hashlib, io, tarfile, urllib.request
+
+    def sha(data):
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    def canon(o):
+        return json.dumps(o, sort_keys=True, separators=(",", ":")).encode()
+
+    def blob(data):
+        req = urllib.request.Request(f"http://{registry}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
+        loc = urllib.request.urlopen(req).headers["Location"]
+        loc = f"http://{registry}{loc}" if loc.startswith("/") else loc
+        req = urllib.request.Request(f"{loc}{'&' if '?' in loc else '?'}digest={sha(data)}", method="PUT",
+                                     data=data, headers={"Content-Type": "application/octet-stream"})
+        urllib.request.urlopen(req).read()
+        return sha(data)
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size, info.mtime, info.mode = len(text.encode()), 1577836800, 0o644
+        tar.addfile(info, io.BytesIO(text.encode()))
+    raw = raw.getvalue()
+    gz = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=gz, mtime=0) as g:
+        g.write(raw)
+    layer = gz.getvalue()
+    config = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/cat", "/hello.txt"]},
+              "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}}
+    if created is not None:
+        config["created"] = created
+    cfg = canon(config)
+    man = canon({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(cfg),
+                            "size": len(cfg)},
+                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blob(layer),
+                             "size": len(layer)}]})
+    req = urllib.request.Request(f"http://{registry}/v2/{repo}/manifests/{tag}", method="PUT", data=man,
+                                 headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    urllib.request.urlopen(req).read()
+    return sha(man)
+
+
+def podman_in(d, env, root=None):
+    """See the module's doc: a podman for case directory d, on storage of its own."""
+    import shutil
+    root = root or os.path.join(d, "podman-root")
+    for sub in ("bin", "podman-run", "podman-tmp", "tmp"):
+        os.makedirs(os.path.join(d, sub), exist_ok=True)
+    with open(os.path.join(d, "containers.conf"), "w") as f:
+        f.write('[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n')
+    real = shutil.which("podman", path="/usr/bin:/bin:/usr/local/bin")
+    podman = [real, "--storage-driver", "vfs", "--root", root, "--runroot", f"{d}/podman-run",
+              "--tmpdir", f"{d}/podman-tmp"]
+    path = os.path.join(d, "bin", "podman")
+    with open(path, "w") as f:
+        # This case's storage and policy; every subcommand is the real podman's, with the caller's argv.
+        f.write(f"#!/bin/sh\nexport CONTAINERS_CONF={d}/containers.conf "
+                f"CONTAINERS_REGISTRIES_CONF={env['CONTAINERS_REGISTRIES_CONF']} TMPDIR={d}/tmp\n"
+                f"if [ \"$1\" = pull ]; then shift; set -- pull --signature-policy {env['CONTAINERS_POLICY']} "
+                f"--tls-verify=false \"$@\"; fi\n"
+                f"exec {' '.join(podman)} \"$@\"\n")
+    os.chmod(path, 0o755)
+    return [path]

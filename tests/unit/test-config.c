@@ -1030,6 +1030,68 @@ static void verify_keys(void **state)
                      "t.ini:4: duplicate key 'verify' in '[service a]' (first on line 3)");
 }
 
+/* min_free = a size or a share of the store's filesystem, [boardpin] only; keep = 1..10 in either section,
+ * a service without one inheriting (0). */
+static void min_free_and_keep(void **state)
+{
+        static const struct {
+                const char *v;
+                int percent;
+                uint64_t bytes;
+        } ok[] = {
+                { "10%", 10, 0 },         { "1%", 1, 0 },           { "90%", 90, 0 },
+                { "0", 0, 0 },            { "4096", 0, 4096 },      { "512K", 0, 512ULL << 10 },
+                { "300M", 0, 300ULL << 20 }, { "2G", 0, 2ULL << 30 }, { "1GiB", 0, 1ULL << 30 },
+                { "1048576G", 0, 1ULL << 50 },
+        };
+        static const char *const refused[] = { "0%", "91%", "10 %", "1.5G", "1T", "1g", "G", "1Gb", "-1", "%", "1 G",
+                                           "1048577G", "99999999999999999999999" };
+        const char *text = "[boardpin]\nkeep = 3\n[service a]\nimage = nginx\nkeep = 1\n"
+                           "[service b]\nimage = redis\nkeep = 10\n[service c]\nimage = redis\n";
+        char buf[256], want[256];
+        struct bp_config *c = NULL;
+
+        (void) state;
+        assert_int_equal(config_parse("t.ini", "[service a]\nimage = nginx\n", 26, &c, NULL), 0);
+        assert_int_equal(c->min_free_percent, 10);
+        assert_int_equal(c->keep, 2);
+        assert_int_equal(c->services[0].keep, 0);
+        config_free(c);
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                (void) snprintf(buf, sizeof(buf), "[boardpin]\nmin_free = %s\n", ok[i].v);
+                assert_int_equal(config_parse("t.ini", buf, strlen(buf), &c, NULL), 0);
+                if (c->min_free_percent != ok[i].percent || c->min_free_bytes != ok[i].bytes)
+                        fail_msg("min_free = %s: %d%% %llu bytes", ok[i].v, c->min_free_percent,
+                                 (unsigned long long) c->min_free_bytes);
+                config_free(c);
+        }
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+                struct bp_err err = { 0 };
+
+                (void) snprintf(buf, sizeof(buf), "[boardpin]\nmin_free = %s\n", refused[i]);
+                c = NULL;
+                if (config_parse("t.ini", buf, strlen(buf), &c, &err) == 0)
+                        fail_msg("min_free = %s accepted", refused[i]);
+                (void) snprintf(want, sizeof(want), "t.ini:2: min_free: '%s'", refused[i]);
+                if (strncmp(err.msg, want, strlen(want)) != 0)
+                        fail_msg("min_free = %s: '%s'", refused[i], err.msg);
+        }
+        assert_fails("[boardpin]\nmin_free = 1.5G\n",
+                     "t.ini:2: min_free: '1.5G' is neither a size (512M, 2G) nor 1-90%");
+        assert_fails("[boardpin]\nmin_free = 95%\n", "t.ini:2: min_free: '95%' is out of range 1..90%");
+        assert_fails("[service a]\nimage = nginx\nmin_free = 1G\n", "t.ini:3: unknown key 'min_free' in '[service a]'");
+
+        assert_int_equal(config_parse("t.ini", text, strlen(text), &c, NULL), 0);
+        assert_int_equal(c->keep, 3);
+        assert_int_equal(c->services[0].keep, 1);
+        assert_int_equal(c->services[1].keep, 10);
+        assert_int_equal(c->services[2].keep, 0);
+        config_free(c);
+        assert_fails("[boardpin]\nkeep = 0\n", "t.ini:2: keep: '0' is out of range 1..10");
+        assert_fails("[service a]\nimage = nginx\nkeep = 11\n", "t.ini:3: keep: '11' is out of range 1..10");
+        assert_fails("[service a]\nimage = nginx\nkeep = two\n", "t.ini:3: keep: 'two' is not a number");
+}
+
 /* A message holds a full path and its reason: a config deep in a tree is named whole, never cut. */
 static void long_paths_whole(void **state)
 {
@@ -1186,6 +1248,7 @@ int main(void)
                 cmocka_unit_test(notify_keys),
                 cmocka_unit_test(metrics_key),
                 cmocka_unit_test(verify_keys),
+                cmocka_unit_test(min_free_and_keep),
                 cmocka_unit_test_setup_teardown(fifo_refused, scratch_setup, scratch_teardown),
         };
 

@@ -94,6 +94,44 @@ static void attestations_and_duplicates(void **state)
         assert_string_equal(select_for(m, "linux/amd64"), "none");
 }
 
+/* The compressed size of an image is its layers' sizes summed; one layer without a usable size makes it
+ * unknown (0), never a part, and never refuses the manifest. */
+static void layers_size(void **state)
+{
+#define LAYER(size) "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"" D1 "\"," size "}"
+        static const struct {
+                const char *layers;
+                uint64_t want;
+        } cases[] = {
+                { "[]", 0 },
+                { "[" LAYER("\"size\":1000") "]", 1000 },
+                { "[" LAYER("\"size\":1000") "," LAYER("\"size\":3221225472") "]", 3221226472ULL },
+                { "[" LAYER("\"size\":1000") "," LAYER("\"size\":-1") "]", 0 },
+                { "[" LAYER("\"size\":1000") "," LAYER("\"size\":\"12\"") "]", 0 },
+                { "[" LAYER("\"size\":1000") "," LAYER("\"x\":1") "]", 0 },
+                { "[" LAYER("\"size\":1099511627777") "]", 0 },
+                { "{}", 0 },
+        };
+        char doc[1024];
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                struct bp_manifest *m = NULL;
+
+                (void) snprintf(doc, sizeof(doc),
+                                "{\"schemaVersion\":2,\"mediaType\":\"" MT_OCI_MANIFEST "\",\"config\":{\"mediaType\":"
+                                "\"application/vnd.oci.image.config.v1+json\",\"size\":2,\"digest\":\"" D1 "\"},"
+                                "\"layers\":%s}",
+                                cases[i].layers);
+                assert_int_equal(manifest_parse(doc, strlen(doc), MT_OCI_MANIFEST, &m, NULL), 0);
+                if (m->layers_size != cases[i].want)
+                        fail_msg("layers %s: %llu, want %llu", cases[i].layers, (unsigned long long) m->layers_size,
+                                 (unsigned long long) cases[i].want);
+                manifest_free(m);
+        }
+#undef LAYER
+}
+
 static void image_and_config(void **state)
 {
         const char *doc = "{\"schemaVersion\":2,\"mediaType\":\"" MT_DOCKER_MANIFEST "\",\"config\":"
@@ -275,7 +313,8 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(golang_alpine_list), cmocka_unit_test(attestations_and_duplicates),
-                cmocka_unit_test(image_and_config),   cmocka_unit_test(hostile),
+                cmocka_unit_test(image_and_config),
+                cmocka_unit_test(layers_size),   cmocka_unit_test(hostile),
                 cmocka_unit_test(too_many_entries),   cmocka_unit_test(odd_entries), cmocka_unit_test(entry_sizes),
                 cmocka_unit_test(strict_json),        cmocka_unit_test(messages_clean),
         };
