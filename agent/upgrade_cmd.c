@@ -1,7 +1,6 @@
 /* agent/upgrade_cmd.c: `upgrade`: for each service with upgrade = yes, resolve side by side, decide
- * (bad list, min_age, rollout: upgrade.h), then one service after another pre-pull, switch, restart its
- * units, check its health, and roll back what fails. A fleet box restarts one service at a time, so a
- * broken image costs one service for one health timeout, never all of them. */
+ * (bad list, min_age, rollout: upgrade.h), and hand the plan of it to apply.c, which pre-pulls, switches,
+ * restarts, checks and rolls back one service after another; then say what became of each. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -16,6 +15,7 @@
 #include "jsonio.h"
 #include "log.h"
 #include "pin.h"
+#include "plan.h"
 #include "sd.h"
 #include "stop.h"
 #include "text.h"
@@ -54,30 +54,68 @@ static void item_done(struct upgrade_item *it)
         resolution_done(&it->r);
 }
 
-/* Switch service it to its candidate through apply.c and keep it only if it is healthy. Returns true
- * when a stop signal came: no other service is started. */
-static bool upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, size_t n)
+/* What each decided service asks of the apply module: keep (a moved index recorded), switch, or hold. */
+static int plan_all(const struct bp_run *run, const struct upgrade_item *items, struct bp_plan *plan,
+                    struct bp_err *err)
+{
+        int r = apply_plan_unpins(run, plan, err);
+
+        for (size_t i = 0; r == 0 && i < run->config->n_services; i++) {
+                const struct upgrade_item *it = &items[i];
+                const char *name = it->s ? it->s->name : "";
+
+                if (!it->resolved)
+                        continue;
+                switch (it->action) {
+                case ACTION_UNCHANGED:
+                        /* The tag may have moved with this board's child unchanged: the index is new. */
+                        r = it->r.unchanged ? plan_keep(plan, name, /* forget_held= */ true, "unchanged", err)
+                                            : plan_pin(plan, name, it->tag, &it->r, /* bad= */ false,
+                                                       /* allow_bad= */ false, /* forget_held= */ true, err);
+                        break;
+                case ACTION_UPGRADED:
+                        r = plan_switch(plan, name, it->tag, &it->r, it->reason, err);
+                        break;
+                case ACTION_HELD:
+                        r = plan_hold(plan, name, it->r.digest, it->reason, err);
+                        break;
+                default:
+                        break;
+                }
+        }
+        return r;
+}
+
+/* What carrying out the plan came to, in each item: a switch's outcome and reason; a keep or hold the
+ * lock could not record is said and ignored, as the pin stays either way. */
+static void read_back(const struct bp_run *run, struct upgrade_item *items, const struct bp_plan *plan)
 {
         static const enum action of[] = {
-                [APPLY_UPGRADED] = ACTION_UPGRADED,
-                [APPLY_ROLLED_BACK] = ACTION_ROLLED_BACK,
-                [APPLY_FAILED] = ACTION_FAILED,
-                [APPLY_STOPPED] = ACTION_FAILED,
+                [PLAN_PENDING] = ACTION_UPGRADED, /* after a stop: never started */
+                [PLAN_DONE] = ACTION_UPGRADED,
+                [PLAN_ROLLED_BACK] = ACTION_ROLLED_BACK,
+                [PLAN_FAILED] = ACTION_FAILED,
+                [PLAN_STOPPED] = ACTION_FAILED,
         };
-        const struct bp_lock_entry *e = lock_find(run->lock, it->s->name);
-        const char *name = it->s->name, *platform = run->platform.name;
-        char old[REF_DIGEST_MAX];
-        enum apply_outcome o;
 
-        text_copy(old, sizeof(old), e ? e->pin.digest : "");
-        o = apply_switch(run, it->s, it->tag, &it->r, i, n, it->reason, sizeof(it->reason));
-        it->action = of[o];
-        if (o == APPLY_UPGRADED)
-                log_full(LOG_INFO, name, it->candidate, platform, "service '%s': upgraded to %s%s%s", name,
-                         it->candidate, old[0] ? ", was " : "", old);
-        else
-                log_full(LOG_ERR, name, it->candidate, platform, "service '%s': %s", name, it->reason);
-        return o == APPLY_STOPPED;
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct plan_item *p = &plan->items[i];
+                struct upgrade_item *it = NULL;
+
+                for (size_t j = 0; !it && j < run->config->n_services; j++)
+                        if (items[j].s && strcmp(items[j].s->name, p->service) == 0)
+                                it = &items[j];
+                if (!it)
+                        continue;
+                if (p->action == PLAN_SWITCH) {
+                        it->action = of[p->outcome];
+                        if (p->outcome != PLAN_PENDING)
+                                text_copy(it->reason, sizeof(it->reason), p->reason);
+                } else if (p->outcome == PLAN_FAILED) {
+                        log_full(LOG_WARNING, p->service, p->res.digest, run->platform.name, "%s, ignoring",
+                                 p->reason);
+                }
+        }
 }
 
 /* What the registry offered, against the lock: the decision, and for unchanged and held services what
@@ -92,7 +130,6 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                 .identity = identity,
         };
         const char *name = it->s->name, *platform = run->platform.name;
-        struct bp_err err = { 0 };
 
         upgrade_decide(e ? e->pin.digest : NULL, lock_service_bad(run->lock, name, it->r.digest), &it->r, &p,
                        &it->d);
@@ -104,12 +141,6 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
         switch (it->d.verdict) {
         case UPGRADE_UNCHANGED:
                 it->action = ACTION_UNCHANGED;
-                if (!run->opts.dry_run) {
-                        /* The tag may have moved with this board's child unchanged: the index is new. */
-                        if (!it->r.unchanged && run_record(run, it->s, it->tag, &it->r, &err) < 0)
-                                log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
-                        lock_clear_held(run->lock, name);
-                }
                 return;
         case UPGRADE_TAKE:
                 it->action = ACTION_UPGRADED;
@@ -120,9 +151,6 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                 text_copy(it->reason, sizeof(it->reason), it->d.reason);
                 log_full(LOG_INFO, name, it->r.digest, platform, "service '%s': %s not taken: %s", name,
                          it->r.digest, it->d.reason);
-                if (!run->opts.dry_run && e &&
-                    lock_set_held(run->lock, name, it->r.digest, it->d.reason, &err) < 0)
-                        log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
                 return;
         }
 }
@@ -282,11 +310,12 @@ static size_t report_all(const struct bp_args *args, const struct bp_run *run, c
 int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
 {
         struct upgrade_item *items = NULL;
+        _cleanup_(plan_donep) struct bp_plan plan = { 0 };
         char identity[PHASE_IDENTITY_MAX];
         struct bp_err err = { 0 };
         const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
-        size_t n, todo, done = 0, bad = 0;
+        size_t n, bad = 0;
         bool stopped = false;
         int rc;
 
@@ -314,14 +343,17 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
         (void) command_identity(args->root, run.platform.serial, identity);
         (void) bp_sd_status(0, "resolving %zu services", n);
         start_all(&run, items, argc, argv);
-        todo = decide_all(&run, items, identity);
-        /* One service after another: a fleet box restarts one at a time. */
-        for (size_t i = 0; !args->dry_run && !stopped && i < n; i++)
-                if (items[i].resolved && items[i].action == ACTION_UPGRADED)
-                        stopped = upgrade_one(&run, &items[i], ++done, todo);
-        if (!args->dry_run && !stopped && apply_write(&run, &err) < 0) {
-                log_error("%s", err.msg);
-                bad++;
+        (void) decide_all(&run, items, identity);
+        if (!args->dry_run) {
+                rc = plan_all(&run, items, &plan, &err);
+                if (rc == 0)
+                        rc = apply_plan(&run, &plan, /* write= */ true, &err);
+                stopped = rc == -EINTR;
+                read_back(&run, items, &plan);
+                if (rc < 0 && !stopped) {
+                        log_error("%s", err.msg);
+                        bad++;
+                }
         }
         bad += report_all(args, &run, items, argc, argv, identity);
         if (stopped)
