@@ -146,8 +146,9 @@ static void pull_line(const char *line, void *userdata)
 }
 
 /* `RUNTIME pull IMAGE@DIGEST` before anything changes: what the units start next is on the disk. When
- * the store did not have it (`RUNTIME image inspect` fails), the open transaction says so first, so an
- * interrupted pull is still recorded as boardpin's. */
+ * the store did not have it (`RUNTIME image inspect` fails), the lock says so first (the open
+ * transaction, or for a first pin the service's unpinned record), so an interrupted pull is still
+ * recorded as boardpin's and a prune can find it. */
 static int pre_pull(struct bp_run *run, const struct bp_service *s, const char *digest, struct bp_err *err)
 {
         const char *runtime = run->config->pull == BP_PULL_DOCKER ? "docker" : "podman";
@@ -162,8 +163,11 @@ static int pre_pull(struct bp_run *run, const struct bp_service *s, const char *
         r = subprocess_run(inspect, (int64_t) PULL_TIMEOUT_S * 1000, /* on_line= */ NULL, NULL, &ignore);
         if (r == -EINTR)
                 return bp_fail(err, r, "%s", ignore.msg);
-        if (r != 0 && lock_find(run->lock, s->name)) {
-                lock_txn_pull_new(run->lock, s->name, true);
+        if (r != 0) {
+                if (lock_find(run->lock, s->name))
+                        lock_txn_pull_new(run->lock, s->name, true);
+                else if ((r = lock_unpinned_pull(run->lock, s->name, digest, true, err)) < 0)
+                        return r;
                 r = write_lock(run, err);
                 if (r < 0)
                         return r;
@@ -346,7 +350,9 @@ enum apply_outcome apply_switch(struct bp_run *run, const struct bp_service *s, 
                 struct bp_err ignore = { 0 };
 
                 /* A pull the runtime says failed stored nothing under the digest; one cut short may have. */
-                if (!stop_requested())
+                if (!stop_requested() && first)
+                        (void) lock_unpinned_pull(run->lock, name, cand, false, NULL);
+                else if (!stop_requested())
                         lock_txn_pull_new(run->lock, name, false);
                 lock_txn_end(run->lock, name);
                 (void) write_lock(run, &ignore);

@@ -7,8 +7,9 @@ inspect`), during the pull, during the health check. The points no outside progr
 switch, before the restart, during the rollback) use boardpin's BOARDPIN_STOP_AT test aid, which stops
 the process (SIGSTOP) there. At each point boardpin gets SIGKILL or SIGTERM, and then, on three copies of
 what it left, `upgrade`, `resolve` and `boot` each run once. Prints one 'kill-matrix:' line per step and
-signal. Also: two interrupted checks bad-list a digest; resolve and a first pin refuse a bad-listed
-digest; resolve --allow-bad takes it off the list. Ends with 'N passed, N failed'.
+signal, and one per signal for a first pin's pull. Also: two interrupted checks bad-list a digest; resolve
+and a first pin refuse a bad-listed digest; resolve --allow-bad takes it off the list. Ends with
+'N passed, N failed'.
 Every row has its own case directory, repository and PATH, so rows run side by side in a few threads:
 most of a row is waiting (the 60 s a failing check is retried). Each row records its checks and lines,
 and they are printed in the row order, as if the rows had run one after another."""
@@ -331,6 +332,48 @@ def matrix_row(sig, step):
     note(line)
 
 
+def first_pull_row(sig):
+    """A first pin (no pin yet) whose pull is cut short: the digest is recorded before the pull starts, so
+    a prune can find what the runtime may have stored; the next run pins it and keeps the record."""
+    signame = signal.Signals(sig).name
+    name = f"first pin's pull, {signame}"
+    repo = f"test/apply-first-pull-{signame.lower()}"
+    d = tempfile.mkdtemp(dir=work, prefix=f"apply-first-pull-{signame.lower()}-")
+    cfg = setup(d, repo)
+    new = push(repo, "1.0", f"first pull {signame}\n")
+    open(os.path.join(d, "ctl", "block-pull"), "w").close()
+    p = subprocess.Popen(argv(cfg, "upgrade"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=cmd_env(d))
+    marker = os.path.join(d, "ctl", "at-pull")
+    wait_for(lambda: os.path.exists(marker) or p.poll() is not None, f"{name}: {marker}")
+    lk = lock_of(d)
+    check(f"{name}: the digest is recorded before the pull starts",
+          lk.get("unpinned_pulled", {}).get("web") == [new] and "web" not in lk.get("services", {}), lk)
+    rc, err = stop(p, sig, False)
+    lk = lock_of(d)
+    ok = lk.get("unpinned_pulled", {}).get("web") == [new] and "web" not in lk.get("services", {}) and \
+        read(d, "env", "web.env") is None
+    if sig == signal.SIGTERM:
+        ok = ok and rc == 1 and "stopped by SIGTERM while pulling" in err
+    else:
+        ok = ok and rc == -9
+    check(f"{name}: no pin, no env file, the pull still recorded", ok, (rc, err, lk))
+    after = "unpinned, pull recorded" if lk.get("unpinned_pulled", {}).get("web") == [new] else str(lk)
+    clear_ctl(d)
+    results = {}
+    for nxt in ("upgrade", "resolve", "boot"):
+        c, ccfg = copy_case(d, nxt)
+        nrc, ndoc, nerr = run(c, ccfg, nxt)
+        nlk = lock_of(c)
+        nw = nlk.get("services", {}).get("web", {})
+        ok = nrc == 0 and nw.get("pin", {}).get("digest") == new and nw.get("pulled") == [new] and \
+            "unpinned_pulled" not in nlk and "txn" not in nw
+        check(f"{name} -> {nxt}: pinned, and the pulled digest is the entry's", ok, (nrc, nlk, nerr))
+        results[nxt] = (nrc, "pinned, pulled recorded" if ok else str(nw))
+    note(f"kill-matrix: first-pin pull {signame:7} -> lock after: {after}; "
+         + "; ".join(f"next {k}: exit {v[0]}, {v[1]}" for k, v in results.items()))
+
+
 def kill_at_check(d, cfg, what):
     """`upgrade` run once more in case directory d and SIGKILLed in its health check."""
     open(os.path.join(d, "ctl", "block-check"), "w").close()
@@ -454,6 +497,7 @@ def record(job, *a):
 
 
 jobs = [(matrix_row, sig, step) for sig in (signal.SIGKILL, signal.SIGTERM) for step in STEPS]
+jobs += [(first_pull_row, sig) for sig in (signal.SIGKILL, signal.SIGTERM)]
 jobs += [(twice,), (twice_up,), (broken,), (allow_bad,), (first_pin,)]
 # the longest rows first, so that they do not start last and end the run alone
 slow = {"rollback", "twice", "twice_up", "allow_bad", "first_pin"}
