@@ -90,7 +90,9 @@ int config_load(const char *path, struct bp_config **ret, struct bp_err *err);
  * {version} when the version is a range, a bad env_var or one used twice, a quadlet that is not
  * NAME.container or one used twice, a health check that is neither http(s):// nor exec:/absolute, a mirror
  * that is not http(s)://HOST[:PORT][/], a mirror or health URL with a user name or password (an '@' ahead of
- * its query; the message leaves it out), a bad host or a port outside 1-65535, a line over 198 bytes, a
+ * its query; the message leaves it out), a bad host or a port outside 1-65535 (a mirror's host must also
+ * be a registry domain, and a bracketed one an IPv6 address: the one check of a mirror URL; the registry
+ * client takes its split, mirror_host), a line over 198 bytes, a
  * section name of 49 bytes or more (inih cuts them), a NUL byte. */
 int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err);
 

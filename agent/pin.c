@@ -191,6 +191,8 @@ static int registry_for(struct bp_run *run, const struct bp_ref *ref, struct bp_
                 .timeout_s = run->config->timeout_s,
                 .known = challenges_find(run->challenges, ref_api_host(ref)),
                 .mirror = rc && rc->mirror[0] ? rc->mirror : NULL,
+                .mirror_host = rc && rc->mirror[0] ? rc->mirror_host : NULL,
+                .mirror_plain = rc && rc->mirror_plain,
                 .mirror_ca_file = mirror_ca_file(run->config, rc),
                 .warn = mirror_warn,
         };
