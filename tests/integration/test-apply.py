@@ -83,6 +83,42 @@ def push(repo, tag, text):
     return sha(man)
 
 
+def case_dir(prefix):
+    """A new case directory under work, reaped when its row ends."""
+    d = tempfile.mkdtemp(dir=work, prefix=prefix)
+    rows.dirs.append(d)
+    return d
+
+
+def popen(cmd, env):
+    """boardpin started in the background, ended when its row ends if the row did not end it."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    rows.procs.append(p)
+    return p
+
+
+def reap(dirs, procs):
+    """End every boardpin a row started and every script it left blocking (their pids in DIR/pids): a
+    SIGKILLed boardpin leaves its pull or health check behind, and a failed row may leave boardpin stopped."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    for d in dirs:
+        for tag in ("", "-upgrade", "-resolve", "-boot"):
+            try:
+                pids = open(os.path.join(d + tag, "pids")).read().split()
+            except FileNotFoundError:
+                continue
+            for pid in pids:
+                try:    # only the script's own sleep: never another process that got its pid since
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        if f.read().split(b"\0")[:2] == [b"sleep", b"1000"]:
+                            os.kill(int(pid), signal.SIGKILL)
+                except (FileNotFoundError, ProcessLookupError):
+                    pass
+
+
 def script(path, text):
     with open(path, "w") as f:
         f.write("#!/bin/sh\n" + text)
@@ -96,14 +132,17 @@ def setup(d, repo):
     ctl = os.path.join(d, "ctl")
     os.makedirs(ctl, exist_ok=True)
     os.makedirs(os.path.join(d, "bin"), exist_ok=True)
+    # A blocked script notes its pid (exec keeps it) before it marks the point: a SIGKILLed boardpin
+    # cannot end what it started, so the row's reap() does.
+    pids = os.path.join(d, "pids")
     script(os.path.join(d, "bin", "podman"),
            f'c={ctl}\n'
            f'case "$1" in\n'
-           f'image) [ -e $c/block-inspect ] && {{ touch $c/at-inspect; exec sleep 1000; }}; exit 1 ;;\n'
-           f'pull) [ -e $c/block-pull ] && {{ touch $c/at-pull; exec sleep 1000; }}; exit 0 ;;\n'
+           f'image) [ -e $c/block-inspect ] && {{ echo $$ >>{pids}; touch $c/at-inspect; exec sleep 1000; }}; exit 1 ;;\n'
+           f'pull) [ -e $c/block-pull ] && {{ echo $$ >>{pids}; touch $c/at-pull; exec sleep 1000; }}; exit 0 ;;\n'
            f'esac\nexit 64\n')
     script(os.path.join(d, "health"),
-           f'c={ctl}\n[ -e $c/block-check ] && {{ touch $c/at-check; exec sleep 1000; }}\n'
+           f'c={ctl}\n[ -e $c/block-check ] && {{ echo $$ >>{pids}; touch $c/at-check; exec sleep 1000; }}\n'
            f'[ -e $c/fail ] && exit 1\nexit 0\n')
     return harness.config(d, {"web": f"image = {P}/{repo}\nversion = 1.0\nhealth = exec:{d}/health"},
                           {P: "insecure = true"}, {"timeout": 5, "pull": "podman"})
@@ -173,7 +212,7 @@ STEPS = {
 def start_case(case, step):
     """A service pinned to old, new pushed, and `upgrade` stopped at step; returns its parts."""
     repo = f"test/apply-{case}"
-    d = tempfile.mkdtemp(dir=work, prefix=f"apply-{case}-")
+    d = case_dir(f"apply-{case}-")
     cfg = setup(d, repo)
     old = push(repo, "1.0", f"{case} old\n")
     rc, doc, err = run(d, cfg, "resolve")
@@ -189,8 +228,7 @@ def start_case(case, step):
     if step == "rollback":
         open(os.path.join(d, "ctl", "fail"), "w").close()
     before = {"env": read(d, "env", "web.env"), "lock": read(d, "state", "lock.json")}
-    p = subprocess.Popen(argv(cfg, "upgrade"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=cmd_env(d, stop_at))
+    p = popen(argv(cfg, "upgrade"), env=cmd_env(d, stop_at))
     if stop_at:
         wait_for(lambda: proc_state(p.pid) in ("T", "t", "Z", "gone"), f"{case}: SIGSTOP at {stop_at}")
     else:
@@ -338,12 +376,11 @@ def first_pull_row(sig):
     signame = signal.Signals(sig).name
     name = f"first pin's pull, {signame}"
     repo = f"test/apply-first-pull-{signame.lower()}"
-    d = tempfile.mkdtemp(dir=work, prefix=f"apply-first-pull-{signame.lower()}-")
+    d = case_dir(f"apply-first-pull-{signame.lower()}-")
     cfg = setup(d, repo)
     new = push(repo, "1.0", f"first pull {signame}\n")
     open(os.path.join(d, "ctl", "block-pull"), "w").close()
-    p = subprocess.Popen(argv(cfg, "upgrade"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=cmd_env(d))
+    p = popen(argv(cfg, "upgrade"), env=cmd_env(d))
     marker = os.path.join(d, "ctl", "at-pull")
     wait_for(lambda: os.path.exists(marker) or p.poll() is not None, f"{name}: {marker}")
     lk = lock_of(d)
@@ -380,8 +417,7 @@ def kill_at_check(d, cfg, what):
     marker = os.path.join(d, "ctl", "at-check")
     if os.path.exists(marker):      # the mark of the check killed before, not of this one
         os.unlink(marker)
-    p = subprocess.Popen(argv(cfg, "upgrade"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=cmd_env(d))
+    p = popen(argv(cfg, "upgrade"), env=cmd_env(d))
     wait_for(lambda: os.path.exists(marker) or p.poll() is not None, what)
     stop(p, signal.SIGKILL, False)
 
@@ -434,7 +470,7 @@ def broken():
 def allow_bad():
     """resolve refuses a bad-listed digest; --allow-bad SERVICE pins it and takes it off the list."""
     repo = "test/apply-allow"
-    d = tempfile.mkdtemp(dir=work, prefix="apply-allow-")
+    d = case_dir("apply-allow-")
     cfg = setup(d, repo)
     old = push(repo, "1.0", "allow old\n")
     run(d, cfg, "resolve")
@@ -464,7 +500,7 @@ def first_pin():
     """A first pin that fails its check: the service is left unpinned, the digest stays bad-listed, and no
     later command pins it."""
     repo = "test/apply-first"
-    d = tempfile.mkdtemp(dir=work, prefix="apply-first-")
+    d = case_dir("apply-first-")
     cfg = setup(d, repo)
     first = push(repo, "1.0", "first one\n")
     open(os.path.join(d, "ctl", "fail"), "w").close()
@@ -488,12 +524,14 @@ def first_pin():
 
 def record(job, *a):
     """job(*a) run in a worker thread; returns the checks and matrix lines it made, and what it raised."""
-    rows.checks, rows.lines = [], []
+    rows.checks, rows.lines, rows.dirs, rows.procs = [], [], [], []
     try:
         job(*a)
         return rows.checks, rows.lines, None
     except Exception as e:     # re-raised in the main thread once the checks before it are printed
         return rows.checks, rows.lines, e
+    finally:
+        reap(rows.dirs, rows.procs)
 
 
 jobs = [(matrix_row, sig, step) for sig in (signal.SIGKILL, signal.SIGTERM) for step in STEPS]
@@ -515,4 +553,24 @@ with ThreadPoolExecutor(max_workers=WORKERS) as pool:
 
 for line in matrix:
     print(line)
+
+
+def left_behind():
+    """The pids of scripts of this run still blocking: a 'sleep 1000' whose PATH starts in a case directory."""
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")[:2]
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if cmd == [b"sleep", b"1000"] and f"PATH={work}/apply-".encode() in environ:
+            left.append(int(pid))
+    return left
+
+
+harness.check("every row ended what it started: no blocked script of this run is left", not left_behind(),
+              left_behind())
 harness.done()
