@@ -13,10 +13,8 @@ and a first pin refuse a bad-listed digest; resolve --allow-bad takes it off the
 Every row has its own case directory, repository and PATH, so rows run side by side in a few threads:
 most of a row is waiting (the 60 s a failing check is retried). Each row records its checks and lines,
 and they are printed in the row order, as if the rows had run one after another."""
-import gzip, hashlib, io, json, os, shutil, signal, subprocess, tarfile, tempfile, threading, time
-import urllib.request
+import json, os, shutil, signal, subprocess, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
 
 import harness
 
@@ -36,51 +34,9 @@ def note(line):
     rows.lines.append(line)
 
 
-def sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def canon(o):
-    return json.dumps(o, sort_keys=True, separators=(",", ":")).encode()
-
-
-def put_blob(repo, data):
-    d = sha(data)
-    req = urllib.request.Request(f"http://{P}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
-    loc = urllib.request.urlopen(req).headers["Location"]
-    if loc.startswith("/"):
-        loc = f"http://{P}{loc}"
-    sep = "&" if "?" in loc else "?"
-    req = urllib.request.Request(f"{loc}{sep}digest={d}", method="PUT", data=data,
-                                 headers={"Content-Type": "application/octet-stream"})
-    urllib.request.urlopen(req).read()
-    return d
-
-
 def push(repo, tag, text):
     """A linux/amd64 OCI image a week old whose one layer holds text; tag points to it."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        info = tarfile.TarInfo("hello.txt")
-        info.size, info.mtime, info.mode = len(text.encode()), 1577836800, 0o644
-        tar.addfile(info, io.BytesIO(text.encode()))
-    raw = raw.getvalue()
-    gz = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=gz, mtime=0) as g:
-        g.write(raw)
-    layer = gz.getvalue()
-    created = (datetime.now(timezone.utc) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    cfg = canon({"architecture": "amd64", "os": "linux", "created": created,
-                 "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}})
-    man = canon({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put_blob(repo, cfg),
-                            "size": len(cfg)},
-                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                             "digest": put_blob(repo, layer), "size": len(layer)}]})
-    req = urllib.request.Request(f"http://{P}/v2/{repo}/manifests/{tag}", method="PUT", data=man,
-                                 headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
-    urllib.request.urlopen(req).read()
-    return sha(man)
+    return harness.push(P, repo, tag, text, created=harness.ago(days=7))
 
 
 def case_dir(prefix):

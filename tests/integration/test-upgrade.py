@@ -6,8 +6,7 @@ holding a digest back (and --dry-run saying why), a failing pre-pull changing no
 pre-pulling, and two upgrades at once. Images are pushed here with the `created` time each case needs,
 one repository per case. Unit restarts need systemd: the booted-system suite (tests/boot) has them.
 Ends with 'N passed, N failed'."""
-import gzip, hashlib, io, json, os, shutil, subprocess, sys, tarfile, tempfile, time, urllib.request
-from datetime import datetime, timedelta, timezone
+import json, os, shutil, subprocess, sys, tempfile, time
 
 import harness
 from harness import check, load_env
@@ -18,59 +17,12 @@ P = env["REG_PLAIN"]
 ROOT = os.path.join(roots, "rpi-4-b-arm64")     # a real board; the platform is forced to the host's
 
 
-def sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def canon(o):
-    return json.dumps(o, sort_keys=True, separators=(",", ":")).encode()
-
-
-def put_blob(repo, data):
-    d = sha(data)
-    req = urllib.request.Request(f"http://{P}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
-    loc = urllib.request.urlopen(req).headers["Location"]
-    if loc.startswith("/"):
-        loc = f"http://{P}{loc}"
-    sep = "&" if "?" in loc else "?"
-    req = urllib.request.Request(f"{loc}{sep}digest={d}", method="PUT", data=data,
-                                 headers={"Content-Type": "application/octet-stream"})
-    urllib.request.urlopen(req).read()
-    return d
-
-
 def push(repo, tag, text, created):
     """A linux/amd64 OCI image whose one layer holds text and whose config says created; tag points to it."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        info = tarfile.TarInfo("hello.txt")
-        info.size, info.mtime, info.mode = len(text.encode()), 1577836800, 0o644
-        tar.addfile(info, io.BytesIO(text.encode()))
-    raw = raw.getvalue()
-    gz = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=gz, mtime=0) as g:
-        g.write(raw)
-    layer = gz.getvalue()
-    config = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/cat", "/hello.txt"]},
-              "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}}
-    if created is not None:
-        config["created"] = created
-    cfg = canon(config)
-    man = canon({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put_blob(repo, cfg),
-                            "size": len(cfg)},
-                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                             "digest": put_blob(repo, layer), "size": len(layer)}]})
-    req = urllib.request.Request(f"http://{P}/v2/{repo}/manifests/{tag}", method="PUT", data=man,
-                                 headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
-    urllib.request.urlopen(req).read()
-    return sha(man)
+    return harness.push(P, repo, tag, text, created=created, cmd=["/bin/cat", "/hello.txt"])
 
 
-def ago(**kw):
-    return (datetime.now(timezone.utc) - timedelta(**kw)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
+ago = harness.ago
 WEEK = dict(days=7)
 
 
