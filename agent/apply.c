@@ -620,7 +620,7 @@ static void carry_lock(struct bp_run *run, struct plan_item *it)
         case PLAN_HOLD:
                 /* A service without a pin has nothing to hold a digest against. */
                 if (lock_find(run->lock, it->service))
-                        r = lock_set_held(run->lock, it->service, it->res.digest, it->why, &err);
+                        r = lock_set_held(run->lock, it->service, it->res.digest, it->hold, it->why, &err);
                 break;
         case PLAN_UNPIN:
         case PLAN_KEEP:

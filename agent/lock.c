@@ -398,11 +398,12 @@ static int parse_txn(json_object *o, const char *service, struct bp_lock_entry *
         return parse_entry(service, v, e->txn.before, /* nested= */ true, err);
 }
 
-/* "held": {"digest": …, "reason": …}; the reason must be whole text: an embedded NUL would not read back. */
+/* "held": {"digest": …, "reason": …, "code": …}; the reason must be whole text: an embedded NUL would not
+ * read back. A code this boardpin does not know (a newer one's) reads as none, like an unknown member. */
 static int parse_held(json_object *o, const char *service, struct bp_lock_entry *e, struct bp_err *err)
 {
         json_object *v;
-        char sh[72];
+        char sh[72], code[64] = "";
         int r;
 
         if (!json_object_is_type(o, json_type_object))
@@ -410,8 +411,11 @@ static int parse_held(json_object *o, const char *service, struct bp_lock_entry 
         r = get_str(o, "digest", e->held_digest, sizeof(e->held_digest), true, service, err);
         if (r == 0)
                 r = get_str(o, "reason", e->held_reason, sizeof(e->held_reason), true, service, err);
+        if (r == 0)
+                r = get_str(o, "code", code, sizeof(code), false, service, err);
         if (r < 0)
                 return r;
+        e->held_code = hold_from_name(code);
         if (json_object_object_get_ex(o, "reason", &v) &&
             strlen(e->held_reason) != (size_t) json_object_get_string_len(v))
                 return bp_fail(err, -EBADMSG, "service '%s': bad 'reason'", show(service, sh));
@@ -632,6 +636,8 @@ static json_object *entry_json(const struct bp_lock_entry *e)
 
                 json_object_object_add(h, "digest", json_object_new_string(e->held_digest));
                 json_object_object_add(h, "reason", json_object_new_string(e->held_reason));
+                if (hold_name(e->held_code))
+                        json_object_object_add(h, "code", json_object_new_string(hold_name(e->held_code)));
                 json_object_object_add(o, "held", h);
         }
         if (e->n_pulled > 0)
@@ -933,8 +939,8 @@ int lock_add_bad(struct bp_lock *l, const char *service, const char *digest, str
         return 0;
 }
 
-int lock_set_held(struct bp_lock *l, const char *service, const char *digest, const char *reason,
-                  struct bp_err *err)
+int lock_set_held(struct bp_lock *l, const char *service, const char *digest, enum bp_hold code,
+                  const char *reason, struct bp_err *err)
 {
         struct bp_lock_entry *e = find(l, service);
         char sh[72];
@@ -945,6 +951,7 @@ int lock_set_held(struct bp_lock *l, const char *service, const char *digest, co
                 return bp_fail(err, -EINVAL, "service '%s': '%s' is not a digest", show(service, sh), digest);
         text_copy(e->held_digest, sizeof(e->held_digest), digest);
         text_copy_clean(e->held_reason, sizeof(e->held_reason), reason);
+        e->held_code = code;
         e->has_held = true;
         return 0;
 }
@@ -957,6 +964,7 @@ void lock_clear_held(struct bp_lock *l, const char *service)
                 return;
         e->has_held = false;
         e->held_digest[0] = e->held_reason[0] = '\0';
+        e->held_code = BP_HOLD_NONE;
 }
 
 int lock_entry_copy(const struct bp_lock_entry *e, struct bp_lock_entry **ret)
@@ -1013,6 +1021,7 @@ int lock_rollback(struct bp_lock *l, const struct bp_lock_entry *before, struct 
         next.has_held = e->has_held;
         memcpy(next.held_digest, e->held_digest, sizeof(next.held_digest));
         memcpy(next.held_reason, e->held_reason, sizeof(next.held_reason));
+        next.held_code = e->held_code;
         memcpy(next.pulled, e->pulled, sizeof(next.pulled));
         next.n_pulled = e->n_pulled;
         next.interrupted = e->interrupted;
@@ -1060,6 +1069,7 @@ static int txn_open(struct bp_lock *l, const char *service, const char *digest, 
                 before->n_bad = before->n_pulled = 0;
                 before->has_held = false;
                 before->held_digest[0] = before->held_reason[0] = '\0';
+                before->held_code = BP_HOLD_NONE;
                 before->interrupted = 0;
                 before->interrupted_digest[0] = '\0';
         }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "hold.h"
 #include "names.h"
 #include "ref.h"
 #include "resolution.h"
@@ -67,6 +68,7 @@ struct bp_lock_entry {
         bool has_held;
         char held_digest[REF_DIGEST_MAX];
         char held_reason[LOCK_REASON_MAX];
+        enum bp_hold held_code; /* BP_HOLD_NONE when an older boardpin wrote the hold */
         /* Digests boardpin's pre-pull put in the runtime's store (not those already there), oldest first:
          * what a prune may remove. */
         char pulled[LOCK_PULLED_MAX][REF_DIGEST_MAX];
@@ -118,10 +120,10 @@ bool lock_is_bad(const struct bp_lock_entry *e, const char *digest);
  * to the end). -ENOENT when the lock has no such service, -EINVAL for a digest lock_parse() would refuse. */
 int lock_add_bad(struct bp_lock *l, const char *service, const char *digest, struct bp_err *err);
 
-/* Record that an upgrade saw digest and did not take it, and why (one line, cleaned of control bytes and
- * cut to LOCK_REASON_MAX); lock_clear_held() forgets it. */
-int lock_set_held(struct bp_lock *l, const char *service, const char *digest, const char *reason,
-                  struct bp_err *err);
+/* Record that an upgrade saw digest and did not take it, why as a code, and why for people (one line,
+ * cleaned of control bytes and cut to LOCK_REASON_MAX); lock_clear_held() forgets it. */
+int lock_set_held(struct bp_lock *l, const char *service, const char *digest, enum bp_hold code,
+                  const char *reason, struct bp_err *err);
 void lock_clear_held(struct bp_lock *l, const char *service);
 
 /* Open a transaction for service towards digest at step, keeping a copy of the entry as it is now

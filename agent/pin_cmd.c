@@ -402,6 +402,9 @@ static void status_upgrade(const struct bp_run *run, const char *identity, const
                 held = json_object_new_object();
                 json_object_object_add(held, "digest", json_object_new_string(e->held_digest));
                 json_object_object_add(held, "reason", json_object_new_string(e->held_reason));
+                json_object_object_add(held, "code", hold_name(e->held_code)
+                                                             ? json_object_new_string(hold_name(e->held_code))
+                                                             : NULL);
         }
         for (size_t i = 0; e && i < e->n_bad; i++)
                 json_object_array_add(bad, json_object_new_string(e->bad[i]));

@@ -109,7 +109,8 @@ int plan_switch(struct bp_plan *p, const char *service, const char *tag, const s
         return resolution_copy(&it->res, r) < 0 ? drop_last(p, err) : 0;
 }
 
-int plan_hold(struct bp_plan *p, const char *service, const char *digest, const char *reason, struct bp_err *err)
+int plan_hold(struct bp_plan *p, const char *service, const char *digest, enum bp_hold code, const char *reason,
+              struct bp_err *err)
 {
         struct plan_item *it;
         int r = add(p, service, PLAN_HOLD, reason, &it, err);
@@ -117,6 +118,7 @@ int plan_hold(struct bp_plan *p, const char *service, const char *digest, const 
         if (r < 0)
                 return r;
         text_copy(it->res.digest, sizeof(it->res.digest), digest);
+        it->hold = code;
         return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "hold.h"
 #include "names.h"
 #include "ref.h"
 #include "resolution.h"
@@ -45,6 +46,7 @@ struct plan_item {
         char target[RULES_NAME_MAX];    /* REPIN: the board platform it is for */
         bool forget_held;               /* KEEP, PIN: a digest held back before is no news any more */
         bool allow_bad;                 /* PIN: pinned on purpose; res.digest comes off the bad list */
+        enum bp_hold hold;              /* HOLD: why, as a code */
         /* The outcome, apply_plan()'s to fill. */
         enum plan_outcome outcome;
         char reason[PLAN_REASON_MAX]; /* what it came to, for a person (a switch: was/failed/rolled back) */
@@ -77,8 +79,9 @@ int plan_repin(struct bp_plan *p, const char *service, const struct bp_platform_
 int plan_switch(struct bp_plan *p, const char *service, const char *tag, const struct bp_resolution *r,
                 const char *why, struct bp_err *err);
 
-/* Hold digest back from service, which keeps its pin, for reason. */
-int plan_hold(struct bp_plan *p, const char *service, const char *digest, const char *reason, struct bp_err *err);
+/* Hold digest back from service, which keeps its pin, for code and reason. */
+int plan_hold(struct bp_plan *p, const char *service, const char *digest, enum bp_hold code, const char *reason,
+              struct bp_err *err);
 
 /* Unpin every service of locked[0..n_locked) that configured[0..n_configured) does not name. A config
  * that names none unpins nothing: one cut short (a power cut mid-edit, a 0-byte file) must not cost the

@@ -72,6 +72,20 @@ void upgrade_decide(const char *pinned, bool bad, const struct bp_resolution *r,
         ret->verdict = UPGRADE_TAKE;
 }
 
+enum bp_hold upgrade_verdict_hold(enum upgrade_verdict v)
+{
+        switch (v) {
+        case UPGRADE_HELD_BAD:
+                return BP_HOLD_BAD;
+        case UPGRADE_HELD_AGE:
+                return BP_HOLD_TOO_YOUNG;
+        case UPGRADE_HELD_ROLLOUT:
+                return BP_HOLD_PHASE;
+        default:
+                return BP_HOLD_NONE;
+        }
+}
+
 const char *upgrade_verdict_name(enum upgrade_verdict v)
 {
         switch (v) {

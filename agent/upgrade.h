@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hold.h"
 #include "phase.h"
 #include "resolution.h"
 
@@ -49,6 +50,9 @@ struct upgrade_decision {
  * with bad true when r's digest is on the service's bad list (which holds for a first pin too). */
 void upgrade_decide(const char *pinned, bool bad, const struct bp_resolution *r, const struct upgrade_policy *p,
                     struct upgrade_decision *ret);
+
+/* The hold code of a held verdict; BP_HOLD_NONE for unchanged and take. */
+enum bp_hold upgrade_verdict_hold(enum upgrade_verdict v);
 
 /* "upgraded", "held", … as upgrade --json spells them. */
 const char *upgrade_verdict_name(enum upgrade_verdict v);

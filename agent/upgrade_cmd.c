@@ -46,6 +46,7 @@ struct upgrade_item {
         enum action action;
         char candidate[REF_DIGEST_MAX]; /* the new digest seen, or "" */
         char reason[512];
+        enum bp_hold hold; /* ACTION_HELD: why, as a code */
 };
 
 static void item_done(struct upgrade_item *it)
@@ -77,7 +78,7 @@ static int plan_all(const struct bp_run *run, const struct upgrade_item *items, 
                         r = plan_switch(plan, name, it->tag, &it->r, it->reason, err);
                         break;
                 case ACTION_HELD:
-                        r = plan_hold(plan, name, it->r.digest, it->reason, err);
+                        r = plan_hold(plan, name, it->r.digest, it->hold, it->reason, err);
                         break;
                 default:
                         break;
@@ -148,6 +149,7 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                 return;
         default:
                 it->action = ACTION_HELD;
+                it->hold = upgrade_verdict_hold(it->d.verdict);
                 text_copy(it->reason, sizeof(it->reason), it->d.reason);
                 log_full(LOG_INFO, name, it->r.digest, platform, "service '%s': %s not taken: %s", name,
                          it->r.digest, it->d.reason);
@@ -173,6 +175,7 @@ static json_object *item_json(const struct bp_run *run, const struct upgrade_ite
         json_object_object_add(o, "candidate", command_str_or_null(it->candidate));
         json_object_object_add(o, "action", json_object_new_string(action_names[it->action]));
         json_object_object_add(o, "reason", command_str_or_null(it->reason));
+        json_object_object_add(o, "hold", it->action == ACTION_HELD ? command_str_or_null(hold_name(it->hold)) : NULL);
         if (for_phase[0]) {
                 place = phase_place(identity, for_phase);
                 ph = json_object_new_object();
@@ -257,6 +260,7 @@ static size_t decide_all(struct bp_run *run, struct upgrade_item *items, const c
                         /* A mirror's move the registry could not confirm: not a failure of the
                          * service, which keeps its pin, and no digest to hold yet, only a reason. */
                         it->action = ACTION_HELD;
+                        it->hold = BP_HOLD_UNCONFIRMED;
                         text_copy(it->reason, sizeof(it->reason), err.msg);
                         log_full(LOG_WARNING, it->s->name, e->pin.digest, run->platform.name,
                                  "%s; pin kept", err.msg);

@@ -1,7 +1,8 @@
 #!/bin/bash
-# run.sh BUILDDIR: the boot suite. Builds the packages with `make deb` (native and ARCH=armhf, arm64,
-# armel), makes qemu-user available through binfmt_misc for as long as it runs (and leaves the host as
-# it found it), then boot.py installs and boots them. Needs root. Ends with 'N passed, N failed'.
+# run.sh BUILDDIR [--roots-only]: the boot suite. Builds the packages with `make deb` (native and
+# ARCH=armhf, arm64, armel), makes qemu-user available through binfmt_misc for as long as it runs (and
+# leaves the host as it found it), then boot.py installs and boots them. Needs root. Ends with
+# 'N passed, N failed'. With --roots-only it only makes (or finds) the Debian roots the stories boot.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -24,4 +25,4 @@ if [ -z "${BP_BOOT_STORIES:-}" ] || [[ "$BP_BOOT_STORIES" =~ arm ]]; then
         binfmt_up || fail_early "qemu-user cannot be registered in binfmt_misc"
 fi
 
-/usr/bin/python3 "$here/boot.py" "$build"
+/usr/bin/python3 "$here/boot.py" "$build" "${2:-}"

@@ -89,8 +89,8 @@ static int write_seed(const char *out, int n, char **lists)
                 /* The seed also holds the fields of a switch left open: txn with its before, a count of
                  * interrupted checks and the digests boardpin pulled. */
                 if (lock_add_bad(l, service, r.table[0].digest, &err) < 0 ||
-                    lock_set_held(l, service, r.table[1].digest, "min_age: image created 1h 0m ago, needs 3d 0h",
-                                  &err) < 0 ||
+                    lock_set_held(l, service, r.table[1].digest, BP_HOLD_TOO_YOUNG,
+                                  "min_age: image created 1h 0m ago, needs 3d 0h", &err) < 0 ||
                     (i == 1 && (lock_txn_begin(l, service, r.table[0].digest, LOCK_STEP_CHECKING, &err) < 0 ||
                                 lock_count_interrupted(l, service, r.table[0].digest) != 1))) {
                         fprintf(stderr, "%s\n", err.msg);

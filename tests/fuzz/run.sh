@@ -5,11 +5,11 @@
 # tests/fixtures/mkroots.sh when missing): a target that cannot get its seeds fails, never runs without.
 # Ends with 'N passed, N failed'.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 secs=${1:-30}
 out=build/fuzz
 mkdir -p "$out"
-pass=0 fail=0
+pass=0 fail=0 built=()
 seed() {        # seed DIR TEXT...: one corpus file per text
         local dir=$1 i=0
         shift
@@ -18,9 +18,27 @@ seed() {        # seed DIR TEXT...: one corpus file per text
                 i=$((i + 1))
         done
 }
-flags="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -g -O1 -fsanitize=fuzzer,address,undefined -Iplatform -I$out/gen"
+common="-std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 -g -O1 -Iplatform -Iagent -I$out/gen"
+flags="$common -fsanitize=fuzzer,address,undefined"
 make -s BUILDDIR="$out" "$out/gen/revision-codes.inc"
 libs=$(${PKG_CONFIG:-pkg-config} --cflags --libs inih json-c libcurl libsystemd libcrypto)
+# Every target links the same agent and platform modules (all but main()): compile them once, side by
+# side, instrumented for coverage but without libFuzzer's main, then link each target against them.
+objs=$out/obj
+rm -rf "$objs" && mkdir -p "$objs"
+modules=()
+for f in agent/*.c platform/*.c; do
+        [ "$f" = agent/main.c ] || modules+=("$f")
+done
+BP_FUZZ_CC="clang $common -fsanitize=fuzzer-no-link,address,undefined $(${PKG_CONFIG:-pkg-config} --cflags inih json-c libcurl libsystemd libcrypto)"
+export BP_FUZZ_CC
+# shellcheck disable=SC2016 # $BP_FUZZ_CC and $1 are the inner shell's
+if ! printf '%s\n' "${modules[@]}" | xargs -P "$(nproc)" -n 1 sh -c \
+        'o=$(printf %s "$1" | tr / _); exec $BP_FUZZ_CC -c -o "$0/${o%.c}.o" "$1"' "$objs"; then
+        echo "FAIL the agent's modules do not build for fuzzing"
+        echo "0 passed, 1 failed"
+        exit 1
+fi
 for src in tests/fuzz/fuzz-*.c; do
         name=$(basename "$src" .c)
         corpus=$out/$name-corpus
@@ -71,18 +89,32 @@ for src in tests/fuzz/fuzz-*.c; do
         fuzz-token) seed "$corpus" '{"token":"abc","access_token":"abc","expires_in":300,"issued_at":"2020-01-01T00:00:00Z"}' \
                 '{"access_token":"x","expires_in":-1}' ;;
         esac
-        # Every target links the agent's modules but main(), and every library they use.
         # shellcheck disable=SC2086
-        if ! clang $flags -Iagent -o "$out/$name" "$src" $(ls agent/*.c | grep -v '^agent/main.c$') platform/*.c \
-                $libs; then
+        if ! clang $flags -o "$out/$name" "$src" "$objs"/*.o $libs; then
                 fail=$((fail + 1)); echo "FAIL $name: build"; continue
         fi
         # The lock's seed is one lock_render() wrote, from the real manifest lists (see fuzz-lock.c).
         if [ "$name" = fuzz-lock ] && ! BP_FUZZ_SEED="$corpus/rendered.json" "$out/$name" tests/fixtures/manifests/*.json; then
                 fail=$((fail + 1)); echo "FAIL $name: could not render its seed lock"; continue
         fi
-        if (cd "$out" && "./$name" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 "$name-corpus" \
-                >"$name.log" 2>&1); then
+        built+=("$name")
+done
+
+# Each target runs on one core for $secs: as many at once as there are cores, reported in order.
+fuzz_one() {
+        rm -f "$out/$1.ok"
+        (cd "$out" && "./$1" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=1048576 "$1-corpus" \
+                >"$1.log" 2>&1) && touch "$out/$1.ok"
+}
+for name in "${built[@]}"; do
+        while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do
+                wait -n
+        done
+        fuzz_one "$name" &
+done
+wait
+for name in "${built[@]}"; do
+        if [ -e "$out/$name.ok" ]; then
                 pass=$((pass + 1)); echo "PASS $name: $(grep -o '#[0-9]*.*DONE.*' "$out/$name.log" | tail -n1)"
         else
                 fail=$((fail + 1)); echo "FAIL $name: see $out/$name.log"; tail -n 30 "$out/$name.log"

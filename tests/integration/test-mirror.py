@@ -409,7 +409,7 @@ try:
     s = next((x for x in (doc or {}).get("services", []) if x["name"] == "stale"), {})
     check("unconfirmed: upgrade holds the mirror's digest, says why, and exits 0",
           rc == 0 and s.get("action") == "held" and "unconfirmed" in (s.get("reason") or "")
-          and pinned(d, "stale") == new and old not in lock_text(d), (rc, s, err))
+          and s.get("hold") == "unconfirmed" and pinned(d, "stale") == new and old not in lock_text(d), (rc, s, err))
     stop(fm)
 
     # ---- a fresh mirror: the tag moved, the registry confirms with one HEAD -------------------------------

@@ -128,13 +128,14 @@ w = svc(doc, "web")
 e = lock(d)["web"]
 check("bad list: the next run holds it, saying why, exit 0",
       rc == 0 and w.get("action") == "held" and "bad list" in (w.get("reason") or "") and
-      w.get("digest") == old and w.get("candidate") == bad, (rc, w, err))
+      w.get("hold") == "bad" and w.get("digest") == old and w.get("candidate") == bad, (rc, w, err))
 check("bad list: the lock records it held", e.get("held", {}).get("digest") == bad and
-      "bad list" in e["held"]["reason"], e)
+      "bad list" in e["held"]["reason"] and e["held"].get("code") == "bad", e)
 rc, doc, err = run(cfg, "status")
 s = svc(doc, "web")
 check("status: shows the bad list, the held digest and the phase", rc in (0, 1) and s.get("bad") == [bad] and
-      (s.get("held") or {}).get("digest") == bad and s.get("phase", {}).get("digest") == bad, s)
+      (s.get("held") or {}).get("digest") == bad and s["held"].get("code") == "bad" and
+      s.get("phase", {}).get("digest") == bad, s)
 newer = push(repo, "1.0", "sick three\n", ago(**WEEK))
 with open(cfg, "a") as f:
     pass
@@ -167,6 +168,7 @@ check("min_age, --dry-run: held, the reason gives the age and the minimum, nothi
       read(d, "state", "lock.json") == lock_before, (rc, w, err))
 rc, doc, err = run(cfg, "upgrade")
 check("min_age: held, the env file as it was", rc == 0 and svc(doc, "web").get("action") == "held" and
+      svc(doc, "web").get("hold") == "too_young" and lock(d)["web"]["held"].get("code") == "too_young" and
       read(d, "env", "web.env") == env_before and lock(d)["web"]["pin"]["digest"] == old, (rc, doc, err))
 p = subprocess.run([bp, "-c", cfg, "--root", ROOT, "--machine", "x86_64", "--platform", "linux/amd64", "upgrade",
                     "--dry-run"], capture_output=True, text=True)
@@ -194,6 +196,7 @@ rc, doc, err = run(cfg, "upgrade")
 w = svc(doc, "web")
 rc2, doc2, _ = run(cfg, "upgrade", "--dry-run")
 check("rollout = 0: held, its reason names the place", rc == 0 and w.get("action") == "held" and
+      w.get("hold") == "phase" and
       "rollout" in (w.get("reason") or "") and w.get("phase", {}).get("included") is False and
       w["phase"]["rollout"] == 0 and lock(d)["web"]["pin"]["digest"] == old, (rc, w, err))
 check("rollout: the place is the same on the next run", svc(doc2, "web").get("phase") == w.get("phase"),

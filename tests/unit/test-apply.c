@@ -176,11 +176,12 @@ static void plan_applied(void **state)
         assert_int_equal(plan_count(&plan, PLAN_UNPIN), 1);
         assert_non_null(plan_find(&plan, "gone", PLAN_UNPIN));
         assert_int_equal(plan_pin(&plan, "db", "7", &r, false, false, false, NULL), 0);
-        assert_int_equal(plan_hold(&plan, "web", D_NEW, "younger than min_age", NULL), 0);
+        assert_int_equal(plan_hold(&plan, "web", D_NEW, BP_HOLD_TOO_YOUNG, "younger than min_age", NULL), 0);
         assert_int_equal(apply_plan(&run, &plan, /* write= */ false, NULL), 0);
         assert_null(lock_find(run.lock, "gone"));
         assert_non_null(lock_find(run.lock, "db"));
         assert_string_equal(lock_find(run.lock, "web")->held_digest, D_NEW);
+        assert_int_equal(lock_find(run.lock, "web")->held_code, BP_HOLD_TOO_YOUNG);
         for (size_t i = 0; i < plan.n; i++)
                 assert_int_equal(plan.items[i].outcome, PLAN_DONE);
         assert_int_equal(lock_read(sdir, &disk, NULL), 0); /* in memory only: the lock as it was */

@@ -363,7 +363,9 @@ static void bad_and_held_round_trip(void **state)
 
         assert_int_equal(lock_add_bad(l, "vaultwarden", D_BAD, NULL), 0);
         assert_int_equal(
-                lock_set_held(l, "vaultwarden", D_64, "min_age: image created 1h 0m ago, needs 3d 0h", NULL), 0);
+                lock_set_held(l, "vaultwarden", D_64, BP_HOLD_TOO_YOUNG, "min_age: image created 1h 0m ago, needs 3d 0h",
+                              NULL),
+                0);
         render_parse_render(l, &back, &text);
         e = lock_find(back, "vaultwarden");
         assert_int_equal(e->n_bad, 1);
@@ -373,6 +375,8 @@ static void bad_and_held_round_trip(void **state)
         assert_true(e->has_held);
         assert_string_equal(e->held_digest, D_64);
         assert_string_equal(e->held_reason, "min_age: image created 1h 0m ago, needs 3d 0h");
+        assert_int_equal(e->held_code, BP_HOLD_TOO_YOUNG);
+        assert_non_null(strstr(text, "\"code\": \"too_young\""));
 
         /* A new pin keeps both; clearing held forgets it. */
         {
@@ -431,6 +435,21 @@ static void bad_and_held_refused(void **state)
                          "[\"%s\"], \"held\": {\"digest\": \"%s\", \"reason\": \"rollout\"}}}}",
                          D_V7, D_BAD, D_BAD);
                 assert_int_equal(lock_parse(text, strlen(text), &l, NULL), 0); /* the base the others spoil */
+                assert_int_equal(lock_find(l, "a")->held_code, BP_HOLD_NONE);
+                lock_free(l);
+        }
+        {
+                /* A hold code a newer boardpin wrote reads as none, as an unknown member would. */
+                struct bp_lock *l = NULL;
+                snprintf(text, sizeof(text),
+                         "{\"schema\": 1, \"services\": {\"a\": {\"image\": \"docker.io/library/nginx\", "
+                         "\"version\": \"1\", \"target\": \"linux/amd64\", \"platforms\": {}, \"pin\": "
+                         "{\"tag\": \"1\", \"digest\": \"%s\", \"platform\": \"linux/amd64\"}, \"held\": "
+                         "{\"digest\": \"%s\", \"reason\": \"r\", \"code\": \"moon_phase\"}}}}",
+                         D_V7, D_BAD);
+                assert_int_equal(lock_parse(text, strlen(text), &l, NULL), 0);
+                assert_true(lock_find(l, "a")->has_held);
+                assert_int_equal(lock_find(l, "a")->held_code, BP_HOLD_NONE);
                 lock_free(l);
         }
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

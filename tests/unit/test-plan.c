@@ -85,7 +85,7 @@ static void each_action_in_order(void **state)
         strcpy(pick.digest, D2);
         assert_int_equal(plan_keep(&p, "a", false, "the lock answers", NULL), 0);
         assert_int_equal(plan_repin(&p, "b", &pick, "linux/arm/v6", NULL), 0);
-        assert_int_equal(plan_hold(&p, "c", D2, "younger than min_age", NULL), 0);
+        assert_int_equal(plan_hold(&p, "c", D2, BP_HOLD_TOO_YOUNG, "younger than min_age", NULL), 0);
         assert_int_equal(p.n, 3);
         assert_string_equal(plan_action_name(p.items[0].action), "keep");
         assert_string_equal(plan_action_name(p.items[1].action), "repin");
@@ -94,6 +94,7 @@ static void each_action_in_order(void **state)
         assert_string_equal(p.items[1].target, "linux/arm/v6");
         assert_string_equal(p.items[2].res.digest, D2);
         assert_string_equal(p.items[2].why, "younger than min_age");
+        assert_int_equal(p.items[2].hold, BP_HOLD_TOO_YOUNG);
         assert_ptr_equal(plan_find(&p, "b", PLAN_REPIN), &p.items[1]);
         assert_null(plan_find(&p, "b", PLAN_KEEP));
         assert_int_equal(plan_count(&p, PLAN_HOLD), 1);

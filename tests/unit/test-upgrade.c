@@ -78,6 +78,10 @@ static void order(void **state)
         assert_int_equal(d.verdict, UPGRADE_HELD_BAD);
         assert_non_null(strstr(d.reason, "bad list"));
         assert_string_equal(upgrade_verdict_name(d.verdict), "held");
+        assert_string_equal(hold_name(upgrade_verdict_hold(d.verdict)), "bad");
+        assert_null(hold_name(upgrade_verdict_hold(UPGRADE_TAKE)));
+        assert_int_equal(hold_from_name("too_young"), BP_HOLD_TOO_YOUNG);
+        assert_int_equal(hold_from_name("x"), BP_HOLD_NONE);
         lock_free(l);
         l = pinned_lock();
         d = decide(l, D_NEW, "2025-11-30T23:00:00Z", 3 * 86400, 0);
