@@ -25,6 +25,7 @@
 #include "fsio.h"
 #include "health.h"
 #include "log.h"
+#include "plan.h"
 #include "quadlet.h"
 #include "sd.h"
 #include "stop.h"
@@ -74,19 +75,12 @@ static int write_lock(struct bp_run *run, struct bp_err *err)
 
 int apply_write(struct bp_run *run, struct bp_err *err)
 {
-        _cleanup_free_ const char **keep = calloc(run->config->n_services + 1, sizeof(*keep));
         _cleanup_free_ struct bp_names *names = config_names(run->config);
         unsigned changed;
         int r;
 
-        if (!keep || !names)
+        if (!names)
                 return bp_fail(err, -ENOMEM, "out of memory");
-        /* A config cut short (a power cut mid-edit, a 0-byte file) names no services: it must not cost
-         * the pins, nor the previous pins kept for rollback. */
-        for (size_t i = 0; i < run->config->n_services; i++)
-                keep[i] = run->config->services[i].name;
-        if (run->config->n_services > 0)
-                (void) lock_prune(run->lock, keep, run->config->n_services);
         r = probe_env_dir(run->config, err);
         if (r == 0)
                 r = write_lock(run, err);
@@ -152,8 +146,9 @@ static void pull_line(const char *line, void *userdata)
 }
 
 /* `RUNTIME pull IMAGE@DIGEST` before anything changes: what the units start next is on the disk. When
- * the store did not have it (`RUNTIME image inspect` fails), the open transaction says so first, so an
- * interrupted pull is still recorded as boardpin's. */
+ * the store did not have it (`RUNTIME image inspect` fails), the lock says so first (the open
+ * transaction, or for a first pin the service's unpinned record), so an interrupted pull is still
+ * recorded as boardpin's and a prune can find it. */
 static int pre_pull(struct bp_run *run, const struct bp_service *s, const char *digest, struct bp_err *err)
 {
         const char *runtime = run->config->pull == BP_PULL_DOCKER ? "docker" : "podman";
@@ -168,8 +163,11 @@ static int pre_pull(struct bp_run *run, const struct bp_service *s, const char *
         r = subprocess_run(inspect, (int64_t) PULL_TIMEOUT_S * 1000, /* on_line= */ NULL, NULL, &ignore);
         if (r == -EINTR)
                 return bp_fail(err, r, "%s", ignore.msg);
-        if (r != 0 && lock_find(run->lock, s->name)) {
-                lock_txn_pull_new(run->lock, s->name, true);
+        if (r != 0) {
+                if (lock_find(run->lock, s->name))
+                        lock_txn_pull_new(run->lock, s->name, true);
+                else if ((r = lock_unpinned_pull(run->lock, s->name, digest, true, err)) < 0)
+                        return r;
                 r = write_lock(run, err);
                 if (r < 0)
                         return r;
@@ -352,7 +350,9 @@ enum apply_outcome apply_switch(struct bp_run *run, const struct bp_service *s, 
                 struct bp_err ignore = { 0 };
 
                 /* A pull the runtime says failed stored nothing under the digest; one cut short may have. */
-                if (!stop_requested())
+                if (!stop_requested() && first)
+                        (void) lock_unpinned_pull(run->lock, name, cand, false, NULL);
+                else if (!stop_requested())
                         lock_txn_pull_new(run->lock, name, false);
                 lock_txn_end(run->lock, name);
                 (void) write_lock(run, &ignore);
@@ -568,4 +568,251 @@ size_t apply_recover(struct bp_run *run, enum apply_recovery how)
                 bad++;
         }
         return bad;
+}
+
+/* One switch of a plan, through apply_switch(), with the line that says how it ended. */
+static void carry_switch(struct bp_run *run, struct plan_item *it, size_t i, size_t n)
+{
+        static const enum plan_outcome of[] = {
+                [APPLY_UPGRADED] = PLAN_DONE,
+                [APPLY_ROLLED_BACK] = PLAN_ROLLED_BACK,
+                [APPLY_FAILED] = PLAN_FAILED,
+                [APPLY_STOPPED] = PLAN_STOPPED,
+        };
+        const struct bp_service *s = config_service(run->config, it->service);
+        const struct bp_lock_entry *e = lock_find(run->lock, it->service);
+        const char *name = it->service, *cand = it->res.digest, *platform = run->platform.name;
+        char old[REF_DIGEST_MAX];
+        enum apply_outcome o;
+
+        if (!s) {
+                it->outcome = PLAN_FAILED;
+                (void) snprintf(it->reason, sizeof(it->reason), "service '%s': not in the config", name);
+                return;
+        }
+        text_copy(old, sizeof(old), e ? e->pin.digest : "");
+        o = apply_switch(run, s, it->tag, &it->res, i, n, it->reason, sizeof(it->reason));
+        it->outcome = of[o];
+        if (o == APPLY_UPGRADED)
+                log_full(LOG_INFO, name, cand, platform, "service '%s': upgraded to %s%s%s", name, cand,
+                         old[0] ? ", was " : "", old);
+        else
+                log_full(LOG_ERR, name, cand, platform, "service '%s': %s", name, it->reason);
+}
+
+/* One item that only changes the lock in memory: keep, pin, repin, hold, unpin. */
+static void carry_lock(struct bp_run *run, struct plan_item *it)
+{
+        const struct bp_service *s = config_service(run->config, it->service);
+        struct bp_err err = { 0 };
+        int r = 0;
+
+        switch (it->action) {
+        case PLAN_PIN:
+                r = s ? run_record(run, s, it->tag, &it->res, &err)
+                      : bp_fail(&err, -ENOENT, "service '%s': not in %s", it->service, run->config->path);
+                if (r == 0 && it->allow_bad)
+                        lock_remove_bad(run->lock, it->service, it->res.digest);
+                break;
+        case PLAN_REPIN:
+                r = lock_repin(run->lock, it->service, &it->pick, it->target, &err);
+                break;
+        case PLAN_HOLD:
+                /* A service without a pin has nothing to hold a digest against. */
+                if (lock_find(run->lock, it->service))
+                        r = lock_set_held(run->lock, it->service, it->res.digest, it->hold, it->why, &err);
+                break;
+        case PLAN_UNPIN:
+        case PLAN_KEEP:
+        case PLAN_SWITCH:
+                break;
+        }
+        if (it->forget_held)
+                lock_clear_held(run->lock, it->service);
+        it->outcome = r < 0 ? PLAN_FAILED : PLAN_DONE;
+        text_copy(it->reason, sizeof(it->reason), r < 0 ? err.msg : "");
+}
+
+/* Every unpin of plan at once: the lock keeps each service no unpin item names. */
+static int carry_unpins(struct bp_run *run, struct bp_plan *plan, struct bp_err *err)
+{
+        size_t n = lock_count(run->lock), k = 0;
+        _cleanup_free_ const char **keep = calloc(n + 1, sizeof(*keep));
+        bool any = false;
+
+        if (!keep)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < plan->n; i++)
+                if (plan->items[i].action == PLAN_UNPIN && plan->items[i].outcome == PLAN_PENDING) {
+                        plan->items[i].outcome = PLAN_DONE;
+                        any = true;
+                }
+        if (!any)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *name = lock_entry(run->lock, i)->service;
+                struct plan_item *u = plan_find(plan, name, PLAN_UNPIN);
+
+                if (!u)
+                        keep[k++] = name;
+        }
+        (void) lock_prune(run->lock, keep, k);
+        return 0;
+}
+
+int apply_plan(struct bp_run *run, struct bp_plan *plan, bool write, struct bp_err *err)
+{
+        size_t todo = 0, done = 0;
+        bool stopped = false;
+        int r = carry_unpins(run, plan, err);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < plan->n; i++) {
+                struct plan_item *it = &plan->items[i];
+
+                if (it->outcome != PLAN_PENDING)
+                        continue;
+                if (it->action == PLAN_SWITCH)
+                        todo++;
+                else
+                        carry_lock(run, it);
+        }
+        /* One service after another: a fleet box restarts one at a time, so a broken image costs one
+         * service for one health timeout, never all of them. */
+        for (size_t i = 0; write && i < plan->n && !stopped; i++) {
+                struct plan_item *it = &plan->items[i];
+
+                if (it->action != PLAN_SWITCH || it->outcome != PLAN_PENDING)
+                        continue;
+                carry_switch(run, it, ++done, todo);
+                stopped = it->outcome == PLAN_STOPPED;
+        }
+        /* The switch that saw the stop restored its own files; nothing else is started or written. */
+        if (stopped)
+                return bp_fail(err, -EINTR, "stopped by %s", signal_name());
+        return write ? apply_write(run, err) : 0;
+}
+
+int apply_plan_unpins(const struct bp_run *run, struct bp_plan *plan, struct bp_err *err)
+{
+        size_t n = lock_count(run->lock);
+        _cleanup_free_ const char **configured = calloc(run->config->n_services + 1, sizeof(*configured));
+        _cleanup_free_ const char **locked = calloc(n + 1, sizeof(*locked));
+        int r;
+
+        if (!configured || !locked)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        for (size_t i = 0; i < run->config->n_services; i++)
+                configured[i] = run->config->services[i].name;
+        for (size_t i = 0; i < n; i++)
+                locked[i] = lock_entry(run->lock, i)->service;
+        r = plan_unpin_others(plan, configured, run->config->n_services, locked, n, err);
+        return r < 0 ? r : 0;
+}
+
+/* The variable images.env names service by when the config does not say: as config.c makes it. */
+static void default_env_var(const char *service, char buf[static ENV_VAR_MAX])
+{
+        size_t o = 0;
+
+        for (const char *p = service; *p && o + sizeof("_IMAGE") < ENV_VAR_MAX; p++)
+                buf[o++] = (*p >= 'a' && *p <= 'z') ? (char) (*p - 'a' + 'A') : strchr(".-", *p) ? '_' : *p;
+        memcpy(buf + o, "_IMAGE", sizeof("_IMAGE"));
+}
+
+int apply_render_lock(const char *state_dir, const char *env_dir, bool dry_run, size_t *ret_n, struct bp_err *err)
+{
+        _cleanup_(lock_freep) struct bp_lock *lock = NULL;
+        _cleanup_(config_freep) struct bp_config *c = NULL;
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *images = NULL;
+        _cleanup_free_ struct bp_names *names = NULL;
+        char lock_path[PATH_MAX], name[SERVICE_NAME_MAX + 8], images_path[PATH_MAX];
+        struct bp_err one = { 0 };
+        size_t n, len;
+        int r, q;
+
+        *ret_n = 0;
+        if (snprintf(lock_path, sizeof(lock_path), "%s/%s", state_dir, LOCK_NAME) >= (int) sizeof(lock_path) ||
+            snprintf(images_path, sizeof(images_path), "%s/%s", env_dir, ENVFILE_IMAGES) >=
+                    (int) sizeof(images_path))
+                return bp_fail(err, -ENAMETOOLONG, "'%s' or '%s': path too long", state_dir, env_dir);
+        if (access(lock_path, F_OK) < 0 && errno == ENOENT)
+                return 0; /* nothing pinned yet: nothing to render, and no directory made */
+        if (!dry_run) {
+                /* Env files only: a resolve that holds the lock is writing them too; wait for it. */
+                fd = run_lock_state_dir(state_dir, PIN_LOCK_WAIT_MS, err);
+                if (fd < 0)
+                        return fd;
+        }
+        r = lock_read(state_dir, &lock, err);
+        if (r < 0)
+                return r;
+        /* Never the digest of a switch left open: the pin before it passed its check. Undone in memory
+         * only; the lock stays as it is for the next run with a config to finish. */
+        for (size_t i = 0; i < lock_count(lock);) {
+                const struct bp_lock_entry *e = lock_entry(lock, i);
+                char service[SERVICE_NAME_MAX];
+
+                if (e->txn.step < LOCK_STEP_SWITCHING) {
+                        i++;
+                        continue;
+                }
+                text_copy(service, sizeof(service), e->service);
+                log_warning("service '%s': a switch to %s was left open; %s", service, e->txn.digest,
+                            e->txn.before ? "env file of the pin before it" : "a first pin: no env file");
+                r = lock_txn_undo(lock, service, err);
+                if (r < 0)
+                        return r;
+                i = 0; /* undoing a first pin moves the entries */
+        }
+        n = lock_count(lock);
+        c = calloc(1, sizeof(*c));
+        if (c)
+                c->services = calloc(n + 1, sizeof(*c->services));
+        if (!c || !c->services)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        text_copy(c->state_dir, sizeof(c->state_dir), state_dir);
+        text_copy(c->env_dir, sizeof(c->env_dir), env_dir);
+        if (!dry_run && n > 0) {
+                r = fsio_mkdir_p(env_dir, 0755, err);
+                if (r < 0)
+                        /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
+                        return r;
+        }
+        r = 0;
+        /* One entry that cannot be rendered keeps its old file and stops no other. */
+        for (size_t i = 0; i < n; i++) {
+                const struct bp_lock_entry *e = lock_entry(lock, i);
+                _cleanup_free_ char *text = NULL;
+
+                one.msg[0] = '\0';
+                text_copy(c->services[i].name, sizeof(c->services[i].name), e->service);
+                default_env_var(e->service, c->services[i].env_var);
+                c->n_services++;
+                q = envfile_render_service(e, lock_path, &text, &len, &one);
+                (void) snprintf(name, sizeof(name), "%s.env", e->service);
+                if (q == 0 && !dry_run)
+                        q = fsio_update(env_dir, name, text, len, 0644, &one);
+                if (q < 0 && r == 0)
+                        r = bp_fail(err, q, "%s", one.msg);
+                else if (q < 0)
+                        log_error("%s", one.msg);
+                else
+                        (*ret_n)++;
+        }
+        /* images.env of the last good config (custom env_var = names) is kept; only a missing one is made. */
+        if (dry_run || *ret_n == 0 || access(images_path, F_OK) == 0)
+                return r;
+        names = config_names(c);
+        q = names ? envfile_render_images(names, c->n_services, lock, lock_path, &images, &len, &one)
+                  : bp_fail(&one, -ENOMEM, "out of memory");
+        if (q == 0)
+                q = fsio_update(env_dir, ENVFILE_IMAGES, images, len, 0644, &one);
+        if (q < 0 && r == 0)
+                r = bp_fail(err, q, "%s", one.msg);
+        else if (q < 0)
+                log_error("%s", one.msg);
+        return r;
 }

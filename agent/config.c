@@ -14,6 +14,7 @@
  * built with: a ';' after a blank starts a comment even where inline comments are off. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdarg.h>
@@ -356,6 +357,22 @@ static int url_fail(struct ini_src *s, const char *key, const char *v, enum url_
         default:
                 return src_fail(s, -EINVAL, s->line, "%s: '%s' %s", key, Q(v), not_http);
         }
+}
+
+/* A mirror's host[:port], split by http_url_split(): also a registry domain (no '_', labels as docker
+ * writes them), and [IPv6] an address, not just hex and colons. */
+static bool mirror_host_ok(const char *h)
+{
+        char a[REF_DOMAIN_MAX];
+        unsigned char x[16];
+        const char *close = strchr(h, ']');
+
+        if (ref_domain_problem(h))
+                return false;
+        if (h[0] != '[')
+                return true;
+        (void) snprintf(a, sizeof(a), "%.*s", close ? (int) (close - h - 1) : 0, h + 1);
+        return inet_pton(AF_INET6, a, x) == 1;
 }
 
 /* docker.io is reached under three names; a [registry] section for any of them is for all three. */
@@ -801,6 +818,10 @@ static int registry_set(struct ini_src *s, enum key k, const char *v)
                                 s, -EINVAL, s->line,
                                 "mirror: '%s' is not http[s]://HOST[:PORT]: a mirror serves /v2/ at its root",
                                 Q(v));
+                /* The host is the mirror's auth file key and [registry] section: a registry domain, as an
+                 * image reference would write it, and a bracketed one an IPv6 address libcurl takes. */
+                if (!mirror_host_ok(u.host))
+                        return url_fail(s, "mirror", v, URL_HOST, NULL);
                 text_copy(g->mirror_host, sizeof(g->mirror_host), u.host);
                 g->mirror_plain = u.plain;
                 text_copy(g->mirror, sizeof(g->mirror), v);

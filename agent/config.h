@@ -156,9 +156,11 @@ int config_load(const char *path, struct bp_config **ret, struct bp_err *err);
  * NAME.container or one used twice, a health check that is neither http(s):// nor exec:/absolute, a mirror
  * that is not http(s)://HOST[:PORT][/], a mirror or health URL with a user name or password (an '@' ahead of
  * its query; the message leaves it out), a metrics path that is not absolute or does not end in NAME.prom,
- * a bad host or a port outside 1-65535, a line over 198 bytes, a section name of 49 bytes or more (inih
- * cuts them), a NUL byte, a verify = that is neither none nor up to CONFIG_VERIFY_KEYS_MAX absolute paths
- * (the keys themselves are checked where they are loaded). */
+ * a bad host or a port outside 1-65535 (a mirror's host must also be a registry domain, and a bracketed
+ * one an IPv6 address: the one check of a mirror URL; the registry client takes its split, mirror_host),
+ * a line over 198 bytes, a section name of 49 bytes or more (inih cuts them), a NUL byte, a verify = that
+ * is neither none nor up to CONFIG_VERIFY_KEYS_MAX absolute paths (the keys themselves are checked where
+ * they are loaded). */
 int config_parse(const char *path, const char *text, size_t len, struct bp_config **ret, struct bp_err *err);
 
 /* The destinations for service s (NULL: [boardpin]'s): its own notify = when set, else [boardpin]'s.

@@ -17,11 +17,16 @@
 
 #define LOCK_JSON_DEPTH 8
 
-/* The bad list of a service whose first pin failed: it has no entry, but its bad list still holds. */
+/* What the lock keeps of a service without a pin: the bad list of a first pin that failed (it still
+ * holds), and the digests boardpin pulled for a first pin (one cut short too), so that a prune finds them.
+ * Rendered as "unpinned" (bad) and "unpinned_pulled" (pulled): an older boardpin reads the first and
+ * ignores the second. */
 struct lock_unpinned {
         char service[SERVICE_NAME_MAX];
         char bad[LOCK_BAD_MAX][REF_DIGEST_MAX];
         size_t n_bad;
+        char pulled[LOCK_PULLED_MAX][REF_DIGEST_MAX];
+        size_t n_pulled;
 };
 
 struct bp_lock {
@@ -592,6 +597,40 @@ static int parse_unpinned(json_object *o, struct bp_lock *l, struct bp_err *err)
         return 0;
 }
 
+static struct lock_unpinned *find_unpinned(const struct bp_lock *l, const char *service);
+static struct lock_unpinned *add_unpinned(struct bp_lock *l, const char *service);
+
+/* "unpinned_pulled": {"SERVICE": [digests]}: what boardpin pulled for services without a pin. */
+static int parse_unpinned_pulled(json_object *o, struct bp_lock *l, struct bp_err *err)
+{
+        if (!json_object_is_type(o, json_type_object))
+                return bp_fail(err, -EBADMSG, "'unpinned_pulled' is not an object");
+        json_object_object_foreach(o, name, val) {
+                struct bp_lock_entry tmp = { 0 };
+                struct lock_unpinned *u;
+                char sh[72];
+                int r;
+
+                if (strlen(name) >= sizeof(u->service) || find(l, name))
+                        return bp_fail(err, -EBADMSG, "unpinned service '%s': bad entry", show(name, sh));
+                r = parse_pulled(val, name, &tmp, err);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < tmp.n_pulled; i++)
+                        if (!ref_digest_ok(tmp.pulled[i]))
+                                return bp_fail(err, -EBADMSG, "unpinned service '%s': bad entry in 'pulled'",
+                                               show(name, sh));
+                if (tmp.n_pulled == 0)
+                        return bp_fail(err, -EBADMSG, "unpinned service '%s': empty 'pulled'", show(name, sh));
+                u = find_unpinned(l, name);
+                if (!u && !(u = add_unpinned(l, name)))
+                        return bp_fail(err, -ENOMEM, "out of memory");
+                memcpy(u->pulled, tmp.pulled, sizeof(u->pulled));
+                u->n_pulled = tmp.n_pulled;
+        }
+        return 0;
+}
+
 int lock_parse(const char *text, size_t len, struct bp_lock **ret, struct bp_err *err)
 {
         _cleanup_(lock_freep) struct bp_lock *l = lock_new();
@@ -619,6 +658,8 @@ int lock_parse(const char *text, size_t len, struct bp_lock **ret, struct bp_err
                         return r;
         }
         if (json_object_object_get_ex(o, "unpinned", &v) && (r = parse_unpinned(v, l, err)) < 0)
+                return r;
+        if (json_object_object_get_ex(o, "unpinned_pulled", &v) && (r = parse_unpinned_pulled(v, l, err)) < 0)
                 return r;
         *ret = steal_ptr(&l);
         return 0;
@@ -763,17 +804,24 @@ int lock_render(const struct bp_lock *l, char **ret, size_t *ret_len, struct bp_
         for (size_t i = 0; i < l->n; i++)
                 json_object_object_add(services, sorted[i].service, entry_json(&sorted[i]));
         json_object_object_add(o, "services", services);
-        if (l->n_unpinned > 0) {
-                json_object *u = json_object_new_object();
+        /* Each only when it has something: a lock without them renders as it always did. */
+        for (size_t i = 0, any = 0; i < l->n_unpinned; i++)
+                if (l->unpinned[i].n_bad > 0) {
+                        json_object *u, *one = json_object_new_object();
 
-                for (size_t i = 0; i < l->n_unpinned; i++) {
-                        json_object *one = json_object_new_object();
-
+                        if (!any++)
+                                json_object_object_add(o, "unpinned", json_object_new_object());
+                        u = json_object_object_get(o, "unpinned");
                         json_object_object_add(one, "bad", digests_json(l->unpinned[i].bad, l->unpinned[i].n_bad));
                         json_object_object_add(u, l->unpinned[i].service, one);
                 }
-                json_object_object_add(o, "unpinned", u);
-        }
+        for (size_t i = 0, any = 0; i < l->n_unpinned; i++)
+                if (l->unpinned[i].n_pulled > 0) {
+                        if (!any++)
+                                json_object_object_add(o, "unpinned_pulled", json_object_new_object());
+                        json_object_object_add(json_object_object_get(o, "unpinned_pulled"), l->unpinned[i].service,
+                                               digests_json(l->unpinned[i].pulled, l->unpinned[i].n_pulled));
+                }
         s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
                                                       JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!s)
@@ -807,6 +855,26 @@ static struct lock_unpinned *find_unpinned(const struct bp_lock *l, const char *
                 if (strcmp(l->unpinned[i].service, service) == 0)
                         return &l->unpinned[i];
         return NULL;
+}
+
+/* A new, empty record for service, which has none; NULL when out of memory. */
+static struct lock_unpinned *add_unpinned(struct bp_lock *l, const char *service)
+{
+        struct lock_unpinned *q = reallocarray(l->unpinned, l->n_unpinned + 1, sizeof(*q));
+
+        if (!q)
+                return NULL;
+        l->unpinned = q;
+        memset(&q[l->n_unpinned], 0, sizeof(*q));
+        text_copy(q[l->n_unpinned].service, sizeof(q->service), service);
+        return &q[l->n_unpinned++];
+}
+
+/* Forget u when it holds nothing any more. */
+static void unpinned_tidy(struct bp_lock *l, struct lock_unpinned *u)
+{
+        if (u && u->n_bad == 0 && u->n_pulled == 0)
+                *u = l->unpinned[--l->n_unpinned];
 }
 
 static struct bp_lock_entry *add_entry(struct bp_lock *l)
@@ -869,6 +937,8 @@ int lock_set(struct bp_lock *l, const char *service, const char *image, const ch
                 if (u) {        /* its bad list holds for its first pin as for any other */
                         memcpy(next.bad, u->bad, sizeof(next.bad));
                         next.n_bad = u->n_bad;
+                        memcpy(next.pulled, u->pulled, sizeof(next.pulled));
+                        next.n_pulled = u->n_pulled;
                         *u = l->unpinned[--l->n_unpinned];
                 }
         }
@@ -1210,7 +1280,7 @@ void lock_forget_pulled(struct bp_lock *l, const char *service, const char *dige
 int lock_txn_undo(struct bp_lock *l, const char *service, struct bp_err *err)
 {
         struct bp_lock_entry *e = find(l, service);
-        struct lock_unpinned *u, *q;
+        struct lock_unpinned *u;
         char sh[72];
         int r;
 
@@ -1223,17 +1293,18 @@ int lock_txn_undo(struct bp_lock *l, const char *service, struct bp_err *err)
                 lock_txn_end(l, service);
                 return 0;
         }
-        /* A first pin: nothing ran before it, so nothing runs after; its bad list stays. */
-        if (e->n_bad > 0) {
-                q = reallocarray(l->unpinned, l->n_unpinned + 1, sizeof(*q));
-                if (!q)
+        /* A first pin: nothing ran before it, so nothing runs after; its bad list stays, and so does
+         * the record of what was pulled for it. */
+        if (e->txn.pull_new)
+                digest_push(e->pulled, &e->n_pulled, LOCK_PULLED_MAX, e->txn.digest);
+        if (e->n_bad > 0 || e->n_pulled > 0) {
+                u = add_unpinned(l, service);
+                if (!u)
                         return bp_fail(err, -ENOMEM, "out of memory");
-                l->unpinned = q;
-                u = &q[l->n_unpinned++];
-                memset(u, 0, sizeof(*u));
-                text_copy(u->service, sizeof(u->service), service);
                 memcpy(u->bad, e->bad, sizeof(u->bad));
                 u->n_bad = e->n_bad;
+                memcpy(u->pulled, e->pulled, sizeof(u->pulled));
+                u->n_pulled = e->n_pulled;
         }
         entry_done(e);
         *e = l->entries[--l->n];
@@ -1329,7 +1400,33 @@ void lock_remove_bad(struct bp_lock *l, const char *service, const char *digest)
                 digest_remove(e->bad, &e->n_bad, digest);
         if (u) {
                 digest_remove(u->bad, &u->n_bad, digest);
-                if (u->n_bad == 0)
-                        *u = l->unpinned[--l->n_unpinned];
+                unpinned_tidy(l, u);
         }
+}
+
+int lock_unpinned_pull(struct bp_lock *l, const char *service, const char *digest, bool pulled, struct bp_err *err)
+{
+        struct lock_unpinned *u = find_unpinned(l, service);
+        char sh[72];
+
+        if (find(l, service) || !ref_digest_ok(digest) || strlen(service) >= sizeof(u->service))
+                return bp_fail(err, -EINVAL, "service '%s': not a first pin of a digest", show(service, sh));
+        if (!pulled) {
+                if (u)
+                        digest_remove(u->pulled, &u->n_pulled, digest);
+                unpinned_tidy(l, u);
+                return 0;
+        }
+        if (!u && !(u = add_unpinned(l, service)))
+                return bp_fail(err, -ENOMEM, "out of memory");
+        digest_push(u->pulled, &u->n_pulled, LOCK_PULLED_MAX, digest);
+        return 0;
+}
+
+const char (*lock_unpinned_pulled(const struct bp_lock *l, const char *service, size_t *ret_n))[REF_DIGEST_MAX]
+{
+        const struct lock_unpinned *u = find_unpinned(l, service);
+
+        *ret_n = u ? u->n_pulled : 0;
+        return u && u->n_pulled ? (const char (*)[REF_DIGEST_MAX]) u->pulled : NULL;
 }

@@ -179,6 +179,13 @@ void lock_clear_interrupted(struct bp_lock *l, const char *service);
 bool lock_service_bad(const struct bp_lock *l, const char *service, const char *digest);
 /* The bad list of a service the lock does not pin (its first pin failed), or NULL; *ret_n its length. */
 const char (*lock_unpinned_bad(const struct bp_lock *l, const char *service, size_t *ret_n))[REF_DIGEST_MAX];
+/* A first pin's pull: record (pulled true, before the pull starts, so one cut short is recorded too) or
+ * forget (the runtime says it failed: nothing stored) that boardpin pulls digest for service, which has
+ * no pin yet. The record goes to its entry's pulled list when it is pinned, and back when that pin is
+ * undone, so a prune finds it either way. -EINVAL when service has a pin or digest is not one. */
+int lock_unpinned_pull(struct bp_lock *l, const char *service, const char *digest, bool pulled, struct bp_err *err);
+/* What boardpin pulled for service while it had no pin, or NULL; *ret_n its length. */
+const char (*lock_unpinned_pulled(const struct bp_lock *l, const char *service, size_t *ret_n))[REF_DIGEST_MAX];
 /* Take digest off service's bad list (resolve --allow-bad); absent is fine. */
 void lock_remove_bad(struct bp_lock *l, const char *service, const char *digest);
 

@@ -12,6 +12,7 @@
 #include "envfile.h"
 #include "fsio.h"
 #include "log.h"
+#include "plan.h"
 #include "resolve.h"
 #include "result.h" /* the results run_open() returns */
 #include "sd.h"
@@ -83,8 +84,7 @@ static unsigned config_lines(const char *path)
         return n;
 }
 
-/* state_dir's flock: at once when it is free, else one line saying so, then the wait. */
-static int lock_state_dir(const char *dir, int64_t wait_ms, struct bp_err *err)
+int run_lock_state_dir(const char *dir, int64_t wait_ms, struct bp_err *err)
 {
         int fd = fsio_lock_dir(dir, 0, err);
 
@@ -122,7 +122,7 @@ static int open_run(const struct bp_run_opts *opts, bool write, int64_t wait_ms,
                 return BP_RESULT_PARTIAL;
         }
         if (write) {
-                run->lock_fd = lock_state_dir(run->config->state_dir, wait_ms, &err);
+                run->lock_fd = run_lock_state_dir(run->config->state_dir, wait_ms, &err);
                 if (run->lock_fd == -EBUSY && busy)
                         log_error("another boardpin holds %s; %s", run->config->state_dir, busy);
                 else if (run->lock_fd < 0)
@@ -195,6 +195,8 @@ static int registry_for(struct bp_run *run, const struct bp_ref *ref, struct bp_
                 .timeout_s = run->config->timeout_s,
                 .known = challenges_find(run->challenges, ref_api_host(ref)),
                 .mirror = rc && rc->mirror[0] ? rc->mirror : NULL,
+                .mirror_host = rc && rc->mirror[0] ? rc->mirror_host : NULL,
+                .mirror_plain = rc && rc->mirror_plain,
                 .mirror_ca_file = mirror_ca_file(run->config, rc),
                 .warn = mirror_warn,
         };
@@ -617,64 +619,49 @@ int run_record(struct bp_run *run, const struct bp_service *s, const char *tag, 
         return rc < 0 ? bp_err_prefix(err, rc, "service '%s': ", s->name) : 0;
 }
 
-int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_result *ret, struct bp_err *err)
+/* r, job's resolution, signed by a key verify = lists (or verify off): 0, else the error naming the
+ * service. The pin and its env files stay; an unchanged pin found unsigned (never checked, or its key no
+ * longer listed) is marked so that status shows it and the next run does not ask again: the lock is
+ * written when the plan is carried out. */
+static int signed_or_fail(struct bp_run *run, struct bp_pin_job *job, struct bp_resolution *r, struct bp_err *err)
+{
+        const struct bp_service *s = job->s;
+        const struct bp_lock_entry *e;
+        char line[sizeof(err->msg)];
+        int v = run_job_verify(run, job, r, line, sizeof(line), err);
+
+        if (v <= 0)
+                return v;
+        e = lock_find(run->lock, s->name);
+        if (e && strcmp(e->pin.digest, r->digest) == 0 && e->pin.sig.state != LOCK_SIG_UNVERIFIED)
+                (void) lock_set_sig(run->lock, s->name, &r->sig, /* err= */ NULL);
+        return bp_fail(err, -EPERM, "service '%s': %s", s->name, line);
+}
+
+int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct bp_plan *plan, struct bp_err *err)
 {
         const struct bp_service *s = job->s;
         struct bp_resolution r = { 0 };
         char tag[REF_TAG_MAX];
+        bool allowed = false;
         int rc = run_job_resolution(run, job, &r, tag, err);
 
         if (rc < 0)
                 return rc;
-        if (rc == 0) {
-                char line[sizeof(err->msg)];
-                bool allowed = false;
-                int v = run_job_verify(run, job, &r, line, sizeof(line), err);
-
-                if (v != 0) {
-                        const struct bp_lock_entry *e = lock_find(run->lock, s->name);
-
-                        /* The pin and its env files stay; an unchanged pin found unsigned (never checked,
-                         * or its key no longer listed) is marked so that status shows it and the next run
-                         * does not ask again. */
-                        if (v == 1 && e && strcmp(e->pin.digest, r.digest) == 0 &&
-                            e->pin.sig.state != LOCK_SIG_UNVERIFIED)
-                                (void) lock_set_sig(run->lock, s->name, &r.sig, /* err= */ NULL);
-                        resolution_done(&r);
-                        return v < 0 ? v : bp_fail(err, -EPERM, "service '%s': %s", s->name, line);
-                }
-
-                for (size_t i = 0; i < run->opts.n_allow_bad; i++)
-                        allowed = allowed || strcmp(run->opts.allow_bad[i], s->name) == 0;
-                /* The bad list holds for every path: one digest that failed its check here is not taken
-                 * again unless a person says so. */
-                if (!allowed && lock_service_bad(run->lock, s->name, r.digest))
-                        rc = bp_fail(err, -EPERM,
-                                     "service '%s': %s is on the bad list (it failed its check here); "
-                                     "'resolve --allow-bad %s' pins it anyway",
-                                     s->name, r.digest, s->name);
-                if (rc == 0)
-                        rc = run_record(run, s, tag, &r, err); /* with what verified it, when checked now */
-                if (rc == 0 && allowed)
-                        lock_remove_bad(run->lock, s->name, r.digest);
+        if (rc == 1)
+                return plan_keep(plan, s->name, /* forget_held= */ false, "upgrade = no: resolved once, never moved",
+                                 err);
+        rc = signed_or_fail(run, job, &r, err);
+        if (rc < 0) {
                 resolution_done(&r);
-                if (rc < 0)
-                        return rc;
+                return rc;
         }
-        run_result_from_lock(lock_find(run->lock, s->name), ret);
-        return 0;
-}
-
-int run_resolve_service(struct bp_run *run, const struct bp_service *s, struct pin_result *ret, struct bp_err *err)
-{
-        struct bp_pin_job *job = NULL;
-        int rc = run_start_service(run, s, &job, err);
-
-        if (rc == 0)
-                rc = run_network(run, 0, false, err);
-        if (rc == 0)
-                rc = run_finish_service(run, job, ret, err);
-        pin_job_free(job);
+        for (size_t i = 0; i < run->opts.n_allow_bad; i++)
+                allowed = allowed || strcmp(run->opts.allow_bad[i], s->name) == 0;
+        /* r carries what verified it, when checked now: the plan records it with the pin. */
+        rc = plan_pin(plan, s->name, tag, &r, lock_service_bad(run->lock, s->name, r.digest), allowed,
+                      /* forget_held= */ false, err);
+        resolution_done(&r);
         return rc;
 }
 
@@ -713,110 +700,4 @@ void run_remember_challenges(struct bp_run *run)
         }
         if (changed && challenges_write(run->challenges, run->config->state_dir, &err) < 0)
                 log_warning("%s, ignoring", err.msg);
-}
-
-/* The variable images.env names service by when the config does not say: as config.c makes it. */
-static void default_env_var(const char *service, char buf[static ENV_VAR_MAX])
-{
-        size_t o = 0;
-
-        for (const char *p = service; *p && o + sizeof("_IMAGE") < ENV_VAR_MAX; p++)
-                buf[o++] = (*p >= 'a' && *p <= 'z') ? (char) (*p - 'a' + 'A') : strchr(".-", *p) ? '_' : *p;
-        memcpy(buf + o, "_IMAGE", sizeof("_IMAGE"));
-}
-
-int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, size_t *ret_n, struct bp_err *err)
-{
-        _cleanup_(lock_freep) struct bp_lock *lock = NULL;
-        _cleanup_(config_freep) struct bp_config *c = NULL;
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *images = NULL;
-        _cleanup_free_ struct bp_names *names = NULL;
-        char lock_path[PATH_MAX], name[SERVICE_NAME_MAX + 8], images_path[PATH_MAX];
-        struct bp_err one = { 0 };
-        size_t n, len;
-        int r, q;
-
-        *ret_n = 0;
-        if (snprintf(lock_path, sizeof(lock_path), "%s/%s", state_dir, LOCK_NAME) >= (int) sizeof(lock_path) ||
-            snprintf(images_path, sizeof(images_path), "%s/%s", env_dir, ENVFILE_IMAGES) >=
-                    (int) sizeof(images_path))
-                return bp_fail(err, -ENAMETOOLONG, "'%s' or '%s': path too long", state_dir, env_dir);
-        if (access(lock_path, F_OK) < 0 && errno == ENOENT)
-                return 0; /* nothing pinned yet: nothing to render, and no directory made */
-        if (!dry_run) {
-                /* Env files only: a resolve that holds the lock is writing them too; wait for it. */
-                fd = lock_state_dir(state_dir, PIN_LOCK_WAIT_MS, err);
-                if (fd < 0)
-                        return fd;
-        }
-        r = lock_read(state_dir, &lock, err);
-        if (r < 0)
-                return r;
-        /* Never the digest of a switch left open: the pin before it passed its check. Undone in memory
-         * only; the lock stays as it is for the next run with a config to finish. */
-        for (size_t i = 0; i < lock_count(lock);) {
-                const struct bp_lock_entry *e = lock_entry(lock, i);
-                char service[SERVICE_NAME_MAX];
-
-                if (e->txn.step < LOCK_STEP_SWITCHING) {
-                        i++;
-                        continue;
-                }
-                text_copy(service, sizeof(service), e->service);
-                log_warning("service '%s': a switch to %s was left open; %s", service, e->txn.digest,
-                            e->txn.before ? "env file of the pin before it" : "a first pin: no env file");
-                r = lock_txn_undo(lock, service, err);
-                if (r < 0)
-                        return r;
-                i = 0; /* undoing a first pin moves the entries */
-        }
-        n = lock_count(lock);
-        c = calloc(1, sizeof(*c));
-        if (c)
-                c->services = calloc(n + 1, sizeof(*c->services));
-        if (!c || !c->services)
-                return bp_fail(err, -ENOMEM, "out of memory");
-        text_copy(c->state_dir, sizeof(c->state_dir), state_dir);
-        text_copy(c->env_dir, sizeof(c->env_dir), env_dir);
-        if (!dry_run && n > 0) {
-                r = fsio_mkdir_p(env_dir, 0755, err);
-                if (r < 0)
-                        /* cppcheck-suppress memleak ; cppcheck does not model _cleanup_ */
-                        return r;
-        }
-        r = 0;
-        /* One entry that cannot be rendered keeps its old file and stops no other. */
-        for (size_t i = 0; i < n; i++) {
-                const struct bp_lock_entry *e = lock_entry(lock, i);
-                _cleanup_free_ char *text = NULL;
-
-                one.msg[0] = '\0';
-                text_copy(c->services[i].name, sizeof(c->services[i].name), e->service);
-                default_env_var(e->service, c->services[i].env_var);
-                c->n_services++;
-                q = envfile_render_service(e, lock_path, &text, &len, &one);
-                (void) snprintf(name, sizeof(name), "%s.env", e->service);
-                if (q == 0 && !dry_run)
-                        q = fsio_update(env_dir, name, text, len, 0644, &one);
-                if (q < 0 && r == 0)
-                        r = bp_fail(err, q, "%s", one.msg);
-                else if (q < 0)
-                        log_error("%s", one.msg);
-                else
-                        (*ret_n)++;
-        }
-        /* images.env of the last good config (custom env_var = names) is kept; only a missing one is made. */
-        if (dry_run || *ret_n == 0 || access(images_path, F_OK) == 0)
-                return r;
-        names = config_names(c);
-        q = names ? envfile_render_images(names, c->n_services, lock, lock_path, &images, &len, &one)
-                  : bp_fail(&one, -ENOMEM, "out of memory");
-        if (q == 0)
-                q = fsio_update(env_dir, ENVFILE_IMAGES, images, len, 0644, &one);
-        if (q < 0 && r == 0)
-                r = bp_fail(err, q, "%s", one.msg);
-        else if (q < 0)
-                log_error("%s", one.msg);
-        return r;
 }

@@ -86,8 +86,9 @@ int run_open(const struct bp_run_opts *opts, bool write, int64_t wait_ms, struct
 int run_open_upgrade(const struct bp_run_opts *opts, bool write, int64_t wait_ms, struct bp_run *run);
 void run_close(struct bp_run *run);
 
-/* Resolve service s over the network and record it in the lock; *ret says what it is pinned to. */
-int run_resolve_service(struct bp_run *run, const struct bp_service *s, struct pin_result *ret, struct bp_err *err);
+/* state_dir's flock: at once when it is free, else one line saying so, then up to wait_ms. The fd, or
+ * -EBUSY when the wait ran out. */
+int run_lock_state_dir(const char *dir, int64_t wait_ms, struct bp_err *err);
 
 /* The result of a service the lock answers for, from its entry e. */
 void run_result_from_lock(const struct bp_lock_entry *e, struct pin_result *ret);
@@ -96,15 +97,19 @@ void run_result_from_lock(const struct bp_lock_entry *e, struct pin_result *ret)
 void run_result_failed(const struct bp_service *s, const struct bp_err *err, struct pin_result *ret);
 
 /* The same for many services at once: start each one's chain, run them all side by side (until every one
- * has answered or deadline_ms on CLOCK_MONOTONIC passes; 0: no deadline), then record each result in the
+ * has answered or deadline_ms on CLOCK_MONOTONIC passes; 0: no deadline), then plan each result in the
  * order the caller chooses (config order), so the lock, env files and output do not depend on the order
  * the responses came in. */
 struct bp_pin_job;
 int run_start_service(struct bp_run *run, const struct bp_service *s, struct bp_pin_job **ret, struct bp_err *err);
 /* once: one attempt per request, no retries or waits (boot with boot_wait = 0). */
 int run_network(struct bp_run *run, int64_t deadline_ms, bool once, struct bp_err *err);
-int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct pin_result *ret, struct bp_err *err);
-/* The first half of run_finish_service(), for upgrade, which decides before anything is recorded: the
+/* What job's answer asks of the apply module, added to plan: a pin, or a keep when the lock answers
+ * (upgrade = no). A digest on the service's bad list is refused unless the run allows it (resolve
+ * --allow-bad): plan_pin(). The error names the service; nothing is added then. */
+struct bp_plan;
+int run_finish_service(struct bp_run *run, struct bp_pin_job *job, struct bp_plan *plan, struct bp_err *err);
+/* The resolution run_finish_service() plans from, for upgrade, which decides on its own: the
  * resolution of job (owned by the caller) and the tag resolved, 0; 1 when the lock answers for the
  * service and nothing was resolved (upgrade = no); or the error naming the service. The lock is left
  * as it is. */
@@ -126,7 +131,8 @@ int run_job_verify(struct bp_run *run, struct bp_pin_job *job, struct bp_resolut
 const char *run_pin_signature(struct bp_run *run, const struct bp_service *s, const struct bp_lock_entry *e,
                               struct bp_err *err);
 
-/* The second half: record r, resolved for s at tag, in the lock (the old pin becomes previous). */
+/* Record r, resolved for s at tag, in the lock (the old pin becomes previous), with what verified it.
+ * Only apply.c calls it, carrying out a plan. */
 int run_record(struct bp_run *run, const struct bp_service *s, const char *tag, const struct bp_resolution *r,
                struct bp_err *err);
 void pin_job_free(struct bp_pin_job *job);
@@ -134,14 +140,6 @@ void pin_job_free(struct bp_pin_job *job);
 /* Keep what each registry asked for, a hint for the next run (one round trip saved); failing to is
  * not an error. */
 void run_remember_challenges(struct bp_run *run);
-
-/* At boot with a config that does not parse or names no services: write the env file of every service the
- * lock of state_dir has, as the lock has it, and images.env when there is none (after a reboot /run is
- * empty) with each service's default variable name. A service with a switch left open gets the env file
- * of its pin from before that switch, never the unchecked digest (a first pin: none). Changes nothing in
- * the lock and deletes nothing.
- * *ret_n says how many services were rendered; with dry_run nothing is written. */
-int run_render_lock(const char *state_dir, const char *env_dir, bool dry_run, size_t *ret_n, struct bp_err *err);
 
 /* Requests made so far, summed over all registries. */
 void run_requests(const struct bp_run *run, struct bp_registry_stats *ret);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "notify.h"
 #include "osrelease.h"
 #include "pin.h"
+#include "plan.h"
 #include "rootfs.h"
 #include "sd.h"
 #include "text.h"
@@ -67,19 +69,20 @@ static void service_failed(const struct bp_run *run, const struct bp_service *s,
         run_result_failed(s, err, ret);
 }
 
-/* The end of resolve and boot: lock and env files (unless a dry run), the JSON document, the metrics, the
- * result. */
-static int finish(struct bp_run *run, const char *command, int64_t started_ms, const struct pin_result *results,
-                  size_t n, size_t failed)
+/* The end of resolve and boot: the plan carried out and written (unless a dry run), the JSON document,
+ * the metrics, the result. */
+static int finish(struct bp_run *run, struct bp_plan *plan, const char *command, int64_t started_ms,
+                  const struct pin_result *results, size_t n, size_t failed)
 {
         _cleanup_(jsonio_putp) json_object *out = json_object_new_object();
         json_object *list = json_object_new_array();
         struct bp_err err = { 0 };
 
-        if (!run->opts.dry_run && apply_write(run, &err) < 0) {
+        if (!run->opts.dry_run && apply_plan(run, plan, /* write= */ true, &err) < 0) {
                 log_error("%s", err.msg);
                 failed++;
         }
+        plan_done(plan);
         json_object_object_add(out, "services", list);
         for (size_t i = 0; i < n; i++)
                 json_object_array_add(list, result_json(&results[i]));
@@ -97,6 +100,33 @@ static int finish(struct bp_run *run, const char *command, int64_t started_ms, c
         return failed ? BP_RESULT_PARTIAL : BP_RESULT_OK;
 }
 
+/* The items of plan from first on, carried out in the lock only (the files are finish()'s), and each
+ * one's service reported: its pin, or why it failed. at[i] is the item of service i, or SIZE_MAX.
+ * Returns how many failed. */
+static size_t record(struct bp_run *run, struct bp_plan *plan, const size_t *at, struct pin_result *results)
+{
+        struct bp_err err = { 0 };
+        size_t failed = 0;
+
+        (void) apply_plan(run, plan, /* write= */ false, &err); /* without writing, only items fail */
+        for (size_t i = 0; i < run->config->n_services; i++) {
+                const struct bp_service *s = &run->config->services[i];
+                const struct plan_item *it = at[i] < plan->n ? &plan->items[at[i]] : NULL;
+
+                if (!it)
+                        continue;
+                if (it->outcome == PLAN_FAILED) {
+                        text_copy(err.msg, sizeof(err.msg), it->reason);
+                        service_failed(run, s, &err, &results[i]);
+                        failed++;
+                        continue;
+                }
+                run_result_from_lock(lock_find(run->lock, s->name), &results[i]);
+                report_result(run, &results[i]);
+        }
+        return failed;
+}
+
 static void free_jobs(struct bp_pin_job **jobs, size_t n)
 {
         for (size_t i = 0; jobs && i < n; i++)
@@ -111,37 +141,40 @@ static bool network_not_up(int r)
 }
 
 /* Over the network, side by side: every service with todo[i] set has its chain started, all of them run
- * until each has answered (or deadline_ms passes; 0: none), and the results are read in config order, so
- * nothing depends on the order the answers came in. With retry, a service whose failure looks like the
- * network not being up yet keeps todo[i] set and its result untouched, for another round. */
-static void resolve_batch(struct bp_run *run, bool *todo, struct pin_result *results, int64_t deadline_ms,
-                          bool retry, size_t *failed)
+ * until each has answered (or deadline_ms passes; 0: none), and the results are planned and recorded in
+ * config order, so nothing depends on the order the answers came in. With retry, a service whose failure
+ * looks like the network not being up yet keeps todo[i] set and its result untouched, for another round. */
+static void resolve_batch(struct bp_run *run, bool *todo, struct bp_plan *plan, struct pin_result *results,
+                          int64_t deadline_ms, bool retry, size_t *failed)
 {
         size_t n = run->config->n_services;
         struct bp_pin_job **jobs = calloc(n ? n : 1, sizeof(*jobs));
+        _cleanup_free_ size_t *at = malloc((n ? n : 1) * sizeof(*at));
         struct bp_err err = { 0 };
 
+        for (size_t i = 0; at && i < n; i++)
+                at[i] = SIZE_MAX;
         for (size_t i = 0; i < n; i++) {
                 if (!todo[i])
                         continue;
-                if (!jobs || run_start_service(run, &run->config->services[i], &jobs[i], &err) < 0) {
-                        if (!jobs)
+                if (!jobs || !at || run_start_service(run, &run->config->services[i], &jobs[i], &err) < 0) {
+                        if (!jobs || !at)
                                 bp_fail(&err, -ENOMEM, "out of memory");
                         service_failed(run, &run->config->services[i], &err, &results[i]);
                         todo[i] = false;
                         (*failed)++;
                 }
         }
-        if (jobs && run_network(run, deadline_ms, /* once= */ retry && deadline_ms == 0, &err) < 0)
+        if (jobs && at && run_network(run, deadline_ms, /* once= */ retry && deadline_ms == 0, &err) < 0)
                 log_error("%s", err.msg); /* each service still open says so below */
-        for (size_t i = 0; jobs && i < n; i++) {
+        for (size_t i = 0; jobs && at && i < n; i++) {
                 const struct bp_service *s = &run->config->services[i];
                 int r;
 
                 if (!todo[i])
                         continue;
                 err.msg[0] = '\0';
-                r = run_finish_service(run, jobs[i], &results[i], &err);
+                r = run_finish_service(run, jobs[i], plan, &err);
                 if (r < 0 && retry && network_not_up(r) && clock_now_ms() + 2000 < deadline_ms) {
                         log_debug("%s; the network may not be up yet, trying again", err.msg);
                         continue;
@@ -150,16 +183,21 @@ static void resolve_batch(struct bp_run *run, bool *todo, struct pin_result *res
                 if (r < 0) {
                         service_failed(run, s, &err, &results[i]);
                         (*failed)++;
+                } else {
+                        at[i] = plan->n - 1;
                 }
-                report_result(run, &results[i]);
         }
         free_jobs(jobs, n);
+        if (at)
+                *failed += record(run, plan, at, results);
 }
 
 int cmd_resolve(const struct bp_args *args, int argc, char **argv)
 {
         _cleanup_free_ struct pin_result *results = NULL;
         _cleanup_free_ bool *todo = NULL;
+        _cleanup_(plan_donep) struct bp_plan plan = { 0 };
+        struct bp_err err = { 0 };
         const struct bp_run_opts opts = command_run_opts(args);
         const int64_t started = clock_now_ms();
         struct bp_run run;
@@ -194,20 +232,24 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
                 /* What was queued (a rollback found at boot) goes now. */
                 notify_run(run.config, run.lock, open, n_open, NULL, 0, /* send= */ true, run.platform.name);
         }
+        if (apply_plan_unpins(&run, &plan, &err) < 0) {
+                log_error("%s", err.msg);
+                failed++;
+        }
         for (size_t i = 0; i < run.config->n_services; i++)
                 todo[i] = command_selects(argc, argv, &run.config->services[i]);
-        resolve_batch(&run, todo, results, /* deadline_ms= */ 0, /* retry= */ false, &failed);
+        resolve_batch(&run, todo, &plan, results, /* deadline_ms= */ 0, /* retry= */ false, &failed);
         /* In config order, the selected ones only. */
         for (size_t i = 0; i < run.config->n_services; i++)
                 if (command_selects(argc, argv, &run.config->services[i]))
                         results[n++] = results[i];
-        return finish(&run, "resolve", started, results, n, failed);
+        return finish(&run, &plan, "resolve", started, results, n, failed);
 }
 
 /* Offline: the lock answers when it was made for this config and board, or its platform table has a
  * digest for this board (an SD card moved from a Pi 4 to a Pi Zero). Services with per-platform tags
  * need their own tag, so a board change sends them to the network. */
-static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, struct pin_result *ret)
+static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, struct bp_plan *plan)
 {
         const struct bp_lock_entry *e = lock_find(run->lock, s->name);
         const struct bp_platform_digest *pick;
@@ -215,18 +257,15 @@ static bool boot_from_lock(struct bp_run *run, const struct bp_service *s, struc
 
         if (!e || strcmp(e->image, ref_name(&s->image, image)) != 0 || strcmp(e->version, s->version) != 0)
                 return false;
-        if (strcmp(e->target, run->platform.name) != 0) {
-                if (s->n_tags > 0 || !e->index_digest[0] ||
-                    lock_pick(e, run->platform.compatible, run->platform.n_compatible, &pick) < 0)
-                        return false;
-                log_info("%s: lock made for %s; this board is %s: %s from the lock's platform table", s->name,
-                         e->target, run->platform.name, rules_format(&pick->platform, name));
-                if (lock_repin(run->lock, s->name, pick, run->platform.name, NULL) < 0)
-                        return false;
-                e = lock_find(run->lock, s->name); /* lock_repin() may have moved it */
-        }
-        run_result_from_lock(e, ret);
-        return true;
+        if (strcmp(e->target, run->platform.name) == 0)
+                return plan_keep(plan, s->name, /* forget_held= */ false, "the lock answers for this board",
+                                 NULL) == 0;
+        if (s->n_tags > 0 || !e->index_digest[0] ||
+            lock_pick(e, run->platform.compatible, run->platform.n_compatible, &pick) < 0)
+                return false;
+        log_info("%s: lock made for %s; this board is %s: %s from the lock's platform table", s->name, e->target,
+                 run->platform.name, rules_format(&pick->platform, name));
+        return plan_repin(plan, s->name, pick, run->platform.name, NULL) == 0;
 }
 
 /* Boot with a config that cannot say which services there are: the env files the lock has, as they are,
@@ -239,7 +278,7 @@ static int boot_from_lock_only(const struct bp_args *args, const struct bp_confi
         struct bp_err err = { 0 };
         size_t n;
 
-        if (run_render_lock(state_dir, env_dir, args->dry_run, &n, &err) < 0)
+        if (apply_render_lock(state_dir, env_dir, args->dry_run, &n, &err) < 0)
                 log_error("boot: %s", err.msg);
         else
                 log_warning("boot: %s env files of %zu services from %s/%s as it is; the lock is unchanged",
@@ -251,6 +290,9 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
 {
         _cleanup_free_ struct pin_result *results = NULL;
         _cleanup_free_ bool *todo = NULL;
+        _cleanup_free_ size_t *at = NULL;
+        _cleanup_(plan_donep) struct bp_plan plan = { 0 };
+        struct bp_err err = { 0 };
         const int64_t started = clock_now_ms();
         int64_t deadline = started;
         const struct bp_run_opts opts = command_run_opts(args);
@@ -270,7 +312,8 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 return rc;
         }
         if (rc == BP_RESULT_OK && (!(results = calloc(run.config->n_services, sizeof(*results))) ||
-                                   !(todo = calloc(run.config->n_services, sizeof(*todo)))))
+                                   !(todo = calloc(run.config->n_services, sizeof(*todo))) ||
+                                   !(at = calloc(run.config->n_services, sizeof(*at)))))
                 rc = -ENOMEM;
         if (rc != BP_RESULT_OK) {
                 run_close(&run);
@@ -290,24 +333,35 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 if (n_open > 0) /* queued only: boot does no network work for this */
                         notify_run(run.config, run.lock, open, n_open, NULL, 0, /* send= */ false, run.platform.name);
         }
+        if (apply_plan_unpins(&run, &plan, &err) < 0) {
+                log_error("%s", err.msg);
+                failed++;
+        }
         for (size_t i = 0; i < run.config->n_services; i++) {
-                todo[i] = !boot_from_lock(&run, &run.config->services[i], &results[i]);
+                at[i] = boot_from_lock(&run, &run.config->services[i], &plan) ? plan.n - 1 : SIZE_MAX;
+                todo[i] = at[i] == SIZE_MAX;
+        }
+        (void) apply_plan(&run, &plan, /* write= */ false, &err);
+        for (size_t i = 0; i < run.config->n_services; i++) {
+                /* A repin the lock refused goes to the network like any service the lock cannot answer. */
+                if (!todo[i] && plan.items[at[i]].outcome == PLAN_FAILED)
+                        todo[i] = true;
                 if (todo[i])
                         pending++;
-                else
+                else {
+                        run_result_from_lock(lock_find(run.lock, run.config->services[i].name), &results[i]);
                         report_result(&run, &results[i]);
+                }
         }
         /* What the lock answers is written first, so those containers start now, not after the network. */
-        if (pending > 0 && pending < run.config->n_services && !args->dry_run) {
-                struct bp_err err = { 0 };
-                if (apply_write(&run, &err) < 0)
-                        log_error("%s", err.msg);
-        }
+        if (pending > 0 && pending < run.config->n_services && !args->dry_run &&
+            apply_plan(&run, &plan, /* write= */ true, &err) < 0)
+                log_error("%s", err.msg);
         if (pending > 0)
                 (void) bp_sd_status(0, "%zu of %zu services have no pin for %s in the lock, resolving", pending,
                                  run.config->n_services, run.platform.name);
         while (pending > 0) {
-                resolve_batch(&run, todo, results, deadline, /* retry= */ true, &failed);
+                resolve_batch(&run, todo, &plan, results, deadline, /* retry= */ true, &failed);
                 pending = 0;
                 for (size_t i = 0; i < run.config->n_services; i++)
                         pending += todo[i];
@@ -318,7 +372,7 @@ int cmd_boot(const struct bp_args *args, int argc, char **argv)
                 }
         }
         n = run.config->n_services; /* finish() frees the config */
-        rc = finish(&run, "boot", started, results, n, failed);
+        rc = finish(&run, &plan, "boot", started, results, n, failed);
         (void) bp_sd_status(1, "%zu of %zu services pinned%s", n - failed, n,
                          rc == BP_RESULT_OK ? "" : "; see the journal for what failed, previous pins kept");
         return rc;

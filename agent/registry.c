@@ -748,58 +748,6 @@ static int load_credentials(struct bp_registry *reg, const char *path, const cha
         return 0;
 }
 
-static int mirror_refuse(const char **ret_why, const char *why)
-{
-        if (ret_why)
-                *ret_why = why;
-        return -EINVAL;
-}
-
-int registry_mirror_url(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain, const char **ret_why)
-{
-        bool plain = text_has_prefix(url, "http://");
-        const char *h = plain                              ? url + strlen("http://")
-                        : text_has_prefix(url, "https://") ? url + strlen("https://")
-                                                           : NULL;
-        const char *why;
-        size_t n;
-
-        if (!h)
-                return mirror_refuse(ret_why, "is not an http:// or https:// URL");
-        n = strcspn(h, "/?#");
-        if (memchr(h, '@', n))
-                return mirror_refuse(ret_why, "has a user or password: a mirror's credentials come from the "
-                                              "auth file, under its own host");
-        if (h[n] == '?' || h[n] == '#' || strpbrk(h + n, "?#"))
-                return mirror_refuse(ret_why, "has a query or fragment");
-        if (h[n] == '/' && h[n + 1] != '\0')
-                return mirror_refuse(ret_why, "has a path: a mirror serves /v2/ at its root");
-        if (n == 0 || n >= REF_DOMAIN_MAX)
-                return mirror_refuse(ret_why, "has no host, or one over 255 characters");
-        memcpy(ret, h, n);
-        ret[n] = '\0';
-        why = ref_domain_problem(ret);
-        if (!why && ret[0] == '[') {
-                /* ref.c takes docker's loose [hex and colons]; a URL needs an address (libcurl asks). */
-                char a[REF_DOMAIN_MAX];
-                unsigned char x[16];
-                (void) snprintf(a, sizeof(a), "%.*s", (int) (strchr(ret, ']') - ret - 1), ret + 1);
-                if (inet_pton(AF_INET6, a, x) != 1)
-                        why = "not an IPv6 address";
-        }
-        if (why)
-                return mirror_refuse(ret_why, strstr(why, "port") ? "has a port that is not a number from 1 to 65535"
-                                                                   : "has a host that is not a host name, IPv4 or "
-                                                                     "[IPv6] address");
-        *ret_plain = plain;
-        return 0;
-}
-
-int registry_mirror_host(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain)
-{
-        return registry_mirror_url(url, ret, ret_plain, NULL);
-}
-
 /* a and b, each "host[:port]", name the same place: the same address however written ("[fc00::0]" is
  * libcurl's "[fc00::]", "127.1" its "127.0.0.1"), the same name in any case, the same port number. */
 static bool host_port_same(const char *a, const char *b)
@@ -829,8 +777,8 @@ static bool host_port_same(const char *a, const char *b)
         return strcasecmp(ha, hb) == 0;
 }
 
-/* libcurl's reading of a mirror URL, which the requests will follow: its host[:port] and scheme, and the
- * same refusals as registry_mirror_url()'s. */
+/* libcurl's reading of a mirror URL, which the requests will follow: its host[:port] and scheme; a URL
+ * with a user, query, fragment, path or another scheme is refused, as config.c refuses it. */
 static int mirror_url_curl(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain, struct bp_err *err)
 {
         CURLU *u = curl_url();
@@ -888,9 +836,8 @@ bool registry_mirror_failed(struct bp_registry *reg, const char *why)
  * file's entry for its own host is read for it. */
 static int mirror_new(struct bp_registry *reg, const struct bp_registry_opts *o, struct bp_err *err)
 {
-        char host[REF_DOMAIN_MAX], checked[REF_DOMAIN_MAX];
-        bool plain = false, checked_plain = false;
-        const char *why = "is too long";
+        char host[REF_DOMAIN_MAX];
+        bool plain = false;
         struct bp_registry_opts m = {
                 .host = host,
                 .auth_key = host,
@@ -901,17 +848,16 @@ static int mirror_new(struct bp_registry *reg, const struct bp_registry_opts *o,
         };
         int r;
 
-        if (strlen(o->mirror) >= sizeof(reg->mirror_url) ||
-            registry_mirror_url(o->mirror, checked, &checked_plain, &why) < 0)
-                return bp_fail(err, -EINVAL, "mirror '%.200s' of %s %s", o->mirror, o->host, why);
+        if (strlen(o->mirror) >= sizeof(reg->mirror_url) || !o->mirror_host || !o->mirror_host[0])
+                return bp_fail(err, -EINVAL, "mirror '%.200s' of %s: too long, or not checked", o->mirror, o->host);
         r = dl_curl(err);
         if (r < 0)
                 return r;
-        /* The URL requests go to is libcurl's reading of it: it must be the one checked above. */
+        /* The URL requests go to is libcurl's reading of it: it must be the one the config checked. */
         r = mirror_url_curl(o->mirror, host, &plain, err);
         if (r == -ENOMEM)
                 return r;
-        if (r < 0 || plain != checked_plain || !host_port_same(host, checked))
+        if (r < 0 || plain != o->mirror_plain || !host_port_same(host, o->mirror_host))
                 return bp_fail(err, -EINVAL, "mirror '%.200s' of %s is read otherwise by libcurl ('%.64s')",
                                o->mirror, o->host, r < 0 ? "not a URL" : host);
         m.insecure = plain;

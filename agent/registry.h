@@ -35,8 +35,12 @@ struct bp_registry_opts {
         /* A pull-through cache of this registry ("https://mirror.lan:5000"), or NULL. It is another host:
          * it gets credentials only when the auth file names its own host[:port], never the registry's; it
          * answers its own challenge and gets its own tokens. https:// is verified, with mirror_ca_file
-         * when given; http:// is plain HTTP, as the URL says. */
+         * when given; http:// is plain HTTP, as the URL says. The URL was checked, and split into
+         * mirror_host and mirror_plain, where it was read (config.c, with file:line); libcurl's reading of
+         * it, which the requests follow, must agree with that split, or the registry is not made. */
         const char *mirror;
+        const char *mirror_host; /* its HOST[:PORT] as written */
+        bool mirror_plain;       /* http:// */
         const char *mirror_ca_file;
         /* Called once, with one line, when the mirror fails and the registry itself is asked; or NULL. */
         void (*warn)(const char *line);
@@ -67,16 +71,6 @@ bool registry_challenge(const struct bp_registry *r, struct bp_challenge *ret);
 
 /* The API host it was made for ("registry-1.docker.io"). Borrowed. */
 const char *registry_api_host(const struct bp_registry *r);
-
-/* The mirror's host[:port] and scheme from a mirror = URL: "http[s]://HOST[:PORT]" with at most a "/" after
- * it: no user or password (credentials come from the auth file), path, query or fragment; HOST a host name,
- * IPv4 or [IPv6] address, PORT 1-65535. -EINVAL otherwise, with *ret_why (when ret_why is not NULL) a
- * phrase saying why, to follow the URL ("has a port that is not …"). Pure, without libcurl: a config is
- * checked with it as it is read, and a boot that the lock answers must not load libcurl. When the
- * registry is made, libcurl's reading of the URL (curl_url) is what is used, and it must agree. */
-int registry_mirror_url(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain, const char **ret_why);
-/* registry_mirror_url() without the reason. */
-int registry_mirror_host(const char *url, char ret[static REF_DOMAIN_MAX], bool *ret_plain);
 
 /* The mirror failed in a way only the chain above could see (its tag's index led to a check that failed):
  * the same as when an operation fails on it. The registry itself answers from now on, with one warning;

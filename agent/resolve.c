@@ -339,6 +339,34 @@ static void job_config(struct bp_resolve_job *j, const struct bp_oci *config)
         job_end(j, 0);
 }
 
+/* The digest a HEAD of the tag gave. */
+static const char *op_digest(const struct bp_registry_op *op)
+{
+        return op->kind == BP_REG_DIGEST ? op->digest : op->blob.digest;
+}
+
+/* What the tag named when prev was resolved: its index, or its single manifest. */
+static const char *prev_digest(const struct bp_resolve_job *j)
+{
+        return j->prev.index_digest[0] ? j->prev.index_digest : j->prev.digest;
+}
+
+/* The tag still names prev's digest: prev is the answer, unchanged, its reasons left for the caller's one
+ * line. False when it could not be copied: the job has failed then. */
+static bool keep_prev(struct bp_resolve_job *j)
+{
+        struct bp_err err = { 0 };
+
+        if (resolution_copy(&j->r, &j->prev) < 0) {
+                bp_fail(&err, -ENOMEM, "out of memory");
+                (void) job_fail(j, -ENOMEM, &err);
+                return false;
+        }
+        j->r.unchanged = true;
+        j->r.n_why = 0;
+        return true;
+}
+
 static void job_step(struct bp_registry_op *op, void *userdata)
 {
         struct bp_resolve_job *j = userdata;
@@ -383,38 +411,27 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                         }
                 }
                 return job_from_tag(j);
-        case JOB_HEAD: {
-                const char *was = j->prev.index_digest[0] ? j->prev.index_digest : j->prev.digest;
-                const char *now = op->kind == BP_REG_DIGEST ? op->digest : op->blob.digest;
-                if (strcmp(now, was) == 0) {
-                        if (resolution_copy(&j->r, &j->prev) < 0) {
-                                bp_fail(&err, -ENOMEM, "out of memory");
-                                return (void) job_fail(j, -ENOMEM, &err);
+        case JOB_HEAD:
+                if (strcmp(op_digest(op), prev_digest(j)) == 0) {
+                        if (keep_prev(j)) {
+                                why(&j->r, "%s is still %s: one HEAD, nothing fetched", j->name, op_digest(op));
+                                job_end(j, 0);
                         }
-                        j->r.unchanged = true;
-                        j->r.n_why = 0;
-                        why(&j->r, "%s is still %s: one HEAD, nothing fetched", j->name, now);
-                        return job_end(j, 0);
+                        return;
                 }
                 if (op->mirrored && !j->ref.digest[0]) {
                         /* A mirror's word that the tag moved is not enough: a stale or lying cache would
                          * move the board back. The registry's own HEAD decides. */
-                        text_copy(j->mirror_said, sizeof(j->mirror_said), now);
+                        text_copy(j->mirror_said, sizeof(j->mirror_said), op_digest(op));
                         return job_request(j, JOB_CONFIRM, BP_REG_DIGEST, j->ref.tag, 0);
                 }
                 return job_request(j, JOB_TOP, BP_REG_MANIFEST, j->ref.digest[0] ? j->ref.digest : j->ref.tag, 0);
-        }
         case JOB_CONFIRM: {
-                const char *was = j->prev.index_digest[0] ? j->prev.index_digest : j->prev.digest;
-                const char *now = op->kind == BP_REG_DIGEST ? op->digest : op->blob.digest;
+                const char *now = op_digest(op);
                 char said[sizeof(j->name) + 2 * REF_DIGEST_MAX + 64];
-                if (strcmp(now, was) == 0) {
-                        if (resolution_copy(&j->r, &j->prev) < 0) {
-                                bp_fail(&err, -ENOMEM, "out of memory");
-                                return (void) job_fail(j, -ENOMEM, &err);
-                        }
-                        j->r.unchanged = true;
-                        j->r.n_why = 0;
+                if (strcmp(now, prev_digest(j)) == 0) {
+                        if (!keep_prev(j))
+                                return;
                         why(&j->r, "%s is still %s at the registry; its mirror said %s: nothing moves", j->name,
                             now, j->mirror_said);
                         /* Reported once; the rest of the run asks the registry itself. */

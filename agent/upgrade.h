@@ -1,8 +1,9 @@
 /* agent/upgrade.h: what `boardpin upgrade` decides for one service once the registry has answered: a new
  * digest is taken only when it is not on the service's bad list, its image is old enough (min_age) and
  * this machine is in its rollout phase, asked in that order. The decision is pure (the caller reads the
- * clock, the config's min_age and this machine's identity: command_min_age(), command_identity()), so it is tested on its own; pulling, switching, restarting and
- * rolling back are upgrade_cmd.c's. */
+ * clock, the config's min_age and this machine's identity: command_min_age(), command_identity()), so
+ * it is tested on its own; upgrade_cmd.c turns it into a plan (plan.h), and pulling, switching,
+ * restarting and rolling back are apply.c's. */
 #pragma once
 
 #include <stdbool.h>

@@ -1,8 +1,9 @@
 /* agent/upgrade_cmd.c: `upgrade`: for each service with upgrade = yes, resolve side by side, decide
- * (bad list, min_age, rollout: upgrade.h), then one service after another check the image store's room
- * (min_free), pre-pull, switch, restart its units, check its health, roll back what fails, and prune
- * the images boardpin pulled and keeps no more (images.h). A fleet box restarts one service at a time,
- * so a broken image costs one service for one health timeout, never all of them. */
+ * (bad list, min_age, rollout, signatures: upgrade.h, pin.h), check the image store's room for each pull
+ * (min_free), and hand the plan of it to apply.c, which pre-pulls, switches, restarts, checks and rolls
+ * back one service after another (a fleet box restarts one service at a time, so a broken image costs one
+ * service for one health timeout, never all of them); then prune the images boardpin pulled and keeps no
+ * more (images.h), and say what became of each. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pin.h"
+#include "plan.h"
 #include "sd.h"
 #include "stop.h"
 #include "text.h"
@@ -63,21 +65,22 @@ static void item_done(struct upgrade_item *it)
 
 /* What the metrics show of an upgrade: when a service last moved, and whether its last check passed (a
  * rollback follows a failed restart or check); written with the lock at the end of the run. */
-static void note_outcome(struct bp_run *run, const struct bp_service *s, enum apply_outcome o)
+static void note_outcome(struct bp_run *run, const struct bp_service *s, enum action a)
 {
         struct timespec ts;
         int64_t now;
 
         (void) clock_gettime(CLOCK_REALTIME, &ts);
         now = clock_ms_of(&ts) / 1000;
-        if (o == APPLY_UPGRADED)
+        if (a == ACTION_UPGRADED)
                 (void) lock_note_upgraded(run->lock, s->name, now);
-        if ((o == APPLY_UPGRADED || o == APPLY_ROLLED_BACK) && (s->units[0] || s->health[0]))
-                (void) lock_note_check(run->lock, s->name, o == APPLY_UPGRADED, now);
+        if ((a == ACTION_UPGRADED || a == ACTION_ROLLED_BACK) && (s->units[0] || s->health[0]))
+                (void) lock_note_check(run->lock, s->name, a == ACTION_UPGRADED, now);
 }
 
-/* Before a pull: room for it in the image store, or the candidate held with code low_disk. A store that
- * cannot be asked does not stop the pull (the pull says what is wrong, if anything is). */
+/* Before a pull: room for it in the image store, or the candidate held with code low_disk (the plan
+ * records the hold). A store that cannot be asked does not stop the pull (the pull says what is wrong, if
+ * anything is). */
 static bool room_for(struct bp_run *run, struct upgrade_item *it)
 {
         const char *name = it->s->name, *platform = run->platform.name;
@@ -95,41 +98,73 @@ static bool room_for(struct bp_run *run, struct upgrade_item *it)
         text_copy(it->reason, sizeof(it->reason), reason);
         log_full(LOG_WARNING, name, it->candidate, platform, "service '%s': %s not pulled: %s", name, it->candidate,
                  reason);
-        if (lock_find(run->lock, name) && lock_set_held(run->lock, name, it->candidate, it->hold, reason, &err) < 0)
-                log_full(LOG_WARNING, name, it->candidate, platform, "%s, ignoring", err.msg);
         return false;
 }
 
-/* Switch service it to its candidate through apply.c and keep it only if it is healthy. Returns true
- * when a stop signal came: no other service is started. */
-static bool upgrade_one(struct bp_run *run, struct upgrade_item *it, size_t i, size_t n)
+/* What each decided service asks of the apply module: keep (a moved index recorded), switch, or hold (an
+ * available digest of upgrade = notify is held too, so status shows it). */
+static int plan_all(const struct bp_run *run, const struct upgrade_item *items, struct bp_plan *plan,
+                    struct bp_err *err)
+{
+        int r = apply_plan_unpins(run, plan, err);
+
+        for (size_t i = 0; r == 0 && i < run->config->n_services; i++) {
+                const struct upgrade_item *it = &items[i];
+                const char *name = it->s ? it->s->name : "";
+
+                if (!it->resolved)
+                        continue;
+                switch (it->action) {
+                case ACTION_UNCHANGED:
+                        /* The tag may have moved with this board's child unchanged: the index is new. */
+                        r = it->r.unchanged ? plan_keep(plan, name, /* forget_held= */ true, "unchanged", err)
+                                            : plan_pin(plan, name, it->tag, &it->r, /* bad= */ false,
+                                                       /* allow_bad= */ false, /* forget_held= */ true, err);
+                        break;
+                case ACTION_UPGRADED:
+                        r = plan_switch(plan, name, it->tag, &it->r, it->reason, err);
+                        break;
+                case ACTION_HELD:
+                case ACTION_AVAILABLE:
+                        r = plan_hold(plan, name, it->r.digest, it->hold, it->reason, err);
+                        break;
+                default:
+                        break;
+                }
+        }
+        return r;
+}
+
+/* What carrying out the plan came to, in each item: a switch's outcome and reason; a keep or hold the
+ * lock could not record is said and ignored, as the pin stays either way. */
+static void read_back(const struct bp_run *run, struct upgrade_item *items, const struct bp_plan *plan)
 {
         static const enum action of[] = {
-                [APPLY_UPGRADED] = ACTION_UPGRADED,
-                [APPLY_ROLLED_BACK] = ACTION_ROLLED_BACK,
-                [APPLY_FAILED] = ACTION_FAILED,
-                [APPLY_STOPPED] = ACTION_FAILED,
+                [PLAN_PENDING] = ACTION_UPGRADED, /* after a stop: never started */
+                [PLAN_DONE] = ACTION_UPGRADED,
+                [PLAN_ROLLED_BACK] = ACTION_ROLLED_BACK,
+                [PLAN_FAILED] = ACTION_FAILED,
+                [PLAN_STOPPED] = ACTION_FAILED,
         };
-        const struct bp_lock_entry *e = lock_find(run->lock, it->s->name);
-        const char *name = it->s->name, *platform = run->platform.name;
-        char old[REF_DIGEST_MAX];
-        enum apply_outcome o;
 
-        text_copy(old, sizeof(old), e ? e->pin.digest : "");
-        if (run->config->pull != BP_PULL_NONE && !room_for(run, it))
-                return false;
-        o = apply_switch(run, it->s, it->tag, &it->r, i, n, it->reason, sizeof(it->reason));
-        it->action = of[o];
-        note_outcome(run, it->s, o);
-        if (o == APPLY_UPGRADED)
-                log_full(LOG_INFO, name, it->candidate, platform, "service '%s': upgraded to %s%s%s", name,
-                         it->candidate, old[0] ? ", was " : "", old);
-        else
-                log_full(LOG_ERR, name, it->candidate, platform, "service '%s': %s", name, it->reason);
-        /* The switch has ended either way: what boardpin pulled and keeps no more can go. */
-        if (run->config->pull != BP_PULL_NONE && (o == APPLY_UPGRADED || o == APPLY_ROLLED_BACK))
-                (void) images_prune(run, it->s);
-        return o == APPLY_STOPPED;
+        for (size_t i = 0; i < plan->n; i++) {
+                const struct plan_item *p = &plan->items[i];
+                struct upgrade_item *it = NULL;
+
+                for (size_t j = 0; !it && j < run->config->n_services; j++)
+                        if (items[j].s && strcmp(items[j].s->name, p->service) == 0)
+                                it = &items[j];
+                if (!it)
+                        continue;
+                if (p->action == PLAN_SWITCH) {
+                        it->action = of[p->outcome];
+                        if (p->outcome != PLAN_PENDING)
+                                text_copy(it->reason, sizeof(it->reason), p->reason);
+                } else if (p->outcome == PLAN_FAILED) {
+                        log_full(LOG_WARNING, p->service, p->res.digest, run->platform.name, "%s, ignoring",
+                                 p->reason);
+                }
+        }
 }
 
 /* What the registry offered, against the lock: the decision, and for unchanged and held services what
@@ -165,12 +200,9 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                         text_copy(it->candidate, sizeof(it->candidate), it->r.digest);
                 log_full(LOG_WARNING, name, it->r.digest, platform, "service '%s': %s%s not taken: %s", name,
                          pinned ? "pinned " : "", it->r.digest, line);
-                if (!run->opts.dry_run && e) {
-                        if (pinned && e->pin.sig.state != LOCK_SIG_UNVERIFIED)
-                                (void) lock_set_sig(run->lock, name, &it->r.sig, /* err= */ NULL);
-                        if (lock_set_held(run->lock, name, it->r.digest, it->hold, line, &err) < 0)
-                                log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
-                }
+                /* The hold is the plan's; an unchanged pin found unsigned is marked for status. */
+                if (!run->opts.dry_run && pinned && e->pin.sig.state != LOCK_SIG_UNVERIFIED)
+                        (void) lock_set_sig(run->lock, name, &it->r.sig, /* err= */ NULL);
                 return;
         }
         upgrade_decide(e ? e->pin.digest : NULL, lock_service_bad(run->lock, name, it->r.digest), &it->r, &p,
@@ -183,16 +215,10 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
         switch (it->d.verdict) {
         case UPGRADE_UNCHANGED:
                 it->action = ACTION_UNCHANGED;
-                if (!run->opts.dry_run) {
-                        /* The tag may have moved with this board's child unchanged: the index is new. */
-                        if (!it->r.unchanged && run_record(run, it->s, it->tag, &it->r, &err) < 0)
-                                log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
-                        /* Checked for the first time, or again for a key no longer listed. */
-                        if (it->r.unchanged && it->r.sig.state == LOCK_SIG_VERIFIED &&
-                            lock_set_sig(run->lock, name, &it->r.sig, &err) < 0)
-                                log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
-                        lock_clear_held(run->lock, name);
-                }
+                /* Checked for the first time, or again for a key no longer listed; the plan keeps the pin. */
+                if (!run->opts.dry_run && it->r.unchanged && it->r.sig.state == LOCK_SIG_VERIFIED &&
+                    lock_set_sig(run->lock, name, &it->r.sig, &err) < 0)
+                        log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
                 return;
         case UPGRADE_TAKE:
                 if (it->s->monitor_only) {
@@ -202,9 +228,6 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                         text_copy(it->reason, sizeof(it->reason), "upgrade = notify: not pulled or switched");
                         log_full(LOG_NOTICE, name, it->r.digest, platform, "service '%s': %s available (%s)", name,
                                  it->r.digest, it->reason);
-                        if (!run->opts.dry_run && e &&
-                            lock_set_held(run->lock, name, it->r.digest, it->hold, it->reason, &err) < 0)
-                                log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
                         return;
                 }
                 it->action = ACTION_UPGRADED;
@@ -216,9 +239,6 @@ static void decide(struct bp_run *run, struct upgrade_item *it, const char *iden
                 text_copy(it->reason, sizeof(it->reason), it->d.reason);
                 log_full(LOG_INFO, name, it->r.digest, platform, "service '%s': %s not taken: %s", name,
                          it->r.digest, it->d.reason);
-                if (!run->opts.dry_run && e &&
-                    lock_set_held(run->lock, name, it->r.digest, it->hold, it->d.reason, &err) < 0)
-                        log_full(LOG_WARNING, name, it->r.digest, platform, "%s, ignoring", err.msg);
                 return;
         }
 }
@@ -377,6 +397,35 @@ static size_t report_all(const struct bp_args *args, const struct bp_run *run, c
         return bad;
 }
 
+/* Each service to be upgraded, when boardpin pulls: room for its image, or held low_disk. */
+static void room_all(struct bp_run *run, struct upgrade_item *items)
+{
+        if (run->config->pull == BP_PULL_NONE)
+                return;
+        for (size_t i = 0; i < run->config->n_services; i++)
+                if (items[i].resolved && items[i].action == ACTION_UPGRADED)
+                        (void) room_for(run, &items[i]);
+}
+
+/* After the switches, each one's notes for the metrics, and, when boardpin pulls, the prune of what it
+ * pulled and keeps no more: a switch that ended either way. Returns whether the lock changed. */
+static bool after_switches(struct bp_run *run, const struct upgrade_item *items)
+{
+        bool any = false;
+
+        for (size_t i = 0; i < run->config->n_services; i++) {
+                const struct upgrade_item *it = &items[i];
+
+                if (!it->s || (it->action != ACTION_UPGRADED && it->action != ACTION_ROLLED_BACK))
+                        continue;
+                note_outcome(run, it->s, it->action);
+                if (run->config->pull != BP_PULL_NONE)
+                        (void) images_prune(run, it->s);
+                any = true;
+        }
+        return any;
+}
+
 /* What this run did, to notify.c: one message per destination for the whole run. */
 static void notify_all(const struct bp_run *run, const struct upgrade_item *items, int argc, char **argv,
                        const struct notify_open_switch *open, size_t n_open, bool send)
@@ -426,12 +475,13 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
         struct notify_open_switch open[NOTIFY_OPEN_MAX];
         size_t n_open = 0;
         struct upgrade_item *items = NULL;
+        _cleanup_(plan_donep) struct bp_plan plan = { 0 };
         char identity[PHASE_IDENTITY_MAX];
         struct bp_err err = { 0 };
         const struct bp_run_opts opts = command_run_opts(args);
         struct bp_run run;
         const int64_t started = clock_now_ms();
-        size_t n, todo, done = 0, bad = 0;
+        size_t n, bad = 0;
         bool stopped = false;
         int rc;
 
@@ -461,14 +511,20 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
         (void) command_identity(args->root, run.platform.serial, identity);
         (void) bp_sd_status(0, "resolving %zu services", n);
         start_all(&run, items, argc, argv);
-        todo = decide_all(&run, items, identity);
-        /* One service after another: a fleet box restarts one at a time. */
-        for (size_t i = 0; !args->dry_run && !stopped && i < n; i++)
-                if (items[i].resolved && items[i].action == ACTION_UPGRADED)
-                        stopped = upgrade_one(&run, &items[i], ++done, todo);
-        if (!args->dry_run && !stopped && apply_write(&run, &err) < 0) {
-                log_error("%s", err.msg);
-                bad++;
+        (void) decide_all(&run, items, identity);
+        if (!args->dry_run) {
+                room_all(&run, items);
+                rc = plan_all(&run, items, &plan, &err);
+                if (rc == 0)
+                        rc = apply_plan(&run, &plan, /* write= */ true, &err);
+                stopped = rc == -EINTR;
+                read_back(&run, items, &plan);
+                if (rc == 0 && after_switches(&run, items))
+                        rc = apply_write(&run, &err);
+                if (rc < 0 && !stopped) {
+                        log_error("%s", err.msg);
+                        bad++;
+                }
         }
         bad += report_all(args, &run, items, argc, argv, identity);
         if (stopped)

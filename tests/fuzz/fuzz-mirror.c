@@ -1,10 +1,12 @@
-/* tests/fuzz/fuzz-mirror.c: libFuzzer target for mirror = URLs: what registry_mirror_url() takes (pure, used
- * while the config is read), a registry must then be made with (libcurl's reading of the URL, which the
- * requests follow, agrees), and the host it gives has no user, path, query, fragment or blank. */
+/* tests/fuzz/fuzz-mirror.c: libFuzzer target for mirror = URLs: what the config takes (its one check, at
+ * load), a registry must then be made with (libcurl's reading of the URL, which the requests follow,
+ * agrees with the config's split), and the host it gives has no user, path, query, fragment or blank. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "http.h"
 #include "registry.h"
 
@@ -12,30 +14,43 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         static struct bp_http *h;
-        char *s = malloc(size + 1), host[REF_DOMAIN_MAX];
-        const char *why = NULL;
+        static const char head[] = "[registry 127.0.0.1:5000]\nmirror = ";
+        char *s = malloc(sizeof(head) + size + 1);
+        const struct bp_registry_conf *g;
+        struct bp_config *c = NULL;
         struct bp_registry *r = NULL;
         struct bp_err err;
-        bool plain = false;
 
         if (!s || (!h && http_new(&h, &err) < 0))
                 abort();
-        memcpy(s, data, size);
-        s[size] = '\0';
-        if (registry_mirror_url(s, host, &plain, &why) < 0) {
-                if (!why)
+        if (memchr(data, '\n', size) || memchr(data, '\0', size)) {
+                free(s);        /* one line of the file: the value of mirror = and nothing else */
+                return 0;
+        }
+        memcpy(s, head, sizeof(head) - 1);
+        memcpy(s + sizeof(head) - 1, data, size);
+        memcpy(s + sizeof(head) - 1 + size, "\n", 2);
+        if (config_parse("f.ini", s, strlen(s), &c, &err) < 0) {
+                if (strncmp(err.msg, "f.ini:", 6) != 0)
                         abort();
                 free(s);
                 return 0;
         }
-        if (!host[0] || strpbrk(host, "@/?# \t\r\n"))
-                abort();
-        {
-                struct bp_registry_opts o = { .host = "127.0.0.1:5000", .mirror = s, .http = h };
-                if (registry_new(&o, &r, &err) < 0)
+        g = config_registry(c, "127.0.0.1:5000");
+        if (g && g->mirror[0]) {
+                struct bp_registry_opts o = { .host = "127.0.0.1:5000", .mirror = g->mirror,
+                                              .mirror_host = g->mirror_host, .mirror_plain = g->mirror_plain,
+                                              .http = h };
+
+                if (!g->mirror_host[0] || strpbrk(g->mirror_host, "@/?# \t\r\n"))
                         abort();
+                if (registry_new(&o, &r, &err) < 0) {
+                        fprintf(stderr, "%s\n", err.msg);
+                        abort();
+                }
+                registry_free(r);
         }
-        registry_free(r);
+        config_free(c);
         free(s);
         return 0;
 }

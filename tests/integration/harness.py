@@ -33,12 +33,16 @@ run(argv, net=True, timeout=120, extra_env=None) -> Result: runs argv and waits 
       took  seconds from start to end
 Text is decoded as UTF-8 with undecodable bytes replaced; doc is parsed from the bytes, so output that is
 not UTF-8 never yields a document.
-push_image(registry, repo, tag, text, created=None) -> digest: a one-layer linux/amd64 OCI image holding
-    text, pushed to the plain-HTTP registry HOST:PORT as repo:tag.
+push(registry, repo, tags, text, arch="amd64", created=None, cmd=None) -> digest: a linux/ARCH OCI image
+    whose one layer holds hello.txt with text, pushed over plain HTTP to registry ("127.0.0.1:PORT") under
+    each of tags (one tag or a list); its config says created (None: no `created`) and, given cmd, that
+    Cmd. Returns the manifest's digest. The same text gives the same layer.
+ago(**kw) -> str: the RFC 3339 UTC time timedelta(**kw) ago, as an image config's `created` says it.
 podman_in(d, env, root=None) -> argv: d/bin/podman, the real podman on storage of d's own (vfs, root
     default d/podman-root) trusting the tests' registries (env from load_env); boardpin finds it first
     when PATH starts with d/bin. Returns the argv the test itself runs it by."""
-import json, os, subprocess, sys, time
+import gzip, hashlib, io, json, os, subprocess, sys, tarfile, time, urllib.request
+from datetime import datetime, timedelta, timezone
 
 passed = failed = 0
 
@@ -118,26 +122,32 @@ def run(argv, net=True, timeout=120, extra_env=None):
     return Result(p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
 
 
-def push_image(registry, repo, tag, text, created=None):
-    """Push a linux/amd64 OCI image to the plain-HTTP registry (HOST:PORT) whose one layer holds the file
-    hello.txt with text, its config saying created when given; tag points to it. Returns its digest."""
-    import gzip, hashlib, io, tarfile, urllib.request
+def _sha(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
-    def sha(data):
-        return "sha256:" + hashlib.sha256(data).hexdigest()
 
-    def canon(o):
-        return json.dumps(o, sort_keys=True, separators=(",", ":")).encode()
+def _canon(o):
+    return json.dumps(o, sort_keys=True, separators=(",", ":")).encode()
 
-    def blob(data):
-        req = urllib.request.Request(f"http://{registry}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
-        loc = urllib.request.urlopen(req).headers["Location"]
-        loc = f"http://{registry}{loc}" if loc.startswith("/") else loc
-        req = urllib.request.Request(f"{loc}{'&' if '?' in loc else '?'}digest={sha(data)}", method="PUT",
-                                     data=data, headers={"Content-Type": "application/octet-stream"})
-        urllib.request.urlopen(req).read()
-        return sha(data)
 
+def _put_blob(registry, repo, data):
+    d = _sha(data)
+    req = urllib.request.Request(f"http://{registry}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
+    loc = urllib.request.urlopen(req).headers["Location"]
+    if loc.startswith("/"):
+        loc = f"http://{registry}{loc}"
+    sep = "&" if "?" in loc else "?"
+    req = urllib.request.Request(f"{loc}{sep}digest={d}", method="PUT", data=data,
+                                 headers={"Content-Type": "application/octet-stream"})
+    urllib.request.urlopen(req).read()
+    return d
+
+
+def ago(**kw):
+    return (datetime.now(timezone.utc) - timedelta(**kw)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def push(registry, repo, tags, text, arch="amd64", created=None, cmd=None):
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         info = tarfile.TarInfo("hello.txt")
@@ -148,20 +158,22 @@ def push_image(registry, repo, tag, text, created=None):
     with gzip.GzipFile(filename="", mode="wb", fileobj=gz, mtime=0) as g:
         g.write(raw)
     layer = gz.getvalue()
-    config = {"architecture": "amd64", "os": "linux", "config": {"Cmd": ["/bin/cat", "/hello.txt"]},
-              "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}}
+    config = {"architecture": arch, "os": "linux", "rootfs": {"type": "layers", "diff_ids": [_sha(raw)]}}
+    if cmd is not None:
+        config["config"] = {"Cmd": cmd}
     if created is not None:
         config["created"] = created
-    cfg = canon(config)
-    man = canon({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": blob(cfg),
-                            "size": len(cfg)},
-                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": blob(layer),
-                             "size": len(layer)}]})
-    req = urllib.request.Request(f"http://{registry}/v2/{repo}/manifests/{tag}", method="PUT", data=man,
-                                 headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
-    urllib.request.urlopen(req).read()
-    return sha(man)
+    cfg = _canon(config)
+    man = _canon({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                  "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                             "digest": _put_blob(registry, repo, cfg), "size": len(cfg)},
+                  "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                              "digest": _put_blob(registry, repo, layer), "size": len(layer)}]})
+    for tag in [tags] if isinstance(tags, str) else tags:
+        req = urllib.request.Request(f"http://{registry}/v2/{repo}/manifests/{tag}", method="PUT", data=man,
+                                     headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+        urllib.request.urlopen(req).read()
+    return _sha(man)
 
 
 def podman_in(d, env, root=None):

@@ -7,15 +7,14 @@ inspect`), during the pull, during the health check. The points no outside progr
 switch, before the restart, during the rollback) use boardpin's BOARDPIN_STOP_AT test aid, which stops
 the process (SIGSTOP) there. At each point boardpin gets SIGKILL or SIGTERM, and then, on three copies of
 what it left, `upgrade`, `resolve` and `boot` each run once. Prints one 'kill-matrix:' line per step and
-signal. Also: two interrupted checks bad-list a digest; resolve and a first pin refuse a bad-listed
-digest; resolve --allow-bad takes it off the list. Ends with 'N passed, N failed'.
+signal, and one per signal for a first pin's pull. Also: two interrupted checks bad-list a digest; resolve
+and a first pin refuse a bad-listed digest; resolve --allow-bad takes it off the list. Ends with
+'N passed, N failed'.
 Every row has its own case directory, repository and PATH, so rows run side by side in a few threads:
 most of a row is waiting (the 60 s a failing check is retried). Each row records its checks and lines,
 and they are printed in the row order, as if the rows had run one after another."""
-import gzip, hashlib, io, json, os, shutil, signal, subprocess, tarfile, tempfile, threading, time
-import urllib.request
+import json, os, shutil, signal, subprocess, tempfile, threading, time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
 
 import harness
 
@@ -35,51 +34,45 @@ def note(line):
     rows.lines.append(line)
 
 
-def sha(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+def push(repo, tag, text):
+    """A linux/amd64 OCI image a week old whose one layer holds text; tag points to it."""
+    return harness.push(P, repo, tag, text, created=harness.ago(days=7))
 
 
-def canon(o):
-    return json.dumps(o, sort_keys=True, separators=(",", ":")).encode()
-
-
-def put_blob(repo, data):
-    d = sha(data)
-    req = urllib.request.Request(f"http://{P}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
-    loc = urllib.request.urlopen(req).headers["Location"]
-    if loc.startswith("/"):
-        loc = f"http://{P}{loc}"
-    sep = "&" if "?" in loc else "?"
-    req = urllib.request.Request(f"{loc}{sep}digest={d}", method="PUT", data=data,
-                                 headers={"Content-Type": "application/octet-stream"})
-    urllib.request.urlopen(req).read()
+def case_dir(prefix):
+    """A new case directory under work, reaped when its row ends."""
+    d = tempfile.mkdtemp(dir=work, prefix=prefix)
+    rows.dirs.append(d)
     return d
 
 
-def push(repo, tag, text):
-    """A linux/amd64 OCI image a week old whose one layer holds text; tag points to it."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        info = tarfile.TarInfo("hello.txt")
-        info.size, info.mtime, info.mode = len(text.encode()), 1577836800, 0o644
-        tar.addfile(info, io.BytesIO(text.encode()))
-    raw = raw.getvalue()
-    gz = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=gz, mtime=0) as g:
-        g.write(raw)
-    layer = gz.getvalue()
-    created = (datetime.now(timezone.utc) - timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    cfg = canon({"architecture": "amd64", "os": "linux", "created": created,
-                 "rootfs": {"type": "layers", "diff_ids": [sha(raw)]}})
-    man = canon({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": put_blob(repo, cfg),
-                            "size": len(cfg)},
-                 "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                             "digest": put_blob(repo, layer), "size": len(layer)}]})
-    req = urllib.request.Request(f"http://{P}/v2/{repo}/manifests/{tag}", method="PUT", data=man,
-                                 headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
-    urllib.request.urlopen(req).read()
-    return sha(man)
+def popen(cmd, env):
+    """boardpin started in the background, ended when its row ends if the row did not end it."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    rows.procs.append(p)
+    return p
+
+
+def reap(dirs, procs):
+    """End every boardpin a row started and every script it left blocking (their pids in DIR/pids): a
+    SIGKILLed boardpin leaves its pull or health check behind, and a failed row may leave boardpin stopped."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    for d in dirs:
+        for tag in ("", "-upgrade", "-resolve", "-boot"):
+            try:
+                pids = open(os.path.join(d + tag, "pids")).read().split()
+            except FileNotFoundError:
+                continue
+            for pid in pids:
+                try:    # only the script's own sleep: never another process that got its pid since
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        if f.read().split(b"\0")[:2] == [b"sleep", b"1000"]:
+                            os.kill(int(pid), signal.SIGKILL)
+                except (FileNotFoundError, ProcessLookupError):
+                    pass
 
 
 def script(path, text):
@@ -95,14 +88,17 @@ def setup(d, repo):
     ctl = os.path.join(d, "ctl")
     os.makedirs(ctl, exist_ok=True)
     os.makedirs(os.path.join(d, "bin"), exist_ok=True)
+    # A blocked script notes its pid (exec keeps it) before it marks the point: a SIGKILLed boardpin
+    # cannot end what it started, so the row's reap() does.
+    pids = os.path.join(d, "pids")
     script(os.path.join(d, "bin", "podman"),
            f'c={ctl}\n'
            f'case "$1" in\n'
-           f'image) [ -e $c/block-inspect ] && {{ touch $c/at-inspect; exec sleep 1000; }}; exit 1 ;;\n'
-           f'pull) [ -e $c/block-pull ] && {{ touch $c/at-pull; exec sleep 1000; }}; exit 0 ;;\n'
+           f'image) [ -e $c/block-inspect ] && {{ echo $$ >>{pids}; touch $c/at-inspect; exec sleep 1000; }}; exit 1 ;;\n'
+           f'pull) [ -e $c/block-pull ] && {{ echo $$ >>{pids}; touch $c/at-pull; exec sleep 1000; }}; exit 0 ;;\n'
            f'esac\nexit 64\n')
     script(os.path.join(d, "health"),
-           f'c={ctl}\n[ -e $c/block-check ] && {{ touch $c/at-check; exec sleep 1000; }}\n'
+           f'c={ctl}\n[ -e $c/block-check ] && {{ echo $$ >>{pids}; touch $c/at-check; exec sleep 1000; }}\n'
            f'[ -e $c/fail ] && exit 1\nexit 0\n')
     return harness.config(d, {"web": f"image = {P}/{repo}\nversion = 1.0\nhealth = exec:{d}/health"},
                           {P: "insecure = true"}, {"timeout": 5, "pull": "podman"})
@@ -172,7 +168,7 @@ STEPS = {
 def start_case(case, step):
     """A service pinned to old, new pushed, and `upgrade` stopped at step; returns its parts."""
     repo = f"test/apply-{case}"
-    d = tempfile.mkdtemp(dir=work, prefix=f"apply-{case}-")
+    d = case_dir(f"apply-{case}-")
     cfg = setup(d, repo)
     old = push(repo, "1.0", f"{case} old\n")
     rc, doc, err = run(d, cfg, "resolve")
@@ -188,8 +184,7 @@ def start_case(case, step):
     if step == "rollback":
         open(os.path.join(d, "ctl", "fail"), "w").close()
     before = {"env": read(d, "env", "web.env"), "lock": read(d, "state", "lock.json")}
-    p = subprocess.Popen(argv(cfg, "upgrade"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=cmd_env(d, stop_at))
+    p = popen(argv(cfg, "upgrade"), env=cmd_env(d, stop_at))
     if stop_at:
         wait_for(lambda: proc_state(p.pid) in ("T", "t", "Z", "gone"), f"{case}: SIGSTOP at {stop_at}")
     else:
@@ -331,14 +326,54 @@ def matrix_row(sig, step):
     note(line)
 
 
+def first_pull_row(sig):
+    """A first pin (no pin yet) whose pull is cut short: the digest is recorded before the pull starts, so
+    a prune can find what the runtime may have stored; the next run pins it and keeps the record."""
+    signame = signal.Signals(sig).name
+    name = f"first pin's pull, {signame}"
+    repo = f"test/apply-first-pull-{signame.lower()}"
+    d = case_dir(f"apply-first-pull-{signame.lower()}-")
+    cfg = setup(d, repo)
+    new = push(repo, "1.0", f"first pull {signame}\n")
+    open(os.path.join(d, "ctl", "block-pull"), "w").close()
+    p = popen(argv(cfg, "upgrade"), env=cmd_env(d))
+    marker = os.path.join(d, "ctl", "at-pull")
+    wait_for(lambda: os.path.exists(marker) or p.poll() is not None, f"{name}: {marker}")
+    lk = lock_of(d)
+    check(f"{name}: the digest is recorded before the pull starts",
+          lk.get("unpinned_pulled", {}).get("web") == [new] and "web" not in lk.get("services", {}), lk)
+    rc, err = stop(p, sig, False)
+    lk = lock_of(d)
+    ok = lk.get("unpinned_pulled", {}).get("web") == [new] and "web" not in lk.get("services", {}) and \
+        read(d, "env", "web.env") is None
+    if sig == signal.SIGTERM:
+        ok = ok and rc == 1 and "stopped by SIGTERM while pulling" in err
+    else:
+        ok = ok and rc == -9
+    check(f"{name}: no pin, no env file, the pull still recorded", ok, (rc, err, lk))
+    after = "unpinned, pull recorded" if lk.get("unpinned_pulled", {}).get("web") == [new] else str(lk)
+    clear_ctl(d)
+    results = {}
+    for nxt in ("upgrade", "resolve", "boot"):
+        c, ccfg = copy_case(d, nxt)
+        nrc, ndoc, nerr = run(c, ccfg, nxt)
+        nlk = lock_of(c)
+        nw = nlk.get("services", {}).get("web", {})
+        ok = nrc == 0 and nw.get("pin", {}).get("digest") == new and nw.get("pulled") == [new] and \
+            "unpinned_pulled" not in nlk and "txn" not in nw
+        check(f"{name} -> {nxt}: pinned, and the pulled digest is the entry's", ok, (nrc, nlk, nerr))
+        results[nxt] = (nrc, "pinned, pulled recorded" if ok else str(nw))
+    note(f"kill-matrix: first-pin pull {signame:7} -> lock after: {after}; "
+         + "; ".join(f"next {k}: exit {v[0]}, {v[1]}" for k, v in results.items()))
+
+
 def kill_at_check(d, cfg, what):
     """`upgrade` run once more in case directory d and SIGKILLed in its health check."""
     open(os.path.join(d, "ctl", "block-check"), "w").close()
     marker = os.path.join(d, "ctl", "at-check")
     if os.path.exists(marker):      # the mark of the check killed before, not of this one
         os.unlink(marker)
-    p = subprocess.Popen(argv(cfg, "upgrade"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=cmd_env(d))
+    p = popen(argv(cfg, "upgrade"), env=cmd_env(d))
     wait_for(lambda: os.path.exists(marker) or p.poll() is not None, what)
     stop(p, signal.SIGKILL, False)
 
@@ -391,7 +426,7 @@ def broken():
 def allow_bad():
     """resolve refuses a bad-listed digest; --allow-bad SERVICE pins it and takes it off the list."""
     repo = "test/apply-allow"
-    d = tempfile.mkdtemp(dir=work, prefix="apply-allow-")
+    d = case_dir("apply-allow-")
     cfg = setup(d, repo)
     old = push(repo, "1.0", "allow old\n")
     run(d, cfg, "resolve")
@@ -421,7 +456,7 @@ def first_pin():
     """A first pin that fails its check: the service is left unpinned, the digest stays bad-listed, and no
     later command pins it."""
     repo = "test/apply-first"
-    d = tempfile.mkdtemp(dir=work, prefix="apply-first-")
+    d = case_dir("apply-first-")
     cfg = setup(d, repo)
     first = push(repo, "1.0", "first one\n")
     open(os.path.join(d, "ctl", "fail"), "w").close()
@@ -445,15 +480,18 @@ def first_pin():
 
 def record(job, *a):
     """job(*a) run in a worker thread; returns the checks and matrix lines it made, and what it raised."""
-    rows.checks, rows.lines = [], []
+    rows.checks, rows.lines, rows.dirs, rows.procs = [], [], [], []
     try:
         job(*a)
         return rows.checks, rows.lines, None
     except Exception as e:     # re-raised in the main thread once the checks before it are printed
         return rows.checks, rows.lines, e
+    finally:
+        reap(rows.dirs, rows.procs)
 
 
 jobs = [(matrix_row, sig, step) for sig in (signal.SIGKILL, signal.SIGTERM) for step in STEPS]
+jobs += [(first_pull_row, sig) for sig in (signal.SIGKILL, signal.SIGTERM)]
 jobs += [(twice,), (twice_up,), (broken,), (allow_bad,), (first_pin,)]
 # the longest rows first, so that they do not start last and end the run alone
 slow = {"rollback", "twice", "twice_up", "allow_bad", "first_pin"}
@@ -471,4 +509,24 @@ with ThreadPoolExecutor(max_workers=WORKERS) as pool:
 
 for line in matrix:
     print(line)
+
+
+def left_behind():
+    """The pids of scripts of this run still blocking: a 'sleep 1000' whose PATH starts in a case directory."""
+    left = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")[:2]
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if cmd == [b"sleep", b"1000"] and f"PATH={work}/apply-".encode() in environ:
+            left.append(int(pid))
+    return left
+
+
+harness.check("every row ended what it started: no blocked script of this run is left", not left_behind(),
+              left_behind())
 harness.done()

@@ -25,7 +25,7 @@ def check(name, ok, detail=""):
 
 
 def push(repo, tag, text):
-    return harness.push_image(P, repo, tag, text, "2020-01-01T00:00:00Z")
+    return harness.push(P, repo, tag, text, created="2020-01-01T00:00:00Z", cmd=["/bin/cat", "/hello.txt"])
 
 
 def case_dir(name, store=None):

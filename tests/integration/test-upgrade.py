@@ -7,7 +7,6 @@ pre-pulling, and two upgrades at once. Images are pushed here with the `created`
 one repository per case. Unit restarts need systemd: the booted-system suite (tests/boot) has them.
 Ends with 'N passed, N failed'."""
 import json, os, shutil, subprocess, sys, tempfile, time
-from datetime import datetime, timedelta, timezone
 
 import harness
 from harness import check, load_env
@@ -20,13 +19,10 @@ ROOT = os.path.join(roots, "rpi-4-b-arm64")     # a real board; the platform is 
 
 def push(repo, tag, text, created):
     """A linux/amd64 OCI image whose one layer holds text and whose config says created; tag points to it."""
-    return harness.push_image(P, repo, tag, text, created)
+    return harness.push(P, repo, tag, text, created=created, cmd=["/bin/cat", "/hello.txt"])
 
 
-def ago(**kw):
-    return (datetime.now(timezone.utc) - timedelta(**kw)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
+ago = harness.ago
 WEEK = dict(days=7)
 
 

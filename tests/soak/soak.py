@@ -83,13 +83,13 @@ def cycle_all(bp, env, reg, root_fs, d, mnt, cycles, say):
                          {"timeout": 5, "pull": "podman", "min_free": f"{MIN_FREE_MIB}M", "keep": KEEP})
     argv = [bp, "-c", cfg, "--root", root_fs, "--machine", "x86_64", "--platform", "linux/amd64", "--json"]
     environ = dict(os.environ, PATH=f"{d}/bin:{os.environ['PATH']}")
-    harness.push_image(reg, repo, "1.0", "release 0\n")
+    harness.push(reg, repo, "1.0", "release 0\n", cmd=["/bin/cat", "/hello.txt"])
     r = subprocess.run(argv + ["resolve"], capture_output=True, text=True, env=environ, timeout=120)
     checks.append(("the first resolve pins the service", r.returncode == 0, r.stderr))
     counts = {}
     for i in range(1, cycles + 1):
         k = kind(i)
-        harness.push_image(reg, repo, "1.0", f"release {i}\n")
+        harness.push(reg, repo, "1.0", f"release {i}\n", cmd=["/bin/cat", "/hello.txt"])
         # A broken release: its check cannot run, which fails at once. A check that runs and says
         # "unhealthy" is retried for 60 s (test-upgrade.py has that): 36 of them would be the soak's
         # whole time.

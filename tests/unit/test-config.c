@@ -612,6 +612,47 @@ static const struct bad bad[] = {
           "t.ini:3: units: 'y' is not a unit name such as foo.service or foo@bar.service" },
 };
 
+/* Which mirror = URLs name a mirror (the host it is asked at, plain HTTP or TLS), and which are refused
+ * at load, with file:line: the one check of a mirror URL. */
+static void mirror_urls(void **state)
+{
+        static const char *const good[][3] = {
+                { "https://cache.lan:5000", "cache.lan:5000", "tls" },  { "https://cache.lan", "cache.lan", "tls" },
+                { "http://10.0.0.2:5000/", "10.0.0.2:5000", "plain" },  { "http://localhost:5000", "localhost:5000", "plain" },
+                { "http://[::1]:5000/", "[::1]:5000", "plain" },        { "https://cache.lan:65535", "cache.lan:65535", "tls" },
+        };
+        static const char *const refused[] = {
+                "cache.lan:5000", "ftp://cache.lan", "https://", "https:///v2", "https://cache.lan/v2/",
+                "https://cache.lan/docker.io", "https://cache.lan//", "https://bp:secret@cache.lan",
+                "https://bp@cache.lan:5000/", "https://cache.lan?x=1", "https://cache.lan#top", "https://cache.lan:",
+                "https://:5000", "https://cache lan", "https://ca%2fche.lan", "HTTPS//cache.lan",
+                "https://cache.lan:99999", "https://cache.lan:abc", "https://cache.lan:0", "https://cache.lan:-1",
+                "https://cache.lan:5000:5000", "http://[::1", "http://[::1]x", "https://cache_lan", "http://[f0:01]:5001",
+        };
+        char text[512];
+
+        (void) state;
+        for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+                struct bp_config *c;
+
+                (void) snprintf(text, sizeof(text), "[registry ghcr.io]\nmirror = %s\n", good[i][0]);
+                c = parse_ok(text);
+                assert_string_equal(c->registries[0].mirror_host, good[i][1]);
+                assert_int_equal(c->registries[0].mirror_plain, strcmp(good[i][2], "plain") == 0);
+                config_free(c);
+        }
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+                struct bp_config *c = NULL;
+                struct bp_err err = { 0 };
+
+                (void) snprintf(text, sizeof(text), "[registry ghcr.io]\nmirror = %s\n", refused[i]);
+                if (config_parse("t.ini", text, strlen(text), &c, &err) == 0)
+                        fail_msg("'%s' was taken as a mirror URL", refused[i]);
+                if (strncmp(err.msg, "t.ini:2: mirror: ", 17) != 0 || strstr(err.msg, "secret"))
+                        fail_msg("'%s': %s", refused[i], err.msg);
+        }
+}
+
 static void bad_files(void **state)
 {
         (void) state;
@@ -881,7 +922,7 @@ static void rollout_and_mirror_parse(void **state)
 static void urls_split(void **state)
 {
         const char *text = "[registry ghcr.io]\nmirror = http://[fd00::1]:5000/\n"
-                           "[registry docker.io]\nmirror = https://Cache_1.lan\n"
+                           "[registry docker.io]\nmirror = https://Cache-1.lan\n"
                            "[service a]\nimage = nginx\nhealth = http://127.0.0.1:8080/x?user=a@b\n"
                            "[service b]\nimage = redis\nhealth = exec:/bin/check mail@example.org\n";
         struct bp_config *c = NULL;
@@ -890,7 +931,7 @@ static void urls_split(void **state)
         assert_int_equal(config_parse("t.ini", text, strlen(text), &c, NULL), 0);
         assert_string_equal(c->registries[0].mirror_host, "[fd00::1]:5000");
         assert_true(c->registries[0].mirror_plain);
-        assert_string_equal(c->registries[1].mirror_host, "Cache_1.lan");
+        assert_string_equal(c->registries[1].mirror_host, "Cache-1.lan");
         assert_false(c->registries[1].mirror_plain);
         assert_string_equal(c->services[0].health, "http://127.0.0.1:8080/x?user=a@b");
         assert_string_equal(c->services[1].health, "exec:/bin/check mail@example.org");
@@ -1221,6 +1262,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(full_round_trip),
+                cmocka_unit_test(mirror_urls),
                 cmocka_unit_test(defaults),
                 cmocka_unit_test(empty_files),
                 cmocka_unit_test(inline_comments),

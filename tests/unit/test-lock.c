@@ -726,6 +726,50 @@ static void txn_first_pin(void **state)
         assert_false(lock_service_bad(back, "web", D_V7));
 }
 
+/* A first pin's pull is recorded before it starts, read back from "unpinned_pulled", taken into the entry
+ * once pinned, and back when the pin is undone; a failed pull is forgotten. */
+static void first_pin_pulled(void **state)
+{
+        _cleanup_(lock_freep) struct bp_lock *l = lock_new(), *back = NULL, *again = NULL;
+        _cleanup_free_ char *text = NULL, *text2 = NULL, *empty = NULL;
+        struct bp_resolution r = resolution(D_V7, "linux/arm/v7");
+        const struct bp_lock_entry *e;
+        size_t n, len;
+
+        (void) state;
+        assert_int_equal(lock_render(l, &empty, &len, NULL), 0);
+        assert_int_equal(lock_unpinned_pull(l, "web", D_V7, true, NULL), 0);
+        assert_int_equal(lock_unpinned_pull(l, "web", "sha256:short", true, NULL), -EINVAL);
+        render_parse_render(l, &back, &text);
+        assert_non_null(strstr(text, "\"unpinned_pulled\""));
+        assert_null(strstr(text, "\"unpinned\""));    /* no bad list: an older boardpin reads this lock */
+        assert_non_null(lock_unpinned_pulled(back, "web", &n));
+        assert_int_equal(n, 1);
+        assert_int_equal(lock_unpinned_bad(back, "web", &n) != NULL && n > 0, false);
+        /* pinned: the record is the entry's */
+        assert_int_equal(lock_set(back, "web", "docker.io/vaultwarden/server", "^1.30", "1.30.5", "linux/arm/v7", &r,
+                                  NULL), 0);
+        resolution_done(&r);
+        assert_int_equal(lock_unpinned_pull(back, "web", D_V7, true, NULL), -EINVAL);
+        e = lock_find(back, "web");
+        assert_int_equal(e->n_pulled, 1);
+        assert_string_equal(e->pulled[0], D_V7);
+        assert_null(lock_unpinned_pulled(back, "web", &n));
+        /* that first pin undone: no entry, the record stays for the prune */
+        assert_int_equal(lock_txn_begin_first(back, "web", D_V7, LOCK_STEP_SWITCHING, NULL), 0);
+        assert_int_equal(lock_txn_undo(back, "web", NULL), 0);
+        assert_null(lock_find(back, "web"));
+        render_parse_render(back, &again, &text2);
+        assert_non_null(lock_unpinned_pulled(again, "web", &n));
+        assert_int_equal(n, 1);
+        /* a pull the runtime says failed stored nothing: forgotten, and the lock at rest as it was */
+        assert_int_equal(lock_unpinned_pull(again, "web", D_V7, false, NULL), 0);
+        assert_null(lock_unpinned_pulled(again, "web", &n));
+        free(text2);
+        assert_int_equal(lock_render(again, &text2, &len, NULL), 0);
+        assert_string_equal(text2, empty);
+}
+
 /* A transaction that would not read back is refused on reading: a bad step, a before of another service. */
 static void txn_refused(void **state)
 {
@@ -802,6 +846,7 @@ int main(void)
                 cmocka_unit_test(upgrade_and_check),
                 cmocka_unit_test(txn_round_trip),
                 cmocka_unit_test(txn_first_pin),
+                cmocka_unit_test(first_pin_pulled),
                 cmocka_unit_test(txn_refused),
                 cmocka_unit_test_setup_teardown(atomic_write, scratch_setup, scratch_teardown),
         };
