@@ -385,6 +385,20 @@ static int keys_for(struct bp_run *run, const struct bp_verify_conf *v, struct b
         return 0;
 }
 
+int run_load_keys(struct bp_run *run, struct bp_err *err)
+{
+        struct bp_key *keys[CONFIG_VERIFY_KEYS_MAX];
+
+        for (size_t i = 0; i < run->config->n_services; i++) {
+                const struct bp_verify_conf *v = config_verify_for(run->config, &run->config->services[i]);
+                int r = v ? keys_for(run, v, keys, err) : 0;
+
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static void job_sigs_add(struct bp_pin_job *job, const char *digest)
 {
         if (job->sigs && job->sigs_rc == 0)

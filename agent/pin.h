@@ -124,6 +124,11 @@ int run_job_resolution(struct bp_run *run, struct bp_pin_job *job, struct bp_res
 int run_job_verify(struct bp_run *run, struct bp_pin_job *job, struct bp_resolution *r, char *line, size_t size,
                    struct bp_err *err);
 
+/* Load every key verify = names for the config's services, before anything is written: resolve and
+ * upgrade refuse a bad key as a config error, naming the config's file:line (boot loads none: a boot the
+ * lock answers verifies nothing). */
+int run_load_keys(struct bp_run *run, struct bp_err *err);
+
 /* What status says of e's pin, service s's, against verify =: NULL when verify is off for s and the pin
  * was never checked; "verified", "unverified", "unchecked" (verify is on, the pin was never checked), or
  * "key_unlisted" (verified by a key verify = no longer lists: the next upgrade or resolve checks it again).

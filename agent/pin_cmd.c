@@ -206,6 +206,10 @@ int cmd_resolve(const struct bp_args *args, int argc, char **argv)
 
         if (rc == BP_RESULT_OK)
                 rc = command_check_operands(run.config, argc, argv);
+        if (rc == BP_RESULT_OK && run_load_keys(&run, &err) < 0) {
+                log_error("%s", err.msg);
+                rc = BP_RESULT_USAGE;
+        }
         for (size_t i = 0; rc == BP_RESULT_OK && i < args->n_allow_bad; i++)
                 if (!config_service(run.config, args->allow_bad[i])) {
                         log_error("--allow-bad: %s: no service '%s'", run.config->path, args->allow_bad[i]);

@@ -493,6 +493,10 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
 
         if (rc == BP_RESULT_OK)
                 rc = command_check_operands(run.config, argc, argv);
+        if (rc == BP_RESULT_OK && run_load_keys(&run, &err) < 0) {
+                log_error("%s", err.msg);
+                rc = BP_RESULT_USAGE;
+        }
         if (rc != BP_RESULT_OK) {
                 run_close(&run);
                 return rc;

@@ -320,7 +320,8 @@ def mirror_case():
 
 
 def key_refused_case():
-    """A key that is private, or writable by others, fails the service with the config's file:line."""
+    """A key that is private, or writable by others, is a config error (exit 2) naming the config's file:line,
+    for resolve and for upgrade; nothing is written."""
     out = []
     d = os.path.join(top, "keys")
     os.makedirs(d)
@@ -334,10 +335,13 @@ def key_refused_case():
         dd, cfg = setup_case("key-" + name, "signed/app", key)
         line = next(i + 1 for i, l in enumerate(open(cfg)) if l.startswith("verify ="))
         rc, doc, err = resolve(cfg)
-        msg = doc["services"][0].get("error", "") if doc else ""
-        out.append((f"a {name} key is refused with file:line, nothing pinned",
-                    rc == 1 and f"{cfg}:{line}: verify: " in msg and word in msg and lock_of(dd) is None,
-                    (rc, msg, err)))
+        out.append((f"resolve: a {name} key is refused with file:line, exit 2, nothing pinned",
+                    rc == 2 and f"{cfg}:{line}: verify: " in err and word in err and lock_of(dd) is None,
+                    (rc, doc, err)))
+        rc, doc, err = harness.run([bp, "-c", cfg, "--platform", "linux/arm64", "--json", "upgrade"])
+        out.append((f"upgrade: a {name} key is refused with file:line, exit 2, nothing pinned",
+                    rc == 2 and f"{cfg}:{line}: verify: " in err and word in err and lock_of(dd) is None,
+                    (rc, doc, err)))
     return out
 
 
