@@ -178,14 +178,17 @@ def push(registry, repo, tags, text, arch="amd64", created=None, cmd=None):
 
 def podman_in(d, env, root=None):
     """See the module's doc: a podman for case directory d, on storage of its own."""
-    import shutil
+    import atexit, shutil, tempfile
     root = root or os.path.join(d, "podman-root")
-    for sub in ("bin", "podman-run", "podman-tmp", "tmp"):
+    for sub in ("bin", "podman-tmp", "tmp"):
         os.makedirs(os.path.join(d, sub), exist_ok=True)
+    # podman refuses a runroot over 50 characters (its sockets' paths): a short one of its own, not in d.
+    runroot = tempfile.mkdtemp(prefix="bp-run.", dir="/tmp")
+    atexit.register(shutil.rmtree, runroot, True)
     with open(os.path.join(d, "containers.conf"), "w") as f:
         f.write('[engine]\nevents_logger = "file"\ncgroup_manager = "cgroupfs"\n')
     real = shutil.which("podman", path="/usr/bin:/bin:/usr/local/bin")
-    podman = [real, "--storage-driver", "vfs", "--root", root, "--runroot", f"{d}/podman-run",
+    podman = [real, "--storage-driver", "vfs", "--root", root, "--runroot", runroot,
               "--tmpdir", f"{d}/podman-tmp"]
     path = os.path.join(d, "bin", "podman")
     with open(path, "w") as f:
