@@ -72,7 +72,8 @@ def run(bp, work, roots, cycles, say=print):
 
 def cycle_all(bp, env, reg, root_fs, d, mnt, cycles, say):
     checks, fig = [], {"time": [], "rss": [], "store": [], "requests": []}
-    repo = f"soak/web-{os.path.basename(d)}"
+    # mkdtemp's name may put '_' next to '-', which a repository name may not have.
+    repo = "soak/web-" + "".join(c for c in os.path.basename(d) if c.isalnum())
     podman = harness.podman_in(d, env, os.path.join(mnt, "root"))
     health = os.path.join(d, "health")
     with open(health, "w") as f:
