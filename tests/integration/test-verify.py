@@ -5,7 +5,7 @@ of tests/fixtures/signatures/make.sh and each signature exactly as cosign 2.5 an
 (their SOURCE files), and runs resolve and upgrade with verify = on it. The upgrade case signs a second
 image with openssl (the same simple-signing payload cosign writes) to show a held digest taken once signed.
 Cases run side by side, each in a directory of its own."""
-import base64, gzip, hashlib, io, json, os, shutil, socket, subprocess, sys, tarfile, tempfile, time
+import atexit, base64, gzip, hashlib, io, json, os, shutil, socket, subprocess, sys, tarfile, tempfile, time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,8 +19,21 @@ FIX = os.path.realpath(os.path.join(here, "..", "fixtures", "signatures"))
 REG = "127.0.0.1:5055"
 INDEX = open(os.path.join(FIX, "index-digest")).read().strip()
 ARM64 = open(os.path.join(FIX, "arm64-digest")).read().strip()
-KEY1, KEY2 = os.path.join(FIX, "key1.pub"), os.path.join(FIX, "key2.pub")
-OWN_PRIV, OWN_PUB = os.path.join(FIX, "keys", "p256-private.pem"), os.path.join(FIX, "keys", "p256.pub")
+
+def key_copy(*parts):
+    """The fixture key as root's own 0644 copy: a checkout's mode follows the umask it was made with, and
+    boardpin refuses a key writable by its group."""
+    d = os.path.join(tempfile.gettempdir(), f"bp-verify-keys.{os.getpid()}")
+    os.makedirs(d, exist_ok=True)
+    dst = os.path.join(d, parts[-1])
+    shutil.copyfile(os.path.join(FIX, *parts), dst)
+    os.chmod(dst, 0o644)
+    return dst
+
+
+KEY1, KEY2 = key_copy("key1.pub"), key_copy("key2.pub")
+OWN_PRIV, OWN_PUB = os.path.join(FIX, "keys", "p256-private.pem"), key_copy("keys", "p256.pub")
+atexit.register(shutil.rmtree, os.path.dirname(KEY1), True)
 MT_INDEX, MT_MANIFEST = "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json"
 
 
