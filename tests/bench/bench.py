@@ -7,8 +7,9 @@ server, and prints, at 0 ms and at 40 ms of round trip, for 20 services over TLS
   with its TLS handshake, counted by the proxy);
   the same cold resolve with `verify =` a key made for the run (openssl, ECDSA P-256), every index signed
   by it as cosign signs (tests/integration/sigseed.py builds the artifacts): the even images in the
-  classic form (the tag sha256-HEX.sig), the odd ones as a Sigstore bundle at the referrers tag; its
-  ratio to cold, and the requests of an unchanged run with verify on beside those without;
+  classic form (the tag sha256-HEX.sig), the odd ones as a Sigstore bundle at the referrers tag; its runs
+  alternate with cold's, for their ratio; and the requests of an unchanged run with verify on beside
+  those without;
   curl --parallel of the same 60 objects (index, child, config) and of the 20 HEADs, as a user runs it:
   multiplexed over HTTP/2 where the registry offers it (not --parallel-immediate, which opens one
   connection, with its own TLS handshake, per object);
@@ -57,17 +58,23 @@ def measure_rss(cmd, env=None, before=None):
     return int(rss), int(cpu)
 
 
-def median_wall(cmd, runs=RUNS, before=None, env=None):
-    walls = []
-    out = None
+def median_walls(cmds, runs=RUNS, env=None):
+    """[(median wall, last stdout)] of each (cmd, before) in cmds, their runs taken in turn, so that a
+    change in the machine's load falls on all of them alike and their ratio holds."""
+    walls, outs = [[] for _ in cmds], [None] * len(cmds)
     for _ in range(runs):
-        if before:
-            before()
-        wall, out, rc, err = measure(cmd, env)
-        if rc not in (0,):
-            raise SystemExit(f"bench: {' '.join(cmd[:4])}… failed: {err.strip()[:300]}")
-        walls.append(wall)
-    return statistics.median(walls), out
+        for k, (cmd, before) in enumerate(cmds):
+            if before:
+                before()
+            wall, outs[k], rc, err = measure(cmd, env)
+            if rc not in (0,):
+                raise SystemExit(f"bench: {' '.join(cmd[:4])}… failed: {err.strip()[:300]}")
+            walls[k].append(wall)
+    return [(statistics.median(w), out) for w, out in zip(walls, outs)]
+
+
+def median_wall(cmd, runs=RUNS, before=None, env=None):
+    return median_walls([(cmd, before)], runs, env)[0]
 
 
 def free_port():
@@ -266,12 +273,11 @@ try:
         for p in proxies:
             p.rtt(rtt)
         f = fig[rtt] = {}
-        f["cold"], out = median_wall(resolve, before=cold_state)
+        (f["cold"], out), (f["vcold"], vout) = median_walls([(resolve, cold_state), (vresolve, vcold_state)])
         f["cold_req"] = json.loads(out)["requests"]
         f["cold_rss"], f["cold_cpu"] = measure_rss(resolve, before=cold_state)
         f["cold_conn"] = connections(resolve, before=cold_state)
-        f["vcold"], out = median_wall(vresolve, before=vcold_state)
-        f["vcold_req"] = json.loads(out)["requests"]
+        f["vcold_req"] = json.loads(vout)["requests"]
         f["vforms"] = verified_forms()
         f["vcold_rss"], f["vcold_cpu"] = measure_rss(vresolve, before=vcold_state)
         f["vcold_conn"] = connections(vresolve, before=vcold_state)
