@@ -5,6 +5,11 @@ fail. Starts the registries of tests/integration, pushes 20 multi-arch images, p
 server, and prints, at 0 ms and at 40 ms of round trip, for 20 services over TLS:
   boardpin resolve, cold and unchanged (Basic auth): wall, CPU, peak RSS, requests, TCP connections (each
   with its TLS handshake, counted by the proxy);
+  the same cold resolve with `verify =` a key made for the run (openssl, ECDSA P-256), every index signed
+  by it as cosign signs (tests/integration/sigseed.py builds the artifacts): the even images in the
+  classic form (the tag sha256-HEX.sig), the odd ones as a Sigstore bundle at the referrers tag; its runs
+  alternate with cold's, for their ratio; and the requests of an unchanged run with verify on beside
+  those without;
   curl --parallel of the same 60 objects (index, child, config) and of the 20 HEADs, as a user runs it:
   multiplexed over HTTP/2 where the registry offers it (not --parallel-immediate, which opens one
   connection, with its own TLS handshake, per object);
@@ -22,6 +27,9 @@ import base64, json, os, shutil, signal, socket, statistics, subprocess, sys, te
 bp, roots, build = (os.path.abspath(a) for a in sys.argv[1:4])
 here = os.path.dirname(os.path.abspath(__file__))
 top = os.path.abspath(os.path.join(here, "..", ".."))
+sys.path.insert(0, os.path.join(top, "tests", "integration"))
+sys.dont_write_bytecode = True  # leave no __pycache__ in the source tree
+import sigseed  # noqa: E402  (the signature artifacts the integration tests push, built the same way)
 N, RUNS, RTTS = 20, 7, (0, 40)
 work = tempfile.mkdtemp(prefix="boardpin-bench.")
 children = []
@@ -50,17 +58,23 @@ def measure_rss(cmd, env=None, before=None):
     return int(rss), int(cpu)
 
 
-def median_wall(cmd, runs=RUNS, before=None, env=None):
-    walls = []
-    out = None
+def median_walls(cmds, runs=RUNS, env=None):
+    """[(median wall, last stdout)] of each (cmd, before) in cmds, their runs taken in turn, so that a
+    change in the machine's load falls on all of them alike and their ratio holds."""
+    walls, outs = [[] for _ in cmds], [None] * len(cmds)
     for _ in range(runs):
-        if before:
-            before()
-        wall, out, rc, err = measure(cmd, env)
-        if rc not in (0,):
-            raise SystemExit(f"bench: {' '.join(cmd[:4])}… failed: {err.strip()[:300]}")
-        walls.append(wall)
-    return statistics.median(walls), out
+        for k, (cmd, before) in enumerate(cmds):
+            if before:
+                before()
+            wall, outs[k], rc, err = measure(cmd, env)
+            if rc not in (0,):
+                raise SystemExit(f"bench: {' '.join(cmd[:4])}… failed: {err.strip()[:300]}")
+            walls[k].append(wall)
+    return [(statistics.median(w), out) for w, out in zip(walls, outs)]
+
+
+def median_wall(cmd, runs=RUNS, before=None, env=None):
+    return median_walls([(cmd, before)], runs, env)[0]
 
 
 def free_port():
@@ -130,10 +144,11 @@ def move_token_server(env):
     return LatencyProxy(f"127.0.0.1:{new}", listen=old)
 
 
-def write_ini(path, reg, repo_prefix, auth_file, ca, state):
+def write_ini(path, reg, repo_prefix, auth_file, ca, state, verify=None):
     with open(path, "w") as f:
         f.write(f"[boardpin]\nstate_dir = {state}\nenv_dir = {state}-env\nauth_file = {auth_file}\n"
-                f"platform = linux/arm/v7\n\n[registry {reg}]\nca_file = {ca}\n")
+                f"platform = linux/arm/v7\n" + (f"verify = {verify}\n" if verify else "") +
+                f"\n[registry {reg}]\nca_file = {ca}\n")
         for i in range(N):
             f.write(f"\n[service img{i:02d}]\nimage = {reg}/{repo_prefix}{i:02d}\nversion = 1.0\n")
 
@@ -168,12 +183,53 @@ try:
     with open(auth, "w") as f:
         json.dump({"auths": {p.addr: {"auth": b64} for p in (preg, ptreg)}}, f)
     ini, tini = os.path.join(work, "bench.ini"), os.path.join(work, "bench-token.ini")
+    vini = os.path.join(work, "bench-verify.ini")
     write_ini(ini, preg.addr, "bench/img", auth, ca, f"{work}/state")
     write_ini(tini, ptreg.addr, "bench/img", auth, ca, f"{work}/tstate")
     resolve = [bp, "-q", "-c", ini, "--json", "resolve"]
     tresolve = [bp, "-q", "-c", tini, "--json", "resolve"]
+    vresolve = [bp, "-q", "-c", vini, "--json", "resolve"]
     cold_state = lambda: shutil.rmtree(f"{work}/state", ignore_errors=True)
     tcold_state = lambda: shutil.rmtree(f"{work}/tstate", ignore_errors=True)
+    vcold_state = lambda: shutil.rmtree(f"{work}/vstate", ignore_errors=True)
+
+    # Signatures name the image as boardpin sees it, through the proxy; they are pushed to the registry
+    # itself, whose copies of test/multi:1.0 share one index digest.
+    key, pub = os.path.join(work, "sign.key"), os.path.join(work, "sign.pub")
+    sh("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key)
+    sh("openssl", "pkey", "-in", key, "-pubout", "-out", pub)
+    os.chmod(pub, 0o644)
+    sreg = sigseed.Registry(work, None, None, base=f"https://{reg}", cafile=ca, creds=creds)
+    index, index_size = exp["digest"], exp["size"]
+    for i in range(N):
+        repo = f"bench/img{i:02d}"
+        if i % 2 == 0:
+            sreg.push_signatures(repo, index, *sigseed.classic_signature(key, f"{preg.addr}/{repo}", index))
+        else:
+            sreg.push_referrers(repo, index, *sigseed.bundle_signature(key, pub, f"{preg.addr}/{repo}", index,
+                                                                       index_size))
+    write_ini(vini, preg.addr, "bench/img", auth, ca, f"{work}/vstate", verify=pub)
+
+    def verified_forms():
+        """{format: pins} of the verify-on lock: every pin must say a signature verified it, or the
+        figures would be those of a run that checked nothing."""
+        forms = {}
+
+        def walk(o):
+            if isinstance(o, dict):
+                if "digest" in o and "platform" in o:
+                    form = (o.get("verified") or {}).get("format", "none")
+                    forms[form] = forms.get(form, 0) + 1
+                    return
+                for x in o.values():
+                    walk(x)
+            elif isinstance(o, list):
+                for x in o:
+                    walk(x)
+        walk(json.load(open(f"{work}/vstate/lock.json"))["services"])
+        if sum(forms.values()) != N or "none" in forms:
+            raise SystemExit(f"bench: verify on, the lock's pins are not all verified: {forms}")
+        return forms
 
     accept = ("application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
               "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
@@ -217,10 +273,18 @@ try:
         for p in proxies:
             p.rtt(rtt)
         f = fig[rtt] = {}
-        f["cold"], out = median_wall(resolve, before=cold_state)
+        (f["cold"], out), (f["vcold"], vout) = median_walls([(resolve, cold_state), (vresolve, vcold_state)])
         f["cold_req"] = json.loads(out)["requests"]
         f["cold_rss"], f["cold_cpu"] = measure_rss(resolve, before=cold_state)
         f["cold_conn"] = connections(resolve, before=cold_state)
+        f["vcold_req"] = json.loads(vout)["requests"]
+        f["vforms"] = verified_forms()
+        f["vcold_rss"], f["vcold_cpu"] = measure_rss(vresolve, before=vcold_state)
+        f["vcold_conn"] = connections(vresolve, before=vcold_state)
+        _, out, rc, err = measure(vresolve)
+        if rc != 0:
+            raise SystemExit(f"bench: unchanged resolve, verify on, failed: {err.strip()[:300]}")
+        f["vwarm_req"] = json.loads(out)["requests"]
         f["warm"], out = median_wall(resolve)
         f["warm_req"] = json.loads(out)["requests"]
         f["warm_rss"], f["warm_cpu"] = measure_rss(resolve)
@@ -300,6 +364,8 @@ try:
         print(f"{'':40} {'wall':>11} {'CPU':>8} {'peak RSS':>11} {'TCP+TLS':>7}  requests")
         print(f"{'boardpin resolve, cold':40} {ms(f['cold'])} {f['cold_cpu']:5d} ms {f['cold_rss']:7d} KiB "
               f"{f['cold_conn']:7}  {req(f['cold_req'])}")
+        print(f"{'boardpin resolve, cold, verify on':40} {ms(f['vcold'])} {f['vcold_cpu']:5d} ms "
+              f"{f['vcold_rss']:7d} KiB {f['vcold_conn']:7}  {req(f['vcold_req'])}")
         print(f"{'boardpin resolve, unchanged':40} {ms(f['warm'])} {f['warm_cpu']:5d} ms {f['warm_rss']:7d} KiB "
               f"{f['warm_conn']:7}  {req(f['warm_req'])}")
         print(f"{'curl --parallel, same 60 objects':40} {ms(f['same'])} {'':8} {'':11} {f['same_conn']:7}  60")
@@ -308,6 +374,10 @@ try:
         print(f"{'skopeo inspect loop, same work':40} {ms(f['skopeo'])}  ({f['skopeo_runs']} run(s))")
         print(f"{'boardpin resolve, cold, token auth':40} {ms(f['tcold'])} {'':8} {'':11} {f['tcold_conn']:7}  "
               f"{req(f['tcold_req'])}; token server saw {f['tokens']}")
+        forms = ", ".join(f"{n} {k}" for k, n in sorted(f["vforms"].items()))
+        print(f"cold verify on / cold: {f['vcold'] / f['cold']:.2f}x (target 1.3x at 40 ms); pins verified: "
+              f"{forms}; unchanged, verify on: {req(f['vwarm_req'])} beside {req(f['warm_req'])} without "
+              f"({'same' if f['vwarm_req'] == f['warm_req'] else 'DIFFERENT'})")
         print(f"ratios: cold/curl-same {f['cold'] / f['same']:.2f}x (target 1.2x); cold/floor "
               f"{f['cold'] / f['floor']:.2f}x (target 1.6x at 40 ms); unchanged/curl-HEADs "
               f"{f['warm'] / f['heads']:.2f}x (target 1.2x); skopeo/cold {f['skopeo'] / f['cold']:.1f}x")
@@ -316,8 +386,8 @@ try:
             # Basic request, none for a token), which would otherwise blur the comparison.
             trips = lambda k: (f[k] - fig[0][k]) / (rtt / 1000)
             print(f"round trips paid (wall at {rtt} ms - wall at 0 ms) / RTT: cold {trips('cold'):.1f}, "
-                  f"unchanged {trips('warm'):.1f}, token cold {trips('tcold'):.1f}, curl same objects "
-                  f"{trips('same'):.1f}, curl HEADs {trips('heads'):.1f}")
+                  f"cold verify on {trips('vcold'):.1f}, unchanged {trips('warm'):.1f}, token cold "
+                  f"{trips('tcold'):.1f}, curl same objects {trips('same'):.1f}, curl HEADs {trips('heads'):.1f}")
             print(f"token auth: {f['tokens']} token request(s) per cold run (target at most 1) over "
                   f"{f['token_conn']} connection(s) to the token server, i.e. {3 * f['token_conn']} round trips "
                   f"(TCP, TLS 1.3, GET) plus the challenge; the token run paid "

@@ -22,7 +22,7 @@ signatures made with openssl and keys/p256-private.pem the way cosign makes them
 Command line (for a look by hand): `sigseed.py start WORKDIR` starts and seeds, and leaves the registry
 running (its pid in WORKDIR/pids/sigreg.pid, so `registry.sh stop WORKDIR` ends it too);
 `sigseed.py stop WORKDIR` ends it. Python 3 standard library and the openssl command only."""
-import base64, functools, gzip, hashlib, io, json, os, re, shutil, socket, subprocess, sys, tarfile, tempfile, time
+import base64, functools, gzip, hashlib, io, json, os, re, shutil, socket, ssl, subprocess, sys, tarfile, tempfile, time
 import urllib.error, urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -159,19 +159,66 @@ def openssl_sign(key, data):
                               capture_output=True).stdout
 
 
-def fingerprint(pem_path):
-    """'SHA256:' and the unpadded base64 of the SHA-256 of the key's DER SubjectPublicKeyInfo."""
+def spki_sha256(pem_path):
+    """The SHA-256 of a public key's DER SubjectPublicKeyInfo, from its PEM file."""
     lines = open(pem_path).read().split("\n")
     der = base64.b64decode("".join(l for l in lines if l and not l.startswith("-----")))
-    return "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")
+    return hashlib.sha256(der).digest()
+
+
+def fingerprint(pem_path):
+    """'SHA256:' and the unpadded base64 of the SHA-256 of the key's DER SubjectPublicKeyInfo."""
+    return "SHA256:" + base64.b64encode(spki_sha256(pem_path)).decode().rstrip("=")
+
+
+def classic_signature(key, name, digest):
+    """A .sig manifest and its blobs as `cosign sign --key` writes them for name@digest, signed with key
+    (a PEM private key): what Registry.push_signatures() takes after the digest."""
+    p = payload(name, digest)
+    return sig_manifest([(p, base64.b64encode(openssl_sign(key, p)).decode())])
+
+
+def statement(name, digest):
+    """The in-toto statement cosign 2.5 signs into a bundle (compare bundle/'s DSSE payload)."""
+    return ('{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://sigstore.dev/cosign/sign/v1",'
+            '"subject":[{"name":"%s","digest":{"sha256":"%s"}}],"predicate":{}}'
+            % (name, digest.split(":", 1)[1])).encode()
+
+
+def dsse_bundle(key, pub, body, payload_type="application/vnd.in-toto+json"):
+    """A Sigstore bundle of cosign 2.5's shape and spacing (compare bundle/sha256-*): a DSSE envelope over
+    body, signed with key (PEM private key) over DSSE's pre-authentication encoding; the key hint is the
+    SHA-256 of pub's SubjectPublicKeyInfo."""
+    t = payload_type.encode()
+    sig = openssl_sign(key, b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body))
+    return ('{"mediaType":"%s", "verificationMaterial":{"publicKey":{"hint":"%s"}}, "dsseEnvelope":{'
+            '"payload":"%s", "payloadType":"%s", "signatures":[{"sig":"%s"}]}}'
+            % (BUNDLE, base64.b64encode(spki_sha256(pub)).decode(), base64.b64encode(body).decode(),
+               payload_type, base64.b64encode(sig).decode())).encode()
+
+
+def bundle_signature(key, pub, name, digest, subject_size):
+    """The referrer manifest and blobs that `cosign attest --new-bundle-format --type
+    https://sigstore.dev/cosign/sign/v1` writes for name@digest (an index of subject_size bytes), signed
+    with key: what Registry.push_referrers() takes, the manifest in a list, after the digest."""
+    m, blobs = bundle_manifest(dsse_bundle(key, pub, statement(name, digest)), digest, subject_size)
+    return [m], blobs
 
 
 class Registry:
-    """docker-registry on 127.0.0.1:5055, with what a test needs to push to it."""
+    """docker-registry on 127.0.0.1:5055, with what a test needs to push to it; or, given base, cafile and
+    creds (USER:PASSWORD), another registry over TLS and Basic auth (proc and log None: not ours to stop)."""
 
-    def __init__(self, work, proc, log):
+    def __init__(self, work, proc, log, base=None, cafile=None, creds=None):
         self.work, self.proc, self.log = work, proc, log
-        self.base = f"http://{HOST}"
+        self.base = base or f"http://{HOST}"
+        self.ctx = ssl.create_default_context(cafile=cafile) if cafile else None
+        self.auth = "Basic " + base64.b64encode(creds.encode()).decode() if creds else None
+
+    def _open(self, req):
+        if self.auth:
+            req.add_header("Authorization", self.auth)
+        return urllib.request.urlopen(req, timeout=30, context=self.ctx)
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -189,7 +236,7 @@ class Registry:
     def has_blob(self, repo, digest):
         req = urllib.request.Request(f"{self.base}/v2/{repo}/blobs/{digest}", method="HEAD")
         try:
-            urllib.request.urlopen(req, timeout=30).read()
+            self._open(req).read()
             return True
         except urllib.error.HTTPError as e:
             if e.code == 404:
@@ -201,13 +248,13 @@ class Registry:
         if self.has_blob(repo, d):
             return d
         req = urllib.request.Request(f"{self.base}/v2/{repo}/blobs/uploads/", method="POST", data=b"")
-        loc = urllib.request.urlopen(req, timeout=30).headers["Location"]
+        loc = self._open(req).headers["Location"]
         if loc.startswith("/"):
             loc = self.base + loc
         sep = "&" if "?" in loc else "?"
         req = urllib.request.Request(f"{loc}{sep}digest={d}", method="PUT", data=data,
                                      headers={"Content-Type": "application/octet-stream"})
-        urllib.request.urlopen(req, timeout=30).read()
+        self._open(req).read()
         return d
 
     def put_blobs(self, repo, blobs):
@@ -219,7 +266,7 @@ class Registry:
         media_type = media_type or json.loads(data)["mediaType"]
         req = urllib.request.Request(f"{self.base}/v2/{repo}/manifests/{ref}", method="PUT", data=data,
                                      headers={"Content-Type": media_type})
-        got = urllib.request.urlopen(req, timeout=30).headers.get("Docker-Content-Digest")
+        got = self._open(req).headers.get("Docker-Content-Digest")
         if got != sha(data):
             raise RuntimeError(f"sigseed: {repo}:{ref}: the registry says {got}, the bytes are {sha(data)}")
         return got
@@ -229,7 +276,7 @@ class Registry:
         req = urllib.request.Request(f"{self.base}/v2/{repo}/manifests/{ref}",
                                      headers={"Accept": f"{OCI_INDEX}, {OCI_MANIFEST}"})
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with self._open(req) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, b""
