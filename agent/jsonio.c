@@ -2,6 +2,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
@@ -44,13 +47,81 @@ static size_t single_quote_at(const char *text, size_t len)
         return len;
 }
 
+/* The code point of the UTF-8 sequence at s (n bytes left) and its length, or 0 when it is not valid
+ * UTF-8: an overlong form, a surrogate, past U+10FFFF, or cut short (RFC 3629). */
+static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+{
+        static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+        size_t k = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+
+        if (k == 0 || s[0] > 0xf4 || k > n)
+                return 0;
+        *cp = s[0] & (0x7f >> k);
+        for (size_t i = 1; i < k; i++) {
+                if ((s[i] & 0xc0) != 0x80)
+                        return 0;
+                *cp = (*cp << 6) | (s[i] & 0x3f);
+        }
+        if (*cp < min[k] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+                return 0;
+        return k;
+}
+
+/* json-c 0.18's strict mode (Debian 13) refuses every byte over 0x7f in a string, valid UTF-8 included,
+ * where 0.16 (Debian 12) takes it. So text that has any is checked as UTF-8 here, and each code point
+ * over U+007F is written as the \u escape (a surrogate pair past U+FFFF) that both read as the same
+ * string; outside a string the escape is as wrong as the byte was. *ret stays NULL for ASCII text.
+ * -EILSEQ with *bad the offset of the first byte that is not UTF-8; -ENOMEM. */
+static int escape_non_ascii(const char *text, size_t len, char **ret, size_t *ret_len, size_t *bad)
+{
+        const unsigned char *s = (const unsigned char *) text;
+        size_t i = 0, o, k;
+        uint32_t cp;
+        char *out;
+
+        while (i < len && s[i] < 0x80)
+                i++;
+        if (i == len)
+                return 0;
+        /* At most three times as long: a 2-byte sequence becomes 6 bytes, a 4-byte one 12. */
+        out = len <= (SIZE_MAX - 1) / 3 ? malloc(len * 3 + 1) : NULL;
+        if (!out)
+                return -ENOMEM;
+        memcpy(out, text, i);
+        o = i;
+        while (i < len) {
+                if (s[i] < 0x80) {
+                        out[o++] = text[i++];
+                        continue;
+                }
+                k = utf8_next(s + i, len - i, &cp);
+                if (k == 0) {
+                        free(out);
+                        *bad = i;
+                        return -EILSEQ;
+                }
+                if (cp > 0xffff)
+                        o += (size_t) snprintf(out + o, 13, "\\u%04x\\u%04x", (unsigned) (0xd800 + ((cp - 0x10000) >> 10)),
+                                               (unsigned) (0xdc00 + ((cp - 0x10000) & 0x3ff)));
+                else
+                        o += (size_t) snprintf(out + o, 7, "\\u%04x", (unsigned) cp);
+                i += k;
+        }
+        out[o] = '\0';
+        *ret = out;
+        *ret_len = o;
+        return 0;
+}
+
 int jsonio_parse_object(const char *text, size_t len, size_t max_bytes, int max_depth, const char *what,
                         json_object **ret, struct bp_err *err)
 {
         _cleanup_(jsonio_tokener_freep) json_tokener *tok = NULL;
         _cleanup_(jsonio_putp) json_object *o = NULL;
+        _cleanup_free_ char *escaped = NULL;
         enum json_tokener_error e;
-        size_t end;
+        size_t end, escaped_len = 0;
+        int r;
 
         if (len > max_bytes || len > INT_MAX)
                 return bp_fail(err, -EFBIG, "%s: larger than %zu bytes", what, max_bytes);
@@ -59,6 +130,17 @@ int jsonio_parse_object(const char *text, size_t len, size_t max_bytes, int max_
         end = single_quote_at(text, len);
         if (end < len)
                 return bp_fail(err, -EINVAL, "%s: malformed JSON at byte %zu (single quote)", what, end);
+        r = escape_non_ascii(text, len, &escaped, &escaped_len, &end);
+        if (r == -ENOMEM)
+                return bp_fail(err, r, "out of memory");
+        if (r < 0)
+                return bp_fail(err, -EINVAL, "%s: malformed JSON at byte %zu (invalid UTF-8)", what, end);
+        if (escaped) {
+                if (escaped_len > INT_MAX)
+                        return bp_fail(err, -EFBIG, "%s: larger than %zu bytes", what, max_bytes);
+                text = escaped;
+                len = escaped_len;
+        }
         tok = json_tokener_new_ex(max_depth);
         if (!tok)
                 return bp_fail(err, -ENOMEM, "out of memory");
