@@ -870,6 +870,18 @@ class Story:
                                 x.get("PRIORITY") == "4" and "is not signed by a trusted key" in x.get("MESSAGE", "")]
                         self.check(warn, "verify: the journal tells the hold at warning priority with "
                                    f"BOARDPIN_SERVICE={svc}", lines(entries))
+                        # The hold went into the lock (its reason names the digest with an ellipsis):
+                        # the next run must read that lock back, not move it aside, and hold again.
+                        rc, doc, entries, text = self.sys.upgrade()
+                        s = service_json(doc, svc)
+                        e = self.entry(svc)
+                        moved = [x for x in entries if "lock.json" in x.get("MESSAGE", "")]
+                        self.check(rc == 0 and s.get("hold") == "unsigned" and not moved and
+                                   {k: e.get(k) for k in ("pin", "index_digest", "previous")} == before and
+                                   (e.get("held") or {}).get("code") == "unsigned",
+                                   "verify: the next upgrade reads back the lock holding the unsigned digest "
+                                   "(nothing moved aside) and holds it again",
+                                   f"exit {rc}, {text.strip()[:400]}; lock entry {e}; journal: {lines(entries)}")
                 finally:
                         pusher.remove()
                         self.write_config()
