@@ -17,9 +17,12 @@ journal, so boardpin logs with its structured fields either way.
 Cases: the tag moves and the service runs the new digest; a broken digest is rolled back, put on the
 bad list and never retried; min_age; pull = podman (vfs storage, STATUS= while it pulls) and a failing
 pull; rollout 0, 50 and 100; two upgrades at once; a boot during an upgrade; a rollback that fails too;
-the timer. Figures: tag move to healthy service; an upgrade of 20 services where nothing changed (wall time, registry requests
-from the registry's access log).
+the timer; verify = keys (a signed digest taken, an unsigned one held, with tests/integration/sigseed.py's
+fixture image and its cosign bundle pushed to the test registry). Figures: tag move to healthy service;
+an upgrade of 20 services where nothing changed (wall time, registry requests from the registry's
+access log).
 """
+import base64
 import datetime
 import json
 import os
@@ -63,12 +66,14 @@ class Pusher:
         `created` as the case wants) with seedtool.py's Layout, and pushes it to the plain registry
         over the registry API: blobs, the children by digest, then the index under the tag."""
 
-        def __init__(self, host):
+        def __init__(self, host, repo=REPO):
                 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
                 sys.dont_write_bytecode = True
                 import seedtool
                 self.st = seedtool
                 self.host = host
+                self.repo = repo
+                self.index = None       # the index digest of the last push
                 self.dir = tempfile.mkdtemp(prefix="boardpin-upgrade-images.")
                 self.layout = seedtool.Layout(self.dir)
 
@@ -97,12 +102,12 @@ class Pusher:
                         return e.code, e.headers, e.read()
 
         def _blob(self, d):
-                st, _, _ = self._req("HEAD", f"/v2/{REPO}/blobs/{d}")
+                st, _, _ = self._req("HEAD", f"/v2/{self.repo}/blobs/{d}")
                 if st == 200:
                         return
                 with open(os.path.join(self.layout.blobdir, d.split(":", 1)[1]), "rb") as f:
                         data = f.read()
-                st, h, body = self._req("POST", f"/v2/{REPO}/blobs/uploads/")
+                st, h, body = self._req("POST", f"/v2/{self.repo}/blobs/uploads/")
                 if st != 202:
                         raise RuntimeError(f"blob upload to {self.host} answered {st}: {body[:200]!r}")
                 loc = h["Location"]
@@ -116,23 +121,25 @@ class Pusher:
         def _manifest(self, ref, d, ctype):
                 with open(os.path.join(self.layout.blobdir, d.split(":", 1)[1]), "rb") as f:
                         data = f.read()
-                st, h, body = self._req("PUT", f"/v2/{REPO}/manifests/{ref}", data, ctype)
+                st, h, body = self._req("PUT", f"/v2/{self.repo}/manifests/{ref}", data, ctype)
                 if st != 201 or h.get("Docker-Content-Digest") != d:
-                        raise RuntimeError(f"PUT {REPO}:{ref} answered {st} ({h.get('Docker-Content-Digest')}, "
+                        raise RuntimeError(f"PUT {self.repo}:{ref} answered {st} ({h.get('Docker-Content-Digest')}, "
                                            f"want {d}): {body[:200]!r}")
 
         def push(self, version, age_s):
-                """Moves test/upgrade:stable to a new index; returns its amd64 child's digest."""
+                """Moves the repository's tag stable to a new index (its digest in .index); returns its
+                amd64 child's digest."""
                 created = rfc3339(time.time() - age_s)
                 kids = []
                 for arch, variant in (("amd64", None), ("arm64", "v8")):
-                        d, size, blobs = self._image(arch, variant, f"{REPO} {version} linux/{arch}\n", created)
+                        d, size, blobs = self._image(arch, variant, f"{self.repo} {version} linux/{arch}\n", created)
                         for b in blobs:
                                 self._blob(b)
                         self._manifest(d, d, self.st.OCI_MANIFEST)
                         kids.append((d, size, self.st.P("linux", arch, variant), None))
                 idx, _ = self.layout.index(kids)
                 self._manifest(TAG, idx, self.st.OCI_INDEX)
+                self.index = idx
                 return kids[0][0]
 
         def remove(self):
@@ -483,7 +490,7 @@ class Story:
                            "podman in the booted system (vfs storage) pulls from the test registry", p.stdout[-600:])
                 for case in (self.case_moves, self.case_broken, self.case_min_age, self.case_pull,
                              self.case_rollout, self.case_two, self.case_boot_waits, self.case_rollback_fails,
-                             self.case_timer,
+                             self.case_timer, self.case_signed,
                              self.case_twenty):
                         try:
                                 case()
@@ -773,6 +780,111 @@ class Story:
                            "boardpin-upgrade.service shows the run, and it upgraded",
                            f"start: {p.stdout.strip()}; journal: {lines(ran)}; GET /alive {got}, want {v}")
                 self.sys.sh("systemctl stop boardpin-upgrade.timer")
+
+        def case_signed(self):
+                """verify = keys for a second service, signed: a signed digest is taken by the packaged
+                unit, an unsigned one is held and not bad-listed. The signed digest is the image of
+                tests/fixtures/signatures with its cosign bundle (referrers tag): a bundle binds the
+                digest alone, so it holds under this registry's name, where the classic payloads made
+                there (naming 127.0.0.1:5055/signed/app) are for another image. The first pin is signed
+                in the classic form with keys/p256-private.pem over this registry's name, as
+                test-verify.py signs; both public keys are listed, as a publisher rotating keys would."""
+                import sigseed
+                repo, svc = "signed/boot", "signed"
+                keys = {"key1.pub": os.path.join(sigseed.FIXTURES, "key1.pub"),
+                        "own.pub": os.path.join(sigseed.FIXTURES, "keys", "p256.pub")}
+                os.makedirs(self.root.path("/etc/boardpin/keys"), exist_ok=True)
+                for name, src in keys.items():
+                        dst = self.root.path(f"/etc/boardpin/keys/{name}")
+                        shutil.copy(src, dst)
+                        os.chown(dst, 0, 0)
+                        os.chmod(dst, 0o644)
+                sigs = sigseed.Registry(self.reg.work, None, None)
+                sigs.base = f"http://{self.reg.host}"
+                pusher = Pusher(self.reg.host, repo)
+                try:
+                        # First pin: a fresh image, signed by the second key.
+                        pusher.push("signed first", WEEK)
+                        first = pusher.index
+                        body = sigseed.payload(f"{self.reg.host}/{repo}", first)
+                        sig = base64.b64encode(sigseed.openssl_sign(os.path.join(sigseed.FIXTURES, "keys",
+                                                                                 "p256-private.pem"), body))
+                        sigs.push_signatures(repo, first, *sigseed.sig_manifest([(body, sig.decode())]))
+                        section = (f"\n[service {svc}]\nimage = {self.reg.host}/{repo}\nversion = {TAG}\n"
+                                   "verify = /etc/boardpin/keys/key1.pub /etc/boardpin/keys/own.pub\n")
+                        self.write_config(services=self.app_section() + section)
+                        rc, doc, entries, text = self.sys.boardpin("resolve")
+                        e = self.entry(svc)
+                        want = {"key": sigseed.fingerprint(keys["own.pub"]), "format": "simple-signing",
+                                "digest": first}
+                        if not self.check(rc == 0 and e.get("index_digest") == first and
+                                          (e.get("pin") or {}).get("verified") == want,
+                                          "verify = two keys: resolve pins a digest signed by one of them (classic "
+                                          "form), and the lock says what verified it",
+                                          f"exit {rc}, {text.strip()[:600]}; lock entry {e}; want verified {want}; "
+                                          f"journal: {lines(entries)}"):
+                                return
+                        # The fixture image, signed by key1 in cosign's bundle form: the packaged unit takes it.
+                        blobs, index, children = sigseed.image_blobs()
+                        sigs.push_image(repo, [TAG])
+                        m = sigseed.fixture("bundle", "bundle-manifest.json")
+                        layer = json.loads(m)["layers"][0]["digest"]
+                        sigs.push_referrers(repo, index, ([m], sigseed.fixture("bundle", "referrers.json")),
+                                            {sigseed.sha(b"{}"): b"{}",
+                                             layer: sigseed.fixture("bundle", layer.replace(":", "-"))})
+                        p, st, entries = self.start_unit()
+                        e = self.entry(svc)
+                        env = self.sys.cat(f"/run/boardpin/{svc}.env") or ""
+                        want = {"key": sigseed.fingerprint(keys["key1.pub"]), "format": "bundle", "digest": index}
+                        self.check(p.returncode == 0 and st.get("Result") == "success" and
+                                   e.get("index_digest") == index and
+                                   (e.get("pin") or {}).get("digest") == children["amd64"] and
+                                   (e.get("pin") or {}).get("verified") == want and
+                                   f"IMAGE_DIGEST={children['amd64']}\n" in env,
+                                   "verify: boardpin-upgrade.service takes a digest signed by key1 (cosign bundle, "
+                                   "referrers tag), the lock records format bundle and key1's fingerprint, the env "
+                                   "file follows",
+                                   f"systemctl {p.returncode} {st}; lock entry {e}; want verified {want}, pin "
+                                   f"{children['amd64']}; env {env.strip()!r}; journal: {lines(entries)}")
+                        # The tag moves to an unsigned digest: held, not bad-listed, nothing changes.
+                        unsigned = pusher.push("unsigned", WEEK)
+                        before, env = {k: e.get(k) for k in ("pin", "index_digest", "previous")}, \
+                                self.sys.cat(f"/run/boardpin/{svc}.env")
+                        rc, doc, entries, text = self.sys.upgrade()
+                        s = service_json(doc, svc)
+                        e = self.entry(svc)
+                        held = e.get("held") or {}
+                        self.check(rc == 0 and s.get("action") == "held" and s.get("hold") == "unsigned" and
+                                   held.get("code") == "unsigned" and
+                                   "is not signed by a trusted key" in (held.get("reason") or ""),
+                                   "verify: an unsigned new digest is held with code unsigned (upgrade --json and "
+                                   "the lock's held.code), exit 0",
+                                   f"exit {rc}, {text.strip()[:600]}; lock entry {e}; journal: {lines(entries)}")
+                        after = {k: e.get(k) for k in ("pin", "index_digest", "previous")}
+                        self.check(after == before and before["pin"] and not e.get("bad") and
+                                   env and self.sys.cat(f"/run/boardpin/{svc}.env") == env,
+                                   "verify: the held unsigned digest is not bad-listed; pin and env file unchanged",
+                                   f"lock before {before}, after {e}; env {env!r} -> "
+                                   f"{self.sys.cat(f'/run/boardpin/{svc}.env')!r}; unsigned amd64 {unsigned}")
+                        warn = [x for x in entries if x.get("BOARDPIN_SERVICE") == svc and
+                                x.get("PRIORITY") == "4" and "is not signed by a trusted key" in x.get("MESSAGE", "")]
+                        self.check(warn, "verify: the journal tells the hold at warning priority with "
+                                   f"BOARDPIN_SERVICE={svc}", lines(entries))
+                        # The hold went into the lock (its reason names the digest with an ellipsis):
+                        # the next run must read that lock back, not move it aside, and hold again.
+                        rc, doc, entries, text = self.sys.upgrade()
+                        s = service_json(doc, svc)
+                        e = self.entry(svc)
+                        moved = [x for x in entries if "lock.json" in x.get("MESSAGE", "")]
+                        self.check(rc == 0 and s.get("hold") == "unsigned" and not moved and
+                                   {k: e.get(k) for k in ("pin", "index_digest", "previous")} == before and
+                                   (e.get("held") or {}).get("code") == "unsigned",
+                                   "verify: the next upgrade reads back the lock holding the unsigned digest "
+                                   "(nothing moved aside) and holds it again",
+                                   f"exit {rc}, {text.strip()[:400]}; lock entry {e}; journal: {lines(entries)}")
+                finally:
+                        pusher.remove()
+                        self.write_config()
 
         def case_twenty(self):
                 """20 services on the seeded images, pinned; then an upgrade where nothing changed."""
