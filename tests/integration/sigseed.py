@@ -11,7 +11,9 @@ bundle manifests, referrers indexes and bundles, and the config blobs cosign and
 committed either; rebuilt from go-containerregistry's and containers/image's layout and checked against
 the digests the committed manifests name). It also builds what the hostile cases need: signature
 manifests of cosign's shape over other payloads or signatures, bundles, referrers indexes, and classic
-signatures made with openssl and keys/p256-private.pem the way cosign makes them.
+signatures made with openssl and keys/p256-private.pem the way cosign makes them, and bundles signed with
+any key (dsse_bundle). Registry(..., host=) pushes the same way to another plain-HTTP registry (the
+soak's, tests/soak/soak.py).
 
     import sigseed
     reg = sigseed.start(work)            # docker-registry on 127.0.0.1:5055; fails when the port is taken
@@ -125,9 +127,11 @@ def sig_manifest(layers):
     return json.dumps(doc, separators=(",", ":")).encode(), blobs
 
 
-def bundle_manifest(bundle, subject_digest, subject_size, created="2026-12-07T05:32:02Z", note=None):
+def bundle_manifest(bundle, subject_digest, subject_size, created="2026-12-07T05:32:02Z", note=None,
+                    subject_type=OCI_INDEX):
     """A bundle's referrer manifest of the shape cosign 2.5 writes (compare bundle/bundle-manifest.json);
-    note, when given, goes in an annotation of its own, to make otherwise equal manifests differ."""
+    note, when given, goes in an annotation of its own, to make otherwise equal manifests differ;
+    subject_type is the media type of what it signs (an index, or a single image's manifest)."""
     annotations = {"dev.sigstore.bundle.content": "dsse-envelope",
                    "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1",
                    "org.opencontainers.image.created": created}
@@ -137,7 +141,7 @@ def bundle_manifest(bundle, subject_digest, subject_size, created="2026-12-07T05
            "config": {"mediaType": OCI_EMPTY, "size": 2, "digest": sha(b"{}"), "artifactType": BUNDLE},
            "layers": [{"mediaType": BUNDLE, "size": len(bundle), "digest": sha(bundle)}],
            "annotations": annotations,
-           "subject": {"mediaType": OCI_INDEX, "size": subject_size, "digest": subject_digest},
+           "subject": {"mediaType": subject_type, "size": subject_size, "digest": subject_digest},
            "artifactType": BUNDLE}
     return json.dumps(doc, separators=(",", ":")).encode(), {sha(b"{}"): b"{}", sha(bundle): bundle}
 
@@ -159,6 +163,24 @@ def openssl_sign(key, data):
                               capture_output=True).stdout
 
 
+def dsse_bundle(key, pub_pem_path, repo, digest):
+    """A Sigstore bundle v0.3 of the shape cosign 2.5 writes with a key (compare the bundle fixture): a
+    DSSE envelope of an in-toto statement that digest, named repo, is approved (cosign/sign/v1), signed
+    with openssl and the PEM key over DSSE's pre-authentication encoding; the key hint is the base64
+    SHA-256 of the public key's SPKI, as cosign puts it."""
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v0.1",
+                            "predicateType": "https://sigstore.dev/cosign/sign/v1",
+                            "subject": [{"name": repo, "digest": {"sha256": digest.split(":", 1)[1]}}],
+                            "predicate": {}}, separators=(",", ":")).encode()
+    ptype = b"application/vnd.in-toto+json"
+    pae = b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(statement), statement)
+    hint = fingerprint(pub_pem_path)[len("SHA256:"):]
+    doc = {"mediaType": BUNDLE, "verificationMaterial": {"publicKey": {"hint": hint + "=" * (-len(hint) % 4)}},
+           "dsseEnvelope": {"payload": base64.b64encode(statement).decode(), "payloadType": ptype.decode(),
+                            "signatures": [{"sig": base64.b64encode(openssl_sign(key, pae)).decode()}]}}
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
 def fingerprint(pem_path):
     """'SHA256:' and the unpadded base64 of the SHA-256 of the key's DER SubjectPublicKeyInfo."""
     lines = open(pem_path).read().split("\n")
@@ -167,11 +189,12 @@ def fingerprint(pem_path):
 
 
 class Registry:
-    """docker-registry on 127.0.0.1:5055, with what a test needs to push to it."""
+    """docker-registry on 127.0.0.1:5055, with what a test needs to push to it; with host, another
+    plain-HTTP registry already running there (the harness's), proc and log None."""
 
-    def __init__(self, work, proc, log):
+    def __init__(self, work, proc, log, host=HOST):
         self.work, self.proc, self.log = work, proc, log
-        self.base = f"http://{HOST}"
+        self.base = f"http://{host}"
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
