@@ -162,7 +162,7 @@ def cycles_with(bp, env, reg, root_fs, d, mnt, cycles, say, repo, name, key, pub
     sign(signer, name, repo, harness.push_image(reg, repo, "1.0", "release 0\n"), 0, key, pub)
     r = subprocess.run(argv + ["resolve"], capture_output=True, text=True, env=environ, timeout=120)
     checks.append(("the first resolve pins the service", r.returncode == 0, r.stderr))
-    counts, rolled, kills, seen, mismatch = {}, set(), [], 0, []
+    counts, rolled, kills, seen, mismatch, forms = {}, set(), [], 0, [], {}
     deliveries = {}     # event id: (event, digest, [cycles it arrived in])
     for i in range(1, cycles + 1):
         start = time.monotonic()
@@ -215,6 +215,9 @@ def cycles_with(bp, env, reg, root_fs, d, mnt, cycles, say, repo, name, key, pub
             rolled.add(digest)
         elif disagreement(metrics, lock):
             mismatch.append((i, disagreement(metrics, lock)))
+        if action == "upgraded":
+            f = json.load(open(lock))["services"]["web"]["pin"].get("verified", {}).get("format")
+            forms.setdefault(f, []).append(i)
         if k == "unsigned" and w.get("hold") != "unsigned":
             checks.append((f"cycle {i}: held with code unsigned", False, w))
         for q in receiver.requests[seen:]:
@@ -239,6 +242,8 @@ def cycles_with(bp, env, reg, root_fs, d, mnt, cycles, say, repo, name, key, pub
             say(f"soak: cycle {i}/{cycles}: {counts}, store {fig['store'][-1] >> 10} KiB, {took:.1f} s")
     checks.append(("every cycle did what it had to (upgraded, rolled back, held, failed, killed)",
                    not any(n.startswith("cycle ") for n, ok, _ in checks), counts))
+    checks.append(("releases taken verified in both forms, the classic .sig tag and a bundle",
+                   set(forms) == {"simple-signing", "bundle"}, {f: len(c) for f, c in forms.items()}))
     notified = {e: v for e, v in deliveries.items() if v[0] == "rollback"}
     checks.append(("every rollback was notified (broken releases and interrupted switches), one event each",
                    sorted(v[1] for v in notified.values()) == sorted(rolled) and None not in deliveries,
