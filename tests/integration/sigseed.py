@@ -11,7 +11,9 @@ bundle manifests, referrers indexes and bundles, and the config blobs cosign and
 committed either; rebuilt from go-containerregistry's and containers/image's layout and checked against
 the digests the committed manifests name). It also builds what the hostile cases need: signature
 manifests of cosign's shape over other payloads or signatures, bundles, referrers indexes, and classic
-signatures made with openssl and keys/p256-private.pem the way cosign makes them.
+signatures made with openssl and keys/p256-private.pem the way cosign makes them, and bundles signed with
+any key (dsse_bundle). Registry(..., host=) pushes the same way to another plain-HTTP registry (the
+soak's, tests/soak/soak.py).
 
     import sigseed
     reg = sigseed.start(work)            # docker-registry on 127.0.0.1:5055; fails when the port is taken
@@ -125,9 +127,11 @@ def sig_manifest(layers):
     return json.dumps(doc, separators=(",", ":")).encode(), blobs
 
 
-def bundle_manifest(bundle, subject_digest, subject_size, created="2026-12-07T05:32:02Z", note=None):
+def bundle_manifest(bundle, subject_digest, subject_size, created="2026-12-07T05:32:02Z", note=None,
+                    subject_type=OCI_INDEX):
     """A bundle's referrer manifest of the shape cosign 2.5 writes (compare bundle/bundle-manifest.json);
-    note, when given, goes in an annotation of its own, to make otherwise equal manifests differ."""
+    note, when given, goes in an annotation of its own, to make otherwise equal manifests differ;
+    subject_type is the media type of what it signs (an index, or a single image's manifest)."""
     annotations = {"dev.sigstore.bundle.content": "dsse-envelope",
                    "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1",
                    "org.opencontainers.image.created": created}
@@ -137,7 +141,7 @@ def bundle_manifest(bundle, subject_digest, subject_size, created="2026-12-07T05
            "config": {"mediaType": OCI_EMPTY, "size": 2, "digest": sha(b"{}"), "artifactType": BUNDLE},
            "layers": [{"mediaType": BUNDLE, "size": len(bundle), "digest": sha(bundle)}],
            "annotations": annotations,
-           "subject": {"mediaType": OCI_INDEX, "size": subject_size, "digest": subject_digest},
+           "subject": {"mediaType": subject_type, "size": subject_size, "digest": subject_digest},
            "artifactType": BUNDLE}
     return json.dumps(doc, separators=(",", ":")).encode(), {sha(b"{}"): b"{}", sha(bundle): bundle}
 
@@ -207,11 +211,13 @@ def bundle_signature(key, pub, name, digest, subject_size):
 
 class Registry:
     """docker-registry on 127.0.0.1:5055, with what a test needs to push to it; or, given base, cafile and
-    creds (USER:PASSWORD), another registry over TLS and Basic auth (proc and log None: not ours to stop)."""
+    creds (USER:PASSWORD), another registry over TLS and Basic auth; or, given host, another plain-HTTP
+    registry already running there (the harness's). For another registry proc and log are None: not ours
+    to stop."""
 
-    def __init__(self, work, proc, log, base=None, cafile=None, creds=None):
+    def __init__(self, work, proc, log, base=None, cafile=None, creds=None, host=HOST):
         self.work, self.proc, self.log = work, proc, log
-        self.base = base or f"http://{HOST}"
+        self.base = base or f"http://{host}"
         self.ctx = ssl.create_default_context(cafile=cafile) if cafile else None
         self.auth = "Basic " + base64.b64encode(creds.encode()).decode() if creds else None
 

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """test-soak.py BOARDPIN WORKDIR ROOTS: 30 cycles of tests/soak/soak.py (`make soak` runs 365): a tag
 moved every cycle and pulled by the real podman into a small store, broken releases rolled back, the
-registry out of reach, the store full, a kill in the middle; at the end the store, the lock, temp files
-and processes are checked, and the figures printed. Ends with 'N passed, N failed'."""
+registry out of reach, the store full, a kill in the middle, releases signed (classic and bundle) and one
+unsigned, notifications to a webhook receiver and a metrics file; at the end the store, the lock, temp
+files, processes, the rollbacks notified and the metrics are checked, and the figures printed. Ends with 'N passed, N failed'."""
 import os, sys
 
 import harness
