@@ -130,9 +130,9 @@ static int inspect_verify(const struct bp_args *args, struct bp_registry *reg, c
         (void) ref_name(ref, spec.repository);
         rc = sigs_new(&spec, &j, &err);
         if (rc == 0 && r->index_digest[0])
-                rc = sigs_add(j, r->index_digest, &err);
+                rc = sigs_add(j, r->index_digest, NULL, &err);
         if (rc == 0)
-                rc = sigs_add(j, r->digest, &err);
+                rc = sigs_add(j, r->digest, NULL, &err);
         if (rc == 0)
                 rc = http_run(registry_http(reg), &err);
         if (rc == 0)

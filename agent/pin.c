@@ -399,16 +399,16 @@ int run_load_keys(struct bp_run *run, struct bp_err *err)
         return 0;
 }
 
-static void job_sigs_add(struct bp_pin_job *job, const char *digest)
+static void job_sigs_add(struct bp_pin_job *job, const char *digest, const char *listed_in)
 {
         if (job->sigs && job->sigs_rc == 0)
-                job->sigs_rc = sigs_add(job->sigs, digest, &job->sigs_err);
+                job->sigs_rc = sigs_add(job->sigs, digest, listed_in, &job->sigs_err);
 }
 
 /* A digest new to the run: its signatures are fetched beside the rest of the chain. */
-static void job_digest_found(void *userdata, const char *digest)
+static void job_digest_found(void *userdata, const char *digest, const char *listed_in)
 {
-        job_sigs_add(userdata, digest);
+        job_sigs_add(userdata, digest, listed_in);
 }
 
 static bool key_listed(const struct bp_pin_job *job, const char *fp)
@@ -438,8 +438,8 @@ static void job_resolved(void *userdata, const struct bp_resolution *r)
         if (!r->unchanged || !pin_needs_check(job, r))
                 return;
         if (r->index_digest[0])
-                job_sigs_add(job, r->index_digest);
-        job_sigs_add(job, r->digest);
+                job_sigs_add(job, r->index_digest, NULL);
+        job_sigs_add(job, r->digest, r->index_digest[0] ? r->index_digest : NULL);
 }
 
 static int job_pick(void *userdata, char **tags, size_t n, char ret_tag[static REF_TAG_MAX], struct bp_err *err)

@@ -32,6 +32,16 @@ enum auth_state {
         AUTH_FETCHING, /* a token request is under way; operations wait for it */
 };
 
+/* Whether the host has the referrers API. OCI distribution 1.1 forbids a 404 from a registry that has it,
+ * so one 404 answers for every repository: the first referrers operation asks, the others wait for it,
+ * and after a 404 they end as 404s without a request (cosign's referrers tag is then what is asked). */
+enum referrers_api {
+        REFERRERS_UNKNOWN, /* not asked yet */
+        REFERRERS_ASKING,  /* the first is under way; the others wait in referrers_waiting */
+        REFERRERS_ASK,     /* it answered, or failed in some other way: each operation asks for itself */
+        REFERRERS_NONE,    /* it said 404 */
+};
+
 struct bp_registry {
         char host[REF_DOMAIN_MAX];
         char base[REF_DOMAIN_MAX + 16]; /* "https://host", or "http://host" when insecure */
@@ -48,6 +58,8 @@ struct bp_registry {
         char **wanted; /* scopes the run will need: one token for all */
         size_t n_wanted;
         struct bp_registry_op *waiting; /* FIFO, for the probe or the token */
+        enum referrers_api referrers;
+        struct bp_registry_op *referrers_waiting; /* FIFO, for the first referrers answer */
         struct bp_http_req token_req;
         char *token_url, *token_form;
         char **token_scopes;
@@ -147,11 +159,17 @@ int registry_announce(struct bp_registry *reg, const char *repo)
 
 static void submit_to(struct bp_registry *reg, struct bp_registry_op *op);
 
+static void referrers_answered(struct bp_registry *reg, int r);
+
 static void op_finish(struct bp_registry_op *op, int r)
 {
         struct bp_registry *origin = op->origin;
 
         http_req_reset(&op->req);
+        if (op->referrers_first) {
+                op->referrers_first = false;
+                referrers_answered(op->reg, r);
+        }
         if (r == -ENOENT && origin && op->absent_ok) {
                 registry_op_done(op);
                 op->kind = op->asked;
@@ -640,6 +658,46 @@ void registry_submit(struct bp_registry *reg, struct bp_registry_op *op)
         submit_to(reg, op);
 }
 
+/* A referrers operation that the host's first one decides: parked while that one is under way, or
+ * ended as the 404 it would get. False: send it. */
+static bool referrers_held(struct bp_registry *reg, struct bp_registry_op *op)
+{
+        struct bp_registry_op **p = &reg->referrers_waiting;
+
+        switch (reg->referrers) {
+        case REFERRERS_UNKNOWN:
+                reg->referrers = REFERRERS_ASKING;
+                op->referrers_first = true;
+                return false;
+        case REFERRERS_ASKING:
+                while (*p)
+                        p = &(*p)->next;
+                *p = op;
+                return true;
+        case REFERRERS_ASK:
+                return false;
+        case REFERRERS_NONE:
+                op_finish(op, bp_fail(&op->err, -ENOENT, "%s: not found (no referrers API: HTTP 404 before)",
+                                      op->what));
+                return true;
+        }
+        return false;
+}
+
+static void referrers_answered(struct bp_registry *reg, int r)
+{
+        struct bp_registry_op *list = reg->referrers_waiting;
+
+        reg->referrers = r == -ENOENT ? REFERRERS_NONE : REFERRERS_ASK;
+        reg->referrers_waiting = NULL;
+        while (list) {
+                struct bp_registry_op *op = list;
+
+                list = op->next;
+                submit_to(reg, op);
+        }
+}
+
 static void submit_to(struct bp_registry *reg, struct bp_registry_op *op)
 {
         struct bp_registry_stats *st = stats_of(reg);
@@ -649,7 +707,7 @@ static void submit_to(struct bp_registry *reg, struct bp_registry_op *op)
         op->reg = reg;
         op->result = 0;
         op->err.msg[0] = '\0';
-        op->probe = op->auth_retried = op->had_token = false;
+        op->probe = op->auth_retried = op->had_token = op->referrers_first = false;
         op->pages = 0;
         op->next = NULL;
         memset(&op->blob, 0, sizeof(op->blob));
@@ -677,6 +735,8 @@ static void submit_to(struct bp_registry *reg, struct bp_registry_op *op)
                 (void) snprintf(path, sizeof(path), "/v2/%s/referrers/%s", op->repo, op->reference);
                 (void) snprintf(op->what, sizeof(op->what), "%s/%s referrers of %s", reg->host, op->repo,
                                 op->reference);
+                if (referrers_held(reg, op))
+                        return;
                 st->gets++;
                 break;
         case BP_REG_TAGS:

@@ -86,7 +86,9 @@ enum bp_registry_op_kind {
         BP_REG_BLOB,     /* GET /v2/<repo>/blobs/<reference>, at most max bytes -> blob */
         BP_REG_TAGS,     /* every page of /v2/<repo>/tags/list -> tags */
         /* GET /v2/<repo>/referrers/<digest> (OCI distribution 1.1) -> blob, an image index, not content-
-         * addressed: its bytes are not checked against a digest. A registry without the API says 404. */
+         * addressed: its bytes are not checked against a digest. A registry without the API says 404: the
+         * first such operation on a host is sent alone, and once it has said 404 the others end with
+         * -ENOENT and no request. */
         BP_REG_REFERRERS,
 };
 
@@ -122,6 +124,7 @@ struct bp_registry_op {
         char *bearer;
         char what[REF_DOMAIN_MAX + REF_PATH_MAX + REF_TAG_MAX + 96];
         bool probe, auth_retried, had_token;
+        bool referrers_first; /* the host's first referrers operation: its answer says if it has the API */
         unsigned pages;
         struct bp_registry *origin;     /* on the mirror: the registry to ask when it fails */
         enum bp_registry_op_kind asked; /* kind as submitted (a HEAD may have turned into a GET) */

@@ -115,7 +115,7 @@ struct bp_resolve_job {
         bool list_tags;
         resolve_pick_fn pick;
         resolve_prev_fn prev_for;
-        void (*digest_found)(void *userdata, const char *digest);
+        void (*digest_found)(void *userdata, const char *digest, const char *listed_in);
         void (*resolved)(void *userdata, const struct bp_resolution *r);
         void *userdata;
         bool have_prev;
@@ -244,7 +244,7 @@ static void job_child(struct bp_resolve_job *j)
 
         text_copy(j->r.digest, sizeof(j->r.digest), e->digest);
         if (j->digest_found)
-                j->digest_found(j->userdata, e->digest);
+                j->digest_found(j->userdata, e->digest, j->r.index_digest[0] ? j->r.index_digest : NULL);
         if (j->have_prev && strcmp(j->prev.digest, j->r.digest) == 0 &&
             rules_equal(&j->prev.platform, &e->platform)) {
                 j->r.platform = j->prev.platform;
@@ -459,7 +459,7 @@ static void job_step(struct bp_registry_op *op, void *userdata)
                 }
                 if (j->state == JOB_TOP) {
                         if (j->digest_found)
-                                j->digest_found(j->userdata, op->blob.digest);
+                                j->digest_found(j->userdata, op->blob.digest, NULL);
                         text_copy(j->r.media_type, sizeof(j->r.media_type), j->top->media_type);
                         if (j->top->kind == BP_MANIFEST_INDEX) {
                                 text_copy(j->r.index_digest, sizeof(j->r.index_digest), op->blob.digest);

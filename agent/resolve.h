@@ -28,11 +28,11 @@ struct bp_resolve_spec {
         bool list_tags;                   /* list the repository's tags and let pick choose */
         resolve_pick_fn pick;
         resolve_prev_fn prev_for;
-        /* Called as soon as a digest of the chain is known, the tag's (index or single image) and the
-         * child chosen, so that what depends on it (signatures) runs beside the rest of the chain; and
-         * with the resolution when the chain ends well (unchanged too). Either may submit operations; NULL:
-         * not called. */
-        void (*digest_found)(void *userdata, const char *digest);
+        /* Called as soon as a digest of the chain is known, the tag's (index or single image, listed_in
+         * NULL) and the child chosen (listed_in the tag's index), so that what depends on it (signatures)
+         * runs beside the rest of the chain; and with the resolution when the chain ends well (unchanged
+         * too). Either may submit operations; NULL: not called. */
+        void (*digest_found)(void *userdata, const char *digest, const char *listed_in);
         void (*resolved)(void *userdata, const struct bp_resolution *r);
         void *userdata;
 };

@@ -34,11 +34,20 @@ struct sig_req {
         struct sig_req *next;
 };
 
+/* One digest to check. A child an index lists waits for the index's own signatures: a signature over the
+ * index covers it, and then it is never asked. */
+struct sig_digest {
+        char digest[REF_DIGEST_MAX];
+        int covered_by; /* the index's slot, or -1 */
+        bool started;   /* in this round */
+        size_t pending; /* its requests under way */
+        size_t candidates;
+};
+
 struct bp_sigs_job {
         struct bp_sigs_spec spec;
-        char digests[SIGS_DIGESTS_MAX][REF_DIGEST_MAX];
+        struct sig_digest d[SIGS_DIGESTS_MAX];
         size_t n_digests;
-        size_t candidates[SIGS_DIGESTS_MAX];
         struct sig_req *reqs; /* every request made, freed with the job */
         size_t pending;
         bool any_mirrored; /* something the mirror said went into the results */
@@ -98,6 +107,7 @@ static int submit(struct bp_sigs_job *j, enum step step, enum step listed_by, si
         q->next = j->reqs;
         j->reqs = q;
         j->pending++;
+        j->d[digest_i].pending++;
         registry_submit(j->spec.reg, &q->op);
         return 0;
 }
@@ -112,9 +122,10 @@ static void start_digest(struct bp_sigs_job *j, size_t i)
 {
         char tag[REF_TAG_MAX];
 
-        digest_tag(j->digests[i], ".sig", tag);
+        j->d[i].started = true;
+        digest_tag(j->d[i].digest, ".sig", tag);
         (void) submit(j, STEP_SIG_TAG, STEP_SIG_TAG, i, BP_REG_MANIFEST, tag, 0, NULL);
-        (void) submit(j, STEP_REFERRERS_API, STEP_REFERRERS_API, i, BP_REG_REFERRERS, j->digests[i], 0, NULL);
+        (void) submit(j, STEP_REFERRERS_API, STEP_REFERRERS_API, i, BP_REG_REFERRERS, j->d[i].digest, 0, NULL);
 }
 
 static int add_found(struct bp_sigs_job *j, const struct sig_req *q, const struct bp_sig_result *r)
@@ -132,7 +143,7 @@ static int add_found(struct bp_sigs_job *j, const struct sig_req *q, const struc
         }
         f = &j->found[j->n_found++];
         f->r = *r;
-        text_copy(f->checked, sizeof(f->checked), j->digests[q->digest_i]);
+        text_copy(f->checked, sizeof(f->checked), j->d[q->digest_i].digest);
         (void) snprintf(f->where, sizeof(f->where), "%s %s", q->op.mirrored ? "mirror" : "registry",
                         found_by[q->listed_by]);
         return 0;
@@ -143,9 +154,9 @@ static int count_candidate(struct bp_sigs_job *j, size_t i)
 {
         struct bp_err err = { 0 };
 
-        if (++j->candidates[i] <= VERIFY_CANDIDATES_MAX)
+        if (++j->d[i].candidates <= VERIFY_CANDIDATES_MAX)
                 return 0;
-        bp_fail(&err, -E2BIG, "%s@%s: more than %d signatures", j->spec.repository, j->digests[i],
+        bp_fail(&err, -E2BIG, "%s@%s: more than %d signatures", j->spec.repository, j->d[i].digest,
                 VERIFY_CANDIDATES_MAX);
         return fail(j, -E2BIG, &err);
 }
@@ -189,15 +200,16 @@ static void on_list(struct bp_sigs_job *j, struct sig_req *q, const struct bp_bl
 
 static void on_blob(struct bp_sigs_job *j, struct sig_req *q, const struct bp_blob *b)
 {
+        const char *digest = j->d[q->digest_i].digest;
         struct bp_sig_result r = { 0 };
         struct bp_err err = { 0 };
         int rc;
 
         if (q->step == STEP_SIG_BLOB)
                 rc = verify_simplesigning(j->spec.keys, j->spec.n_keys, b->data, b->len, q->op.reference,
-                                          q->signature, j->digests[q->digest_i], j->spec.repository, &r, &err);
+                                          q->signature, digest, j->spec.repository, &r, &err);
         else
-                rc = verify_bundle(j->spec.keys, j->spec.n_keys, b->data, b->len, j->digests[q->digest_i], &r, &err);
+                rc = verify_bundle(j->spec.keys, j->spec.n_keys, b->data, b->len, digest, &r, &err);
         if (rc < 0)
                 return (void) fail(j, rc, &err);
         (void) add_found(j, q, &r);
@@ -211,9 +223,31 @@ static void maybe_ask_registry(struct bp_sigs_job *j)
                 return;
         j->direct = true;
         j->n_found = 0;
-        memset(j->candidates, 0, sizeof(j->candidates));
+        for (size_t i = 0; i < j->n_digests; i++) {
+                j->d[i].candidates = 0;
+                j->d[i].started = false;
+        }
         for (size_t i = 0; i < j->n_digests; i++)
-                start_digest(j, i);
+                if (j->d[i].covered_by < 0)
+                        start_digest(j, i);
+}
+
+static bool digest_verified(const struct bp_sigs_job *j, size_t i)
+{
+        for (size_t k = 0; k < j->n_found; k++)
+                if (j->found[k].r.outcome == BP_SIG_VERIFIED && strcmp(j->found[k].checked, j->d[i].digest) == 0)
+                        return true;
+        return false;
+}
+
+/* Digest i's requests are all answered: the children it covers are asked only if it is not signed. */
+static void digest_done(struct bp_sigs_job *j, size_t i)
+{
+        if (j->rc < 0 || digest_verified(j, i))
+                return;
+        for (size_t k = 0; k < j->n_digests; k++)
+                if (j->d[k].covered_by == (int) i && !j->d[k].started)
+                        start_digest(j, k);
 }
 
 static void req_done(struct bp_registry_op *op, void *userdata)
@@ -223,10 +257,9 @@ static void req_done(struct bp_registry_op *op, void *userdata)
         char tag[REF_TAG_MAX];
 
         (void) op;
-        j->pending--;
         if (j->rc == 0 && q->op.result == -ENOENT && q->step == STEP_REFERRERS_API) {
                 /* No API (Debian's docker-registry 2.8 has none): cosign's referrers tag. */
-                digest_tag(j->digests[q->digest_i], "", tag);
+                digest_tag(j->d[q->digest_i].digest, "", tag);
                 (void) submit(j, STEP_REFERRERS_TAG, STEP_REFERRERS_TAG, q->digest_i, BP_REG_MANIFEST, tag, 0,
                               NULL);
         } else if (j->rc == 0 && q->op.result == -ENOENT) {
@@ -241,6 +274,9 @@ static void req_done(struct bp_registry_op *op, void *userdata)
                         on_list(j, q, &q->op.blob);
         }
         registry_op_done(&q->op);
+        j->pending--;
+        if (--j->d[q->digest_i].pending == 0)
+                digest_done(j, q->digest_i);
         if (j->pending == 0)
                 maybe_ask_registry(j);
 }
@@ -256,16 +292,24 @@ int sigs_new(const struct bp_sigs_spec *spec, struct bp_sigs_job **ret, struct b
         return 0;
 }
 
-bool sigs_has(const struct bp_sigs_job *j, const char *digest)
+static int digest_slot(const struct bp_sigs_job *j, const char *digest)
 {
         for (size_t i = 0; i < j->n_digests; i++)
-                if (strcmp(j->digests[i], digest) == 0)
-                        return true;
-        return false;
+                if (strcmp(j->d[i].digest, digest) == 0)
+                        return (int) i;
+        return -1;
 }
 
-int sigs_add(struct bp_sigs_job *j, const char *digest, struct bp_err *err)
+bool sigs_has(const struct bp_sigs_job *j, const char *digest)
 {
+        return digest_slot(j, digest) >= 0;
+}
+
+int sigs_add(struct bp_sigs_job *j, const char *digest, const char *listed_in, struct bp_err *err)
+{
+        struct sig_digest *d;
+        int parent;
+
         if (sigs_has(j, digest))
                 return 0;
         if (!ref_digest_ok(digest) || !text_has_prefix(digest, "sha256:"))
@@ -273,8 +317,13 @@ int sigs_add(struct bp_sigs_job *j, const char *digest, struct bp_err *err)
         if (j->n_digests == SIGS_DIGESTS_MAX)
                 return bp_fail(err, -E2BIG, "%s: more than %d digests to check", j->spec.repository,
                                SIGS_DIGESTS_MAX);
-        text_copy(j->digests[j->n_digests], REF_DIGEST_MAX, digest);
-        start_digest(j, j->n_digests++);
+        parent = listed_in ? digest_slot(j, listed_in) : -1;
+        d = &j->d[j->n_digests++];
+        text_copy(d->digest, REF_DIGEST_MAX, digest);
+        d->covered_by = parent;
+        /* Ask now, unless the index it is listed in is still being asked, or was found signed. */
+        if (parent < 0 || (j->d[parent].pending == 0 && !digest_verified(j, (size_t) parent)))
+                start_digest(j, j->n_digests - 1);
         return 0;
 }
 

@@ -1,8 +1,9 @@
 /* agent/sigs.h: the signatures of an image's digests, fetched from its registry (its mirror first) and
  * checked with verify.h: cosign's classic `sha256-HEX.sig` tag and its simple-signing layers, and the
  * Sigstore bundles listed as referrers (the referrers API, else the referrers tag `sha256-HEX`). Runs as
- * operations on the registry's engine, side by side with everything else in the run. Knows no config, no
- * lock and no files: the keys and the image's upstream name are given. */
+ * operations on the registry's engine, side by side with everything else in the run; a child's
+ * signatures are asked only when its index's do not verify. Knows no config, no lock and no files: the
+ * keys and the image's upstream name are given. */
 #pragma once
 
 #include <stdbool.h>
@@ -38,8 +39,10 @@ struct bp_sigs_job;
 int sigs_new(const struct bp_sigs_spec *spec, struct bp_sigs_job **ret, struct bp_err *err);
 
 /* Look for signatures on digest too (at most SIGS_DIGESTS_MAX; one already added is not asked again). The
- * requests run while http_run() runs on the registry's engine. */
-int sigs_add(struct bp_sigs_job *j, const char *digest, struct bp_err *err);
+ * requests run while http_run() runs on the registry's engine. listed_in, when not NULL, is an index added
+ * before that lists digest: a signature over it covers digest, so digest is asked only once that index's
+ * own signatures are in and none verified. */
+int sigs_add(struct bp_sigs_job *j, const char *digest, const char *listed_in, struct bp_err *err);
 
 /* Whether digest was added. */
 bool sigs_has(const struct bp_sigs_job *j, const char *digest);

@@ -8,9 +8,10 @@ server, and prints, at 0 ms and at 40 ms of round trip, for 20 services over TLS
   the same cold resolve with `verify =` a key made for the run (openssl, ECDSA P-256), every index signed
   by it as cosign signs (tests/integration/sigseed.py builds the artifacts): the even images in the
   classic form (the tag sha256-HEX.sig), the odd ones as a Sigstore bundle at the referrers tag; its runs
-  alternate with cold's, for their ratio; and the requests of an unchanged run with verify on beside
-  those without;
-  curl --parallel of the same 60 objects (index, child, config) and of the 20 HEADs, as a user runs it:
+  alternate with cold's, for their ratio; the requests of an unchanged run with verify on beside those
+  without; and the CPU the registry spends serving a cold run with verify on and off;
+  curl --parallel of the same 60 objects (index, child, config), of the objects (404s too) the cold run
+  with verify on asked for, taken from the registry's access log, and of the 20 HEADs, as a user runs it:
   multiplexed over HTTP/2 where the registry offers it (not --parallel-immediate, which opens one
   connection, with its own TLS handshake, per object);
   a skopeo inspect loop doing the same work;
@@ -22,7 +23,7 @@ then peak RSS beside a minimal libcurl program doing one HTTPS GET; boot with a 
 network, beside a no-op C program (libc only) and the same no-op linked against boardpin's five libraries;
 range selection over 1,000 and 10,000 tags (tests/bench/range.c).
 The binary is measured as given: any boardpin with this command line works."""
-import base64, json, os, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+import base64, json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
 bp, roots, build = (os.path.abspath(a) for a in sys.argv[1:4])
 here = os.path.dirname(os.path.abspath(__file__))
@@ -260,6 +261,33 @@ try:
         measure(cmd)
         return sum(p.count() for p in proxies)
 
+    reg_pid = int(open(os.path.join(work, "pids", "registry-basic.pid")).read())
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def registry_cpu(cmd, before, runs=3):
+        """Median CPU (user + system, ms) the Basic-auth registry spent serving one run of cmd."""
+        def used():
+            fields = open(f"/proc/{reg_pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) * 1000 / tick
+        spent = []
+        for _ in range(runs):
+            before()
+            t = used()
+            measure(cmd)
+            spent.append(used() - t)
+        return statistics.median(spent)
+
+    def served_paths(cmd, before):
+        """The paths of every GET the Basic-auth registry logged during one run of cmd (its access log)."""
+        log = os.path.join(work, "registry-basic.log")
+        before()
+        mark = os.path.getsize(log)
+        measure(cmd)
+        time.sleep(0.5)  # the log line is written as the handler returns, after the answer went out
+        with open(log, errors="replace") as f:
+            f.seek(mark)
+            return re.findall(r'"GET (/v2/[^ "]+) HTTP/[0-9.]+" [0-9]{3} ', f.read())
+
     def token_requests(cmd, before):
         """Token requests of one run of cmd, from the token server's log."""
         before()
@@ -281,6 +309,8 @@ try:
         f["vforms"] = verified_forms()
         f["vcold_rss"], f["vcold_cpu"] = measure_rss(vresolve, before=vcold_state)
         f["vcold_conn"] = connections(vresolve, before=vcold_state)
+        f["cold_regcpu"] = registry_cpu(resolve, cold_state)
+        f["vcold_regcpu"] = registry_cpu(vresolve, vcold_state)
         _, out, rc, err = measure(vresolve)
         if rc != 0:
             raise SystemExit(f"bench: unchanged resolve, verify on, failed: {err.strip()[:300]}")
@@ -290,6 +320,13 @@ try:
         f["warm_rss"], f["warm_cpu"] = measure_rss(resolve)
         f["warm_conn"] = connections(resolve)
         f["same"], _ = median_wall(same_cmd)
+        if rtt == 0:
+            # The objects a cold run with verify on asks for (404s too), all at once: the registry's work
+            # for them, without the chain of round trips that finds them.
+            vpaths = served_paths(vresolve, vcold_state)
+            vsame_cmd = base + sum((["-o", "/dev/null", f"https://{preg.addr}{p}"] for p in vpaths), [])
+        f["vsame"], _ = median_wall(vsame_cmd)
+        f["vsame_n"] = len(vpaths)
         f["same_conn"] = connections(same_cmd)
         f["heads"], _ = median_wall(heads_cmd)
         f["heads_conn"] = connections(heads_cmd)
@@ -369,6 +406,8 @@ try:
         print(f"{'boardpin resolve, unchanged':40} {ms(f['warm'])} {f['warm_cpu']:5d} ms {f['warm_rss']:7d} KiB "
               f"{f['warm_conn']:7}  {req(f['warm_req'])}")
         print(f"{'curl --parallel, same 60 objects':40} {ms(f['same'])} {'':8} {'':11} {f['same_conn']:7}  60")
+        print(f"{'curl --parallel, verify on objects':40} {ms(f['vsame'])} {'':8} {'':11} {'':7}  "
+              f"{f['vsame_n']} (ratio to the 60: {f['vsame'] / f['same']:.2f}x)")
         print(f"{'curl --parallel, 20 HEADs':40} {ms(f['heads'])} {'':8} {'':11} {f['heads_conn']:7}  20")
         print(f"{'floor: 5 x RTT + curl same objects @0':40} {ms(f['floor'])}")
         print(f"{'skopeo inspect loop, same work':40} {ms(f['skopeo'])}  ({f['skopeo_runs']} run(s))")
@@ -378,6 +417,8 @@ try:
         print(f"cold verify on / cold: {f['vcold'] / f['cold']:.2f}x (target 1.3x at 40 ms); pins verified: "
               f"{forms}; unchanged, verify on: {req(f['vwarm_req'])} beside {req(f['warm_req'])} without "
               f"({'same' if f['vwarm_req'] == f['warm_req'] else 'DIFFERENT'})")
+        print(f"registry CPU per run (user + system, {os.cpu_count()} CPUs here): cold {f['cold_regcpu']:.0f} ms, "
+              f"cold verify on {f['vcold_regcpu']:.0f} ms ({f['vcold_regcpu'] / f['cold_regcpu']:.2f}x)")
         print(f"ratios: cold/curl-same {f['cold'] / f['same']:.2f}x (target 1.2x); cold/floor "
               f"{f['cold'] / f['floor']:.2f}x (target 1.6x at 40 ms); unchanged/curl-HEADs "
               f"{f['warm'] / f['heads']:.2f}x (target 1.2x); skopeo/cold {f['skopeo'] / f['cold']:.1f}x")

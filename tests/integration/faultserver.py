@@ -100,6 +100,10 @@ status, Content-Type, Docker-Content-Digest, Link and body, except as
                 tag sha256-HEX), as a cache that never stored them
   swapsig:REPO:TAG  a signature tag sha256-HEX.sig (GET and HEAD) is the registry's
                 REPO:TAG, a signature made for another digest, with its own digest
+  referrers     the mirror has the referrers API (OCI distribution 1.1), which Debian's
+                registry lacks: GET /v2/NAME/referrers/DIGEST answers 200 with the image
+                index at the registry's referrers tag sha256-HEX, or an empty index
+                when there is none
 --mirror-login USER:PASSWORD makes the mirror ask for Basic credentials (401
 with a Basic challenge) and serve only with exactly those.  Every request is
 logged with its Authorization (scheme, and the Basic user name) as any is.
@@ -109,7 +113,7 @@ Usage:
                  [--tls-cert server.pem --tls-key server.key]
                  [--stall-seconds 60] [--oversize-bytes 5242880]
                  [--mirror-of URL [--mirror-ca FILE] [--mirror-upstream-auth USER:PASSWORD]
-                  [--mirror-fault none|tamper|swap:REPO:TAG|hidetag:TAG|hidesig|swapsig:REPO:TAG]
+                  [--mirror-fault none|tamper|swap:REPO:TAG|hidetag:TAG|hidesig|swapsig:REPO:TAG|referrers]
                  [--mirror-login USER:PASSWORD]]
                  --log FILE [--pidfile FILE]
 
@@ -618,6 +622,19 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             conn.close()
 
+    def _referrers_api(self, repo, hexdigest):
+        """The referrers API answered from the registry's referrers tag: the same image index of
+        descriptors, which the API returns (an empty one when the tag is absent)."""
+        try:
+            status, _, body = self._upstream("GET", "/v2/%s/manifests/sha256-%s" % (repo, hexdigest))
+        except (OSError, http.client.HTTPException) as e:
+            return self._error(502, "UNAVAILABLE", "upstream: %s" % e, "mirror")
+        if status == 404:
+            body = dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
+        elif status != 200:
+            return self._error(502, "UNAVAILABLE", "upstream: HTTP %d" % status, "mirror")
+        return self._send(200, body, ctype=OCI_INDEX, mode="mirror-referrers")
+
     def _mirror(self):
         fault = self.cfg["mirror_fault"]
         login = self.cfg["mirror_login"]
@@ -628,6 +645,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self._error(401, "UNAUTHORIZED", "the mirror wants its own user", "mirror",
                                    headers=[("WWW-Authenticate", 'Basic realm="boardpin-test-mirror"')])
         path = self.path
+        api = re.match(r"^/v2/(.+)/referrers/sha256:([0-9a-f]{64})$", urllib.parse.urlsplit(path).path)
+        if api and fault == "referrers" and self.command == "GET":
+            return self._referrers_api(api.group(1), api.group(2))
         m = re.match(r"^/v2/(.+)/manifests/([^/]+)$", urllib.parse.urlsplit(path).path)
         by_tag = bool(m) and not m.group(2).startswith("sha256:")
         sig_tag = by_tag and bool(SIG_TAG_RE.match(m.group(2)) or REFERRERS_TAG_RE.match(m.group(2)))
@@ -850,7 +870,7 @@ def main():
     ap.add_argument("--mirror-ca", default=None, help="CA bundle for --mirror-of over https")
     ap.add_argument("--mirror-upstream-auth", default="", help="USER:PASSWORD the mirror sends upstream")
     ap.add_argument("--mirror-fault", default="none",
-                    help="none, tamper, swap:REPO:TAG, hidetag:TAG, hidesig or swapsig:REPO:TAG")
+                    help="none, tamper, swap:REPO:TAG, hidetag:TAG, hidesig, swapsig:REPO:TAG or referrers")
     ap.add_argument("--mirror-login", default="", help="USER:PASSWORD the mirror asks its clients for")
     ap.add_argument("--log", required=True)
     ap.add_argument("--pidfile")
@@ -859,10 +879,10 @@ def main():
         ap.error("--tls-cert and --tls-key go together")
     if args.stall_seconds < 0 or args.stall_seconds > 600:
         ap.error("--stall-seconds must be within 0..600")
-    if not (args.mirror_fault in ("none", "tamper", "hidesig")
+    if not (args.mirror_fault in ("none", "tamper", "hidesig", "referrers")
             or re.match(r"^swap(sig)?:[^:]+:[^:]+$", args.mirror_fault)
             or re.match(r"^hidetag:[^:]+$", args.mirror_fault)):
-        ap.error("--mirror-fault is none, tamper, swap:REPO:TAG, hidetag:TAG, hidesig or swapsig:REPO:TAG")
+        ap.error("--mirror-fault is none, tamper, swap:REPO:TAG, hidetag:TAG, hidesig, swapsig:REPO:TAG or referrers")
 
     ctx = None
     if args.tls_cert:

@@ -423,6 +423,33 @@ def row_mirror_hide(form, repo):
           not s.get("hold") and not pin_of(d).get("held") and FP["key1"] in lock_of(d), (r2.rc, s, r2.err[-600:]))
 
 
+def row_mirror_referrers():
+    """Through a mirror that has the referrers API: two services in one run, a bundle and a classic
+    signature. The first referrers request waits for no one, the other waits for its answer and is then
+    sent; a 200 means the referrers tag is never asked; a signed index means its child is never asked."""
+    port, log = fault_mirror("sig-mirror-referrers", "referrers")
+    regs = {HOST: f"insecure = true\nmirror = http://127.0.0.1:{port}"}
+    d = case_dir("mirror-referrers")
+    svcs = {"web": service(f"{HOST}/signed/bundle", "1", ("key1",)),
+            "web2": service(f"{HOST}/signed/rotated", "1", ("key1",))}
+    cfg = harness.config(d, svcs, regs, {"timeout": 5})
+    r = harness.run([bp, "-c", cfg, "--platform", PLATFORM, "--json", "resolve"], timeout=120)
+    pins = {n: (e.get("pin") or {}) for n, e in (json.loads(lock_of(d) or "{}").get("services") or {}).items()}
+    check("a mirror with the referrers API: both pinned, the bundle found through the API",
+          r.rc == 0 and pins.get("web", {}).get("verified", {}).get("format") == "bundle" and
+          pins.get("web2", {}).get("verified", {}).get("format") == "simple-signing" and
+          all(p.get("digest") == ARM64 for p in pins.values()), (r.rc, r.err[-600:], pins))
+    seen = mirror_log(log)
+    api = sorted(e["path"] for e in seen if "/referrers/" in e["path"])
+    tags = [e["path"] for e in seen if e["path"].endswith("/manifests/" + referrers_tag(INDEX))]
+    children = [e["path"] for e in seen if sig_tag(ARM64) in e["path"] or referrers_tag(ARM64) in e["path"]]
+    check("a mirror with the referrers API: asked once per image, each answered 200",
+          api == [f"/v2/signed/bundle/referrers/{INDEX}", f"/v2/signed/rotated/referrers/{INDEX}"] and
+          all(e["status"] == 200 for e in seen if "/referrers/" in e["path"]), seen[-10:])
+    check("a mirror with the referrers API: no referrers tag asked, no child's signatures asked",
+          not tags and not children, (tags, children))
+
+
 def row_upgrade_hold():
     """The tag moves to a digest whose signature is another repository's: upgrade holds it as unsigned."""
     repo = "signed/mv"
@@ -466,7 +493,7 @@ jobs = [(row_classic,), (row_bundle_flips,), (row_many_referrers,), (row_other_d
         (row_bundle_ok,), (row_big, "bigsig", "a 100 MiB signature blob, said in its descriptor"),
         (row_big, "bigsiglie", "a 100 MiB signature blob behind a descriptor of 241 bytes"),
         (row_mirror_swap,), (row_mirror_hide, "classic", "signed/rotated"),
-        (row_mirror_hide, "bundle", "signed/bundle"), (row_upgrade_hold,)]
+        (row_mirror_hide, "bundle", "signed/bundle"), (row_mirror_referrers,), (row_upgrade_hold,)]
 # Rows named after the three arguments run alone: test-sig-hostile.py BOARDPIN WORKDIR ROOTS row_copied ...
 if sys.argv[4:]:
     jobs = [j for j in jobs if j[0].__name__ in sys.argv[4:]]

@@ -436,6 +436,30 @@ def turned_on_case():
     return out
 
 
+def cost_case():
+    """What verification adds to a cold run of four services, beside the same run without it: the signatures
+    of each index; a child's only when its index is not signed (signed/child); and the referrers API asked
+    once for the whole registry, which has none (Debian's docker-registry 2.8)."""
+    repos = {"app": "signed/app", "bundle": "signed/bundle", "child": "signed/child", "skopeo": "signed/skopeo"}
+    got = {}
+    for verify in (None, KEY1):
+        d = os.path.join(top, "cost-" + ("on" if verify else "off"))
+        os.makedirs(d)
+        svcs = {n: f"image = {REG}/{r}\nversion = 1" + (f"\nverify = {verify}" if verify else "")
+                for n, r in repos.items()}
+        cfg = harness.config(d, svcs, {REG: "insecure = true"}, {"timeout": 5})
+        got[verify] = resolve(cfg)
+    off, on = got[None], got[KEY1]
+    ok = off.rc == 0 and on.rc == 0
+    extra = {k: on.doc["requests"][k] - off.doc["requests"][k] for k in on.doc["requests"]} if ok else None
+    # .sig tag and referrers tag of each index (8 gets), the classic payloads of app and skopeo and the bundle
+    # of bundle (3 blobs, with bundle's referrer manifest: 1 get); child: its index found unsigned, then
+    # its own two tags (2 gets) and payload (1 blob); and one referrers API request in all (1 get).
+    return [("cost: cold, verify on, beside off: index signatures, a child's only when needed, one referrers "
+             "API probe for the registry", extra == {"head": 0, "get": 12, "blob": 4, "tag_pages": 0, "token": 0},
+             (extra, on.rc, on.err, off.rc, off.err))]
+
+
 top = tempfile.mkdtemp(prefix="bp-verify-")
 registry = start_registry(top)
 mirror_port = harness_free_port()
@@ -474,6 +498,7 @@ try:
         key_refused_case,
         mirror_case,
         boot_case,
+        cost_case,
     ]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for results in pool.map(lambda f: f(), jobs):
