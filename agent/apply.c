@@ -207,7 +207,12 @@ static int each_unit(const struct bp_service *s, int (*fn)(struct bp_units *u, c
 
 static int restart_one(struct bp_units *u, const char *unit, struct bp_err *err)
 {
-        return units_restart(u, unit, UPGRADE_RESTART_TIMEOUT_MS, err);
+        int r = units_restart(u, unit, UPGRADE_RESTART_TIMEOUT_MS, err);
+
+        if (r == UNITS_RESTART_UNORDERED)
+                log_info("unit %s: its restart waited for boardpin.service, which waits for this run; restarted "
+                         "without waiting for it", unit);
+        return r < 0 ? r : 0;
 }
 
 static int active_one(struct bp_units *u, const char *unit, struct bp_err *err)

@@ -24,6 +24,12 @@
 #define UNITS_CALL_TIMEOUT_MS INT64_C(25000)
 #define JOB_RESULT_MAX_BYTES 32
 
+/* The unit that runs `boardpin boot`. Consumers are ordered After= it, and while it starts it waits for
+ * state_dir's lock, which the run restarting a consumer holds: the restart job would wait for the boot, and
+ * the boot for the run, until the boot's wait runs out. How often a waiting job is looked at for that. */
+#define UNITS_BOOT_UNIT "boardpin.service"
+#define UNITS_ORDER_CHECK_MS INT64_C(1000)
+
 struct bp_units {
         sd_bus *bus;
         bool direct; /* systemd's private socket: its messages carry no sender name */
@@ -184,15 +190,65 @@ static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *ret_e
         return 0;
 }
 
-int units_restart(struct bp_units *u, const char *unit, int64_t timeout_ms, struct bp_err *err)
+/* The job's State ("waiting", "running"); "" when it cannot be read (it has ended). */
+static void job_state(struct bp_units *u, const char *job, char state[static UNITS_STATE_MAX_BYTES])
 {
         _cleanup_(bus_error_freep) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *s;
+
+        state[0] = '\0';
+        if (call(u, job, "org.freedesktop.DBus.Properties", "Get", "org.freedesktop.systemd1.Job", "State",
+                 UNITS_CALL_TIMEOUT_MS, &error, &reply) < 0 ||
+            sd_bus_message_read(reply, "v", "s", &s) < 0 || strlen(s) >= UNITS_STATE_MAX_BYTES)
+                return;
+        memcpy(state, s, strlen(s) + 1);
+}
+
+/* The job has not started, and the boot unit is starting: the boot waits for this run's lock, the job for
+ * the boot. */
+static bool waits_for_boot(struct bp_units *u, const char *job)
+{
+        char state[UNITS_STATE_MAX_BYTES];
+        struct bp_err ignored = { { 0 } };
+
+        job_state(u, job, state);
+        if (strcmp(state, "waiting") != 0)
+                return false;
+        return units_active_state(u, UNITS_BOOT_UNIT, state, &ignored) == 0 && strcmp(state, "activating") == 0;
+}
+
+/* RestartUnit(unit, mode): the job's path, owned, into *ret. */
+static int queue_restart(struct bp_units *u, const char *unit, const char *mode, int64_t timeout_ms, char **ret,
+                         struct bp_err *err)
+{
+        _cleanup_(bus_error_freep) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_(bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *p;
+        char *path;
+        int r;
+
+        r = call(u, SD_PATH, SD_MANAGER, "RestartUnit", unit, mode, timeout_ms, &error, &reply);
+        if (r < 0)
+                return bp_fail(err, r, "unit %s: cannot restart: %s", unit, bus_text(&error, r));
+        r = sd_bus_message_read(reply, "o", &p);
+        if (r < 0)
+                return bp_fail(err, r, "unit %s: cannot read the restart job: %s", unit, strerror(-r));
+        path = strdup(p);
+        if (!path)
+                return bp_fail(err, -ENOMEM, "out of memory");
+        free(*ret);
+        *ret = path;
+        return 0;
+}
+
+int units_restart(struct bp_units *u, const char *unit, int64_t timeout_ms, struct bp_err *err)
+{
         _cleanup_(bus_slot_unrefp) sd_bus_slot *slot = NULL;
         _cleanup_free_ char *path = NULL;
-        int64_t deadline = clock_now_ms() + timeout_ms;
+        int64_t deadline = clock_now_ms() + timeout_ms, look = clock_now_ms() + UNITS_ORDER_CHECK_MS;
         struct job_wait w = { 0 };
-        const char *p;
+        bool freed = false;
         int r;
 
         /* The match comes first: a job that ends at once sends JobRemoved right after the reply. systemd sends
@@ -203,18 +259,12 @@ int units_restart(struct bp_units *u, const char *unit, int64_t timeout_ms, stru
                                 on_job_removed, &w);
         if (r < 0)
                 return bp_fail(err, r, "unit %s: cannot watch for its restart job: %s", unit, strerror(-r));
-        r = call(u, SD_PATH, SD_MANAGER, "RestartUnit", unit, "replace", deadline - clock_now_ms(), &error, &reply);
+        r = queue_restart(u, unit, "replace", deadline - clock_now_ms(), &path, err);
         if (r < 0)
-                return bp_fail(err, r, "unit %s: cannot restart: %s", unit, bus_text(&error, r));
-        r = sd_bus_message_read(reply, "o", &p);
-        if (r < 0)
-                return bp_fail(err, r, "unit %s: cannot read the restart job: %s", unit, strerror(-r));
-        path = strdup(p);
-        if (!path)
-                return bp_fail(err, -ENOMEM, "out of memory");
+                return r;
         w.path = path;
         for (;;) {
-                int64_t left;
+                int64_t left, wait;
 
                 r = sd_bus_process(u->bus, NULL);
                 if (r < 0)
@@ -222,10 +272,26 @@ int units_restart(struct bp_units *u, const char *unit, int64_t timeout_ms, stru
                                        strerror(-r));
                 if (w.r < 0)
                         return bp_fail(err, w.r, "unit %s: cannot read a job's end: %s", unit, strerror(-w.r));
-                if (w.ended)
-                        return units_job_result(unit, "restart", w.result, err);
+                if (w.ended) {
+                        r = units_job_result(unit, "restart", w.result, err);
+                        return r < 0 ? r : freed ? UNITS_RESTART_UNORDERED : 0;
+                }
                 if (r > 0)
                         continue;
+                /* Queued again without its order, the job merges into the waiting one, which then runs
+                 * (systemd's own test of this: TEST-03-JOBS). What it requires was pulled in by the first. */
+                if (!freed && clock_now_ms() >= look) {
+                        look = clock_now_ms() + UNITS_ORDER_CHECK_MS;
+                        if (waits_for_boot(u, path)) {
+                                r = queue_restart(u, unit, "ignore-dependencies", deadline - clock_now_ms(), &path,
+                                                  err);
+                                if (r < 0)
+                                        return r;
+                                w.path = path;
+                                freed = true;
+                                continue;
+                        }
+                }
                 left = deadline - clock_now_ms();
                 if (left <= 0)
                         return bp_fail(err, -ETIMEDOUT, "unit %s: restart job %s still running after %lld ms", unit,
@@ -233,7 +299,8 @@ int units_restart(struct bp_units *u, const char *unit, int64_t timeout_ms, stru
                 if (stop_requested())
                         return bp_fail(err, -EINTR, "unit %s: boardpin is stopping; restart job %s left to systemd",
                                        unit, path);
-                r = sd_bus_wait(u->bus, usec_of(left));
+                wait = freed ? left : look - clock_now_ms();
+                r = sd_bus_wait(u->bus, usec_of(wait < left ? wait : left));
                 if (r < 0 && r != -EINTR)
                         return bp_fail(err, r, "unit %s: lost the system bus while restarting: %s", unit,
                                        strerror(-r));

@@ -24,7 +24,10 @@ static inline void units_closep(struct bp_units **u)
 
 /* RestartUnit(unit, "replace"), then wait (up to timeout_ms in all) for the job's JobRemoved signal; 0 when
  * the job's result is "done", else -EIO with "unit NAME: restart job ended 'failed'" or similar, -ETIMEDOUT
- * when the job had not ended in time (it goes on in systemd), or the bus error named with the unit. */
+ * when the job had not ended in time (it goes on in systemd), or the bus error named with the unit.
+ * A job that waits for boardpin.service while it starts (it waits for the caller's state lock) is queued
+ * again with "ignore-dependencies", so that it runs: then UNITS_RESTART_UNORDERED instead of 0. */
+#define UNITS_RESTART_UNORDERED 1
 int units_restart(struct bp_units *u, const char *unit, int64_t timeout_ms, struct bp_err *err);
 
 /* The unit's ActiveState ("active", "failed", "activating", …) into state. A unit that does not exist is

@@ -516,8 +516,8 @@ int cmd_upgrade(const struct bp_args *args, int argc, char **argv)
         (void) bp_sd_status(0, "resolving %zu services", n);
         start_all(&run, items, argc, argv);
         (void) decide_all(&run, items, identity);
+        room_all(&run, items); /* a dry run says low_disk too: the store is only asked */
         if (!args->dry_run) {
-                room_all(&run, items);
                 rc = plan_all(&run, items, &plan, &err);
                 if (rc == 0)
                         rc = apply_plan(&run, &plan, /* write= */ true, &err);

@@ -697,23 +697,61 @@ class Story:
                            f"pinned {self.pinned()}, second {s.get('action')}, GET /alive {alive(self.port)}")
 
         def case_boot_waits(self):
-                """A boot (boardpin.service started again) while an upgrade runs waits for it."""
+                """A boot (boardpin.service started again) while an upgrade runs waits for it, and the
+                upgrade's restart of the consumer, ordered After=boardpin.service, does not wait for that
+                boot (which waits for the upgrade's lock) until the boot's wait runs out. The upgrade is held
+                in its pull, behind a podman wrapper, until the boot is seen waiting: the restart then comes
+                while the boot's start job runs, every time."""
                 v = self.digests["bootwait"] = self.pusher.push("bootwait", WEEK)
-                first = subprocess.Popen(["nsenter", "-t", str(self.sys.leader), "-a", "--", "systemctl", "start",
-                                          "boardpin-upgrade.service"], stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, text=True, env={"PATH": PATH})
-                time.sleep(0.5)
+                gate = "/run/boardpin-test-bootwait"
+                self.sys.sh(f"rm -f {gate}")
+                self.write_config(pull="podman")
+                wrapper = self.root.path("/usr/local/bin/podman")
+                with open(wrapper, "w") as f:
+                        f.write(f'#!/bin/sh\nif [ "$1" = pull ]; then while [ ! -e {gate} ]; do sleep 0.1; done; fi\n'
+                                'exec /usr/bin/podman "$@"\n')
+                os.chmod(wrapper, 0o755)
                 cur = self.sys.cursor()
-                p = self.sys.sh("systemctl restart boardpin.service", timeout=300)
-                first.communicate(timeout=400)
-                entries = self.sys.journal(cur, "boardpin.service")
-                waits = [x for x in entries if "waiting for another boardpin" in x.get("MESSAGE", "")]
+                boot = None
+                try:
+                        first = subprocess.Popen(["nsenter", "-t", str(self.sys.leader), "-a", "--", "systemctl",
+                                                  "start", "boardpin-upgrade.service"], stdout=subprocess.PIPE,
+                                                 stderr=subprocess.STDOUT, text=True, env={"PATH": PATH})
+                        pulling = self.until(lambda: self.sys.show("boardpin-upgrade.service", "StatusText")
+                                             .get("StatusText", "").startswith("pulling"))
+                        boot = subprocess.Popen(["nsenter", "-t", str(self.sys.leader), "-a", "--", "systemctl",
+                                                 "restart", "boardpin.service"], stdout=subprocess.PIPE,
+                                                stderr=subprocess.STDOUT, text=True, env={"PATH": PATH})
+                        waiting = self.until(lambda: any("waiting for another boardpin" in x.get("MESSAGE", "") for x
+                                                         in self.sys.journal(cur, "boardpin.service")))
+                finally:
+                        self.sys.sh(f"touch {gate}")
+                        out = boot.communicate(timeout=400)[0] if boot else ""
+                        first.communicate(timeout=400)
+                        os.unlink(wrapper)
+                        self.sys.sh(f"rm -f {gate}")
+                        self.write_config()
+                up = self.sys.journal(cur, "boardpin-upgrade.service")
+                freed = [x for x in up if "restarted without waiting for it" in x.get("MESSAGE", "")]
                 st = self.sys.show("boardpin.service", "ActiveState", "Result")
-                self.check(waits and p.returncode == 0 and st.get("ActiveState") == "active" and
-                           self.pinned() == v and self.env_digest() == v and alive(self.port) == (200, v),
-                           "a boot while an upgrade runs: boardpin.service waits for it, then pins what it left",
-                           f"restart: {p.returncode} {p.stdout.strip()[-300:]}; {st}; boot's journal: {lines(entries)}; "
-                           f"pinned {self.pinned()}, env {self.env_digest()}, GET /alive {alive(self.port)}, want {v}")
+                ust = self.sys.show("boardpin-upgrade.service", "Result")
+                self.check(pulling and waiting, "a boot while an upgrade runs: the upgrade holds the lock in its pull "
+                           "and the boot waits for it", f"pulling {pulling}, boot waiting {waiting}")
+                self.check(boot.returncode == 0 and st.get("ActiveState") == "active" and ust.get("Result") == "success"
+                           and freed and self.pinned() == v and self.env_digest() == v and alive(self.port) == (200, v),
+                           "a boot while an upgrade runs: the consumer's restart does not wait for the boot, the "
+                           "upgrade succeeds, then the boot pins what it left",
+                           f"restart: {boot.returncode} {out.strip()[-300:]}; {st}; upgrade {ust}; upgrade's "
+                           f"journal: {lines(up)}; pinned {self.pinned()}, env {self.env_digest()}, "
+                           f"GET /alive {alive(self.port)}, want {v}")
+
+        def until(self, cond, timeout=120):
+                end = time.time() + timeout
+                while time.time() < end:
+                        if cond():
+                                return True
+                        time.sleep(0.2)
+                return False
 
         def case_rollback_fails(self):
                 """The new digest fails its health check and the previous one will not start again: the

@@ -137,9 +137,16 @@ def low_disk_on(root, mnt):
         f.write(b"\0" * (st.f_bavail * st.f_frsize - 12 * 1024 * 1024))
     before = images(podman, repo)
     new = push(repo, "1.0", "low 2\n")
+    want = re.compile(r"low disk: 1[12](\.\d)? MiB free on " + re.escape(root) + r", min_free 16 MiB, the image \d+ B$")
+    raw = open(os.path.join(d, "state", "lock.json"), "rb").read()
+    r = boardpin(d, cfg, "upgrade", "--dry-run")
+    w = svc(r.doc, "web")
+    check("low disk: upgrade --dry-run says it would hold with code low_disk; nothing pulled or written",
+          r.rc == 0 and w.get("hold") == "low_disk" and want.match(w.get("reason") or "") and
+          images(podman, repo) == before and open(os.path.join(d, "state", "lock.json"), "rb").read() == raw,
+          (r.rc, w, r.err))
     r = boardpin(d, cfg, "upgrade")
     w = svc(r.doc, "web")
-    want = re.compile(r"low disk: 1[12](\.\d)? MiB free on " + re.escape(root) + r", min_free 16 MiB, the image \d+ B$")
     check("low disk: held with code low_disk and its reason, exit 0",
           r.rc == 0 and w.get("action") == "held" and w.get("hold") == "low_disk" and
           want.match(w.get("reason") or "") and w.get("candidate") == new, (r.rc, w, r.err))
