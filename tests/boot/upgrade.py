@@ -678,18 +678,19 @@ class Story:
                 first = subprocess.Popen(["nsenter", "-t", str(self.sys.leader), "-a", "--", "systemctl", "start",
                                           "boardpin-upgrade.service"], stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, text=True, env={"PATH": PATH})
-                # The packaged run takes the state lock at once and holds it through restart, settle
-                # (UPGRADE_SETTLE_MS, 2 s) and health check: 0.5 s later the second one finds it held.
-                time.sleep(0.5)
+                # The packaged run takes the state lock first, then says "resolving" (STATUS=), and holds
+                # the lock through restart, settle (UPGRADE_SETTLE_MS, 2 s) and health check: the second one,
+                # started once that status shows, finds it held.
+                locked = self.until(lambda: self.running_status() != "")
                 rc, doc, entries, text = self.sys.upgrade()
                 first.communicate(timeout=400)
                 st = self.sys.show("boardpin-upgrade.service", "Result")
                 unit_lines = self.sys.journal(cur, "boardpin-upgrade.service")
                 waits = [x for x in unit_lines + entries if "waiting for another boardpin" in x.get("MESSAGE", "")]
                 s = service_json(doc)
-                self.check(len(waits) == 1 and rc == 0 and st.get("Result") == "success",
+                self.check(locked and len(waits) == 1 and rc == 0 and st.get("Result") == "success",
                            "two upgrades at once: both succeed, one logs that it waits for the other",
-                           f"second: exit {rc}, {text.strip()[:400]}; unit {st}; waiting lines: {len(waits)}; "
+                           f"first's status seen: {locked}; second: exit {rc}, {text.strip()[:400]}; unit {st}; waiting lines: {len(waits)}; "
                            f"unit journal: {lines(unit_lines)}; second's journal: {lines(entries)}")
                 self.check(self.pinned() == v and s.get("action") in ("unchanged", "upgraded") and
                            alive(self.port) == (200, v),
@@ -717,8 +718,7 @@ class Story:
                         first = subprocess.Popen(["nsenter", "-t", str(self.sys.leader), "-a", "--", "systemctl",
                                                   "start", "boardpin-upgrade.service"], stdout=subprocess.PIPE,
                                                  stderr=subprocess.STDOUT, text=True, env={"PATH": PATH})
-                        pulling = self.until(lambda: self.sys.show("boardpin-upgrade.service", "StatusText")
-                                             .get("StatusText", "").startswith("pulling"))
+                        pulling = self.until(lambda: self.running_status().startswith("pulling"))
                         boot = subprocess.Popen(["nsenter", "-t", str(self.sys.leader), "-a", "--", "systemctl",
                                                  "restart", "boardpin.service"], stdout=subprocess.PIPE,
                                                 stderr=subprocess.STDOUT, text=True, env={"PATH": PATH})
@@ -744,6 +744,11 @@ class Story:
                            f"restart: {boot.returncode} {out.strip()[-300:]}; {st}; upgrade {ust}; upgrade's "
                            f"journal: {lines(up)}; pinned {self.pinned()}, env {self.env_digest()}, "
                            f"GET /alive {alive(self.port)}, want {v}")
+
+        def running_status(self):
+                """boardpin-upgrade.service's STATUS= while it runs; "" before (systemd clears it at the start)."""
+                st = self.sys.show("boardpin-upgrade.service", "ActiveState", "StatusText")
+                return st.get("StatusText", "") if st.get("ActiveState") == "activating" else ""
 
         def until(self, cond, timeout=120):
                 end = time.time() + timeout
